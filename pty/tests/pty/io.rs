@@ -1,0 +1,201 @@
+use std::time::Duration;
+
+use grove_pty::{Chunk, Terminal, TerminalError, TerminalOptions, TerminalSize, utf8};
+use proptest::prelude::*;
+
+use crate::support::{T, fixture, read_to_end, sh, wait_for};
+
+#[test]
+fn echo_round_trip_through_cat() {
+    let term = Terminal::spawn(TerminalOptions::new("cat", std::env::temp_dir())).unwrap();
+    term.write_input(b"grove round trip\n").unwrap();
+    // The line discipline echoes the input and cat prints it again.
+    let text = wait_for(&term, "grove round trip\r\ngrove round trip\r\n", T);
+    assert_eq!(text.matches("grove round trip").count(), 2);
+}
+
+#[test]
+fn ansi_bytes_arrive_byte_exact() {
+    let path = fixture("colors.ans");
+    let expected = std::fs::read(&path).unwrap();
+    let script = format!("stty raw -echo && cat '{}'", path.display());
+    let term = Terminal::spawn(sh(&script)).unwrap();
+    let got = read_to_end(term.log(), 0, T);
+    assert_eq!(got, expected);
+    assert_eq!(term.wait_exit(T).unwrap().code, Some(0));
+}
+
+#[test]
+fn environment_defaults_and_overrides() {
+    let term = Terminal::spawn(sh("echo \"T=$TERM C=$COLORTERM X=$GROVE_X\"").env("GROVE_X", "y"))
+        .unwrap();
+    wait_for(&term, "T=xterm-256color C=truecolor X=y", T);
+    let opts = sh("echo \"T=$TERM\"").env("TERM", "dumb");
+    let term = Terminal::spawn(opts).unwrap();
+    wait_for(&term, "T=dumb", T);
+}
+
+#[test]
+fn resize_reaches_the_child_with_sigwinch() {
+    let mut opts = sh(
+        "trap 'echo WINCH $(stty size)' WINCH; echo ready $(stty size); while :; do sleep 0.05; done",
+    );
+    opts.size = TerminalSize { rows: 30, cols: 90 };
+    let term = Terminal::spawn(opts).unwrap();
+    wait_for(&term, "ready 30 90", T);
+    term.resize(TerminalSize {
+        rows: 40,
+        cols: 123,
+    })
+    .unwrap();
+    wait_for(&term, "WINCH 40 123", T);
+    assert_eq!(
+        term.size(),
+        TerminalSize {
+            rows: 40,
+            cols: 123
+        }
+    );
+    let err = term.resize(TerminalSize { rows: 0, cols: 10 }).unwrap_err();
+    assert!(matches!(err, TerminalError::InvalidSize { .. }), "{err}");
+}
+
+#[test]
+fn tput_cols_follows_resize() {
+    let term = Terminal::spawn(TerminalOptions::new("sh", std::env::temp_dir())).unwrap();
+    term.resize(TerminalSize { rows: 20, cols: 77 }).unwrap();
+    term.write_input(b"echo cols=$(tput cols)\n").unwrap();
+    wait_for(&term, "cols=77", T);
+}
+
+#[test]
+fn truncation_marker_when_the_ring_wrapped() {
+    let mut opts =
+        sh("stty raw -echo; i=0; while [ $i -lt 2000 ]; do echo line-$i; i=$((i+1)); done");
+    opts.log_capacity = 4096;
+    let term = Terminal::spawn(opts).unwrap();
+    term.wait_exit(T).unwrap();
+    let mut sub = term.subscribe(0);
+    // Wait for the reader to drain the PTY.
+    while !term.output_finished() {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let (start, end) = term.log().bounds();
+    assert!(end > 4096 * 2);
+    assert_eq!(start, end - 4096);
+    assert_eq!(
+        sub.try_next(1 << 20),
+        Some(Chunk::Truncated { lost_until: start })
+    );
+    let Some(Chunk::Data { offset, bytes }) = sub.try_next(1 << 20) else {
+        panic!("no data")
+    };
+    assert_eq!((offset, bytes.len()), (start, 4096));
+    assert!(bytes.ends_with(b"line-1999\n"));
+    assert_eq!(sub.try_next(1 << 20), Some(Chunk::End));
+}
+
+#[test]
+fn slow_subscriber_never_blocks_the_reader() {
+    let mut opts = sh("stty raw -echo; head -c 3000000 /dev/zero | tr '\\0' 'x'");
+    opts.log_capacity = 64 * 1024;
+    let term = Terminal::spawn(opts).unwrap();
+    let mut slow = term.subscribe(0);
+    let first = slow.next_blocking(10, Some(T)).unwrap();
+    assert!(matches!(first, Chunk::Data { offset: 0, .. }));
+    // The program finishes although this subscriber has not read on.
+    assert_eq!(term.wait_exit(T).unwrap().code, Some(0));
+    while !term.output_finished() {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(term.log().end_offset(), 3_000_000);
+    assert_eq!(
+        slow.try_next(1 << 20),
+        Some(Chunk::Truncated {
+            lost_until: 3_000_000 - 65536
+        })
+    );
+}
+
+#[test]
+fn paused_reading_throttles_the_program() {
+    let opts = sh("stty raw -echo; exec yes grove");
+    let term = Terminal::spawn(opts).unwrap();
+    wait_for(&term, "grove\n", T);
+    term.set_reading_paused(true);
+    std::thread::sleep(Duration::from_millis(100));
+    let a = term.log().end_offset();
+    std::thread::sleep(Duration::from_millis(300));
+    let b = term.log().end_offset();
+    // At most one in-flight read completes after pausing.
+    assert!(b - a <= 64 * 1024, "log grew by {} while paused", b - a);
+    assert!(
+        term.exit_status().is_none(),
+        "yes should be blocked, not dead"
+    );
+    term.set_reading_paused(false);
+    let deadline = std::time::Instant::now() + T;
+    while term.log().end_offset() < b + 1_000_000 {
+        assert!(std::time::Instant::now() < deadline, "did not resume");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn async_subscription_reads_live_output() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let term = Terminal::spawn(sh("sleep 0.2; echo async-hello")).unwrap();
+    let mut sub = term.subscribe(0);
+    let got = rt.block_on(async {
+        let mut out = Vec::new();
+        loop {
+            match sub.next(1024).await {
+                Chunk::Data { bytes, .. } => out.extend(bytes),
+                Chunk::Truncated { .. } => panic!("truncated"),
+                Chunk::End => break out,
+            }
+        }
+    });
+    assert_eq!(got, b"async-hello\r\n");
+    let status = rt.block_on(term.exited());
+    assert_eq!(status.code, Some(0));
+}
+
+#[test]
+fn utf8_helper_cuts_real_output_safely() {
+    let term = Terminal::spawn(sh("stty raw -echo; printf '%s' 'aé€😀'")).unwrap();
+    let bytes = read_to_end(term.log(), 0, T);
+    for cut in 0..=bytes.len() {
+        let n = utf8::complete_prefix_len(&bytes[..cut]);
+        assert!(std::str::from_utf8(&bytes[..n]).is_ok());
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 6, ..ProptestConfig::default() })]
+    /// While a flood is running, subscriptions started at random offsets each reproduce exactly
+    /// the source bytes from that offset on.
+    #[test]
+    fn replay_from_any_offset_is_exact(offsets in proptest::collection::vec(0.0f64..1.0, 4)) {
+        let source: Vec<u8> = (0..150_000u32).flat_map(|i| format!("{i} \x1b[3{}mgrove\x1b[0m é\n", i % 8).into_bytes()).collect();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("flood.txt");
+        std::fs::write(&file, &source).unwrap();
+        let term = Terminal::spawn(sh(&format!("stty raw -echo; cat '{}'", file.display()))).unwrap();
+        let mut readers = Vec::new();
+        for frac in offsets {
+            // Pick an offset within what has been produced so far, while the flood runs.
+            std::thread::sleep(Duration::from_millis(3));
+            let from = (term.log().end_offset() as f64 * frac) as u64;
+            let log = term.log().clone();
+            readers.push((from, std::thread::spawn(move || read_to_end(&log, from, T))));
+        }
+        for (from, reader) in readers {
+            let got = reader.join().unwrap();
+            prop_assert!(got == source[from as usize..], "mismatch from offset {}", from);
+        }
+    }
+}

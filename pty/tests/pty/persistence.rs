@@ -1,0 +1,66 @@
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use grove_pty::{Flusher, PersistOptions, Terminal, persist};
+
+use crate::support::{T, read_to_end, sh, wait_for};
+
+#[test]
+fn log_survives_the_terminal_and_continues_with_the_same_offsets() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("term.log");
+    let mut opts = sh("stty raw -echo; printf 'first run \\033[32mgreen\\033[0m\\n'");
+    opts.persist = Some(PersistOptions {
+        path: path.clone(),
+        flusher: None,
+    });
+    let term = Terminal::spawn(opts).unwrap();
+    let first = read_to_end(term.log(), 0, T);
+    drop(term);
+
+    let loaded = Arc::new(persist::load(&path, 1 << 20).unwrap());
+    assert_eq!(loaded.bounds(), (0, first.len() as u64));
+    assert_eq!(read_to_end(&loaded, 0, T), first);
+
+    // A restarted program continues the same log: offsets keep increasing.
+    let mut opts = sh("stty raw -echo; printf 'second run\\n'");
+    opts.log = Some(Arc::clone(&loaded));
+    opts.persist = Some(PersistOptions {
+        path: path.clone(),
+        flusher: None,
+    });
+    let term = Terminal::spawn(opts).unwrap();
+    let second = read_to_end(term.log(), first.len() as u64, T);
+    assert_eq!(second, b"second run\n");
+    drop(term);
+    let reloaded = Arc::new(persist::load(&path, 1 << 20).unwrap());
+    let mut all = first.clone();
+    all.extend_from_slice(b"second run\n");
+    assert_eq!(read_to_end(&reloaded, 0, T), all);
+}
+
+#[test]
+fn running_terminal_is_flushed_in_batches_without_closing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("live.log");
+    let flusher = Flusher::spawn(Duration::from_millis(100)).unwrap();
+    let mut opts = sh("echo batched-output; sleep 100");
+    opts.persist = Some(PersistOptions {
+        path: path.clone(),
+        flusher: Some(flusher.registry()),
+    });
+    let term = Terminal::spawn(opts).unwrap();
+    wait_for(&term, "batched-output", T);
+    let deadline = Instant::now() + T;
+    loop {
+        let saved = persist::load(&path, 1 << 20).unwrap();
+        let mut bytes = Vec::new();
+        saved.copy_range(0, usize::MAX, &mut bytes);
+        if String::from_utf8_lossy(&bytes).contains("batched-output") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never flushed while running");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(term.exit_status().is_none());
+}
