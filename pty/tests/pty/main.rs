@@ -1,5 +1,8 @@
 //! Integration tests for grove-pty: real PTYs, real processes, no stand-ins.
 
+// Test helpers may unwrap: a panic there is a failed test with its location.
+#![allow(clippy::unwrap_used)]
+
 mod io;
 mod lifecycle;
 mod persistence;
