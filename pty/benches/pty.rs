@@ -20,18 +20,30 @@ const MIB: usize = 1024 * 1024;
 const REPS: usize = 5;
 
 fn main() {
-    let names: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
-    let all = ["pty_flood_mixed", "pty_flood_lines", "pty_slow_subscriber_rss"];
+    let names: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let all = [
+        "pty_flood_mixed",
+        "pty_flood_lines",
+        "pty_slow_subscriber_rss",
+    ];
     let run: Vec<&str> = if names.is_empty() {
         all.to_vec()
     } else {
-        all.iter().copied().filter(|n| names.iter().any(|x| x == n)).collect()
+        all.iter()
+            .copied()
+            .filter(|n| names.iter().any(|x| x == n))
+            .collect()
     };
     for name in run {
         match name {
             "pty_flood_mixed" => flood(name, &data_file("mixed", 256 * MIB, mixed_block)),
             "pty_flood_lines" => flood(name, &data_file("lines", 64 * MIB, lines_block)),
-            "pty_slow_subscriber_rss" => slow_subscriber_rss(&data_file("mixed", 256 * MIB, mixed_block)),
+            "pty_slow_subscriber_rss" => {
+                slow_subscriber_rss(&data_file("mixed", 256 * MIB, mixed_block))
+            }
             _ => unreachable!(),
         }
     }
@@ -39,13 +51,21 @@ fn main() {
 
 /// Appends one result line to `$GROVE_BENCH_OUT` and prints it.
 fn report(name: &str, value: f64, unit: &str, baseline: f64, extra: &str) {
-    let ratio = if baseline != 0.0 { value / baseline } else { 0.0 };
+    let ratio = if baseline != 0.0 {
+        value / baseline
+    } else {
+        0.0
+    };
     let line = format!(
         "{{\"name\":\"{name}\",\"value\":{value:.3},\"unit\":\"{unit}\",\"baseline\":{baseline:.3},\"ratio\":{ratio:.3}{extra}}}"
     );
     println!("{line}");
     if let Ok(path) = std::env::var("GROVE_BENCH_OUT") {
-        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .unwrap();
         writeln!(f, "{line}").unwrap();
     }
 }
@@ -69,13 +89,24 @@ impl Rng {
 /// 1 MiB of text with SGR colour changes, truecolour, cursor moves, UTF-8 and long lines.
 fn mixed_block(seed: u64) -> Vec<u8> {
     let mut rng = Rng(seed | 1);
-    let words = ["grove", "session", "worktree", "fn", "main()", "{", "}", "let", "x", "=", "42;", "é", "漢字", "→"];
+    let words = [
+        "grove", "session", "worktree", "fn", "main()", "{", "}", "let", "x", "=", "42;", "é",
+        "漢字", "→",
+    ];
     let mut out = Vec::with_capacity(MIB + 256);
     while out.len() < MIB {
         let r = rng.next();
         match r % 8 {
             0 => out.extend_from_slice(format!("\x1b[{}m", 30 + r % 8).as_bytes()),
-            1 => out.extend_from_slice(format!("\x1b[38;2;{};{};{}m", r % 256, (r >> 8) % 256, (r >> 16) % 256).as_bytes()),
+            1 => out.extend_from_slice(
+                format!(
+                    "\x1b[38;2;{};{};{}m",
+                    r % 256,
+                    (r >> 8) % 256,
+                    (r >> 16) % 256
+                )
+                .as_bytes(),
+            ),
             2 => out.extend_from_slice(b"\x1b[0m"),
             3 => out.extend_from_slice(b"\r\n"),
             4 => out.extend_from_slice(format!("\x1b[{}G", 1 + r % 80).as_bytes()),
@@ -110,7 +141,7 @@ fn data_file(kind: &str, size: usize, block: fn(u64) -> Vec<u8>) -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-data");
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("{kind}-{}m.bin", size / MIB));
-    if std::fs::metadata(&path).map(|m| m.len() as usize) .ok() != Some(size) {
+    if std::fs::metadata(&path).map(|m| m.len() as usize).ok() != Some(size) {
         let mut f = std::fs::File::create(&path).unwrap();
         for i in 0..size / MIB {
             f.write_all(&block(i as u64 * 7919 + 1)).unwrap();
@@ -127,7 +158,12 @@ fn cat_script(path: &Path) -> String {
 fn bare_read(path: &Path) -> (usize, Duration) {
     let started = Instant::now();
     let pair = native_pty_system()
-        .openpty(PtySize { rows: 24, cols: 80, pixel_width: 0, pixel_height: 0 })
+        .openpty(PtySize {
+            rows: 24,
+            cols: 80,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
         .unwrap();
     let mut cmd = CommandBuilder::new("sh");
     cmd.args(["-c", &cat_script(path)]);
@@ -150,14 +186,18 @@ fn bare_read(path: &Path) -> (usize, Duration) {
 /// Grove's path: terminal reader thread → output log → one subscriber reading it all.
 fn grove_read(path: &Path) -> (usize, Duration) {
     let started = Instant::now();
-    let term = Terminal::spawn(TerminalOptions::new("sh", std::env::temp_dir()).args(["-c", &cat_script(path)]))
-        .unwrap();
+    let term = Terminal::spawn(
+        TerminalOptions::new("sh", std::env::temp_dir()).args(["-c", &cat_script(path)]),
+    )
+    .unwrap();
     let mut sub = term.subscribe(0);
     let mut total = 0;
     loop {
         match sub.next_blocking(grove_pty::DEFAULT_CHUNK, None) {
             Some(Chunk::Data { bytes, .. }) => total += bytes.len(),
-            Some(Chunk::Truncated { lost_until }) => panic!("subscriber fell behind to {lost_until}"),
+            Some(Chunk::Truncated { lost_until }) => {
+                panic!("subscriber fell behind to {lost_until}")
+            }
             Some(Chunk::End) | None => break,
         }
     }
@@ -179,7 +219,13 @@ fn flood(name: &str, path: &Path) {
         bare.push(mbps(bare_read(path)));
         grove.push(mbps(grove_read(path)));
     }
-    report(name, median(grove), "MB/s", median(bare), &format!(",\"bytes\":{size}"));
+    report(
+        name,
+        median(grove),
+        "MB/s",
+        median(bare),
+        &format!(",\"bytes\":{size}"),
+    );
 }
 
 fn rss_kib() -> u64 {
@@ -207,8 +253,10 @@ fn slow_subscriber_rss(path: &Path) {
             }
         })
     };
-    let term = Terminal::spawn(TerminalOptions::new("sh", std::env::temp_dir()).args(["-c", &cat_script(path)]))
-        .unwrap();
+    let term = Terminal::spawn(
+        TerminalOptions::new("sh", std::env::temp_dir()).args(["-c", &cat_script(path)]),
+    )
+    .unwrap();
     let mut sub = term.subscribe(0);
     let (mut read, mut truncations) = (0u64, 0u64);
     while !term.output_finished() {
@@ -231,6 +279,10 @@ fn slow_subscriber_rss(path: &Path) {
         growth_mib,
         "MiB",
         capacity_mib,
-        &format!(",\"produced_mib\":{},\"read_mib\":{:.1},\"truncations\":{truncations}", size / MIB as u64, read as f64 / MIB as f64),
+        &format!(
+            ",\"produced_mib\":{},\"read_mib\":{:.1},\"truncations\":{truncations}",
+            size / MIB as u64,
+            read as f64 / MIB as f64
+        ),
     );
 }
