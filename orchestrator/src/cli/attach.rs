@@ -1,0 +1,177 @@
+//! `grove attach NAME`: this TTY becomes the session's terminal until Ctrl-] detaches.
+
+use std::io::{Read, Write};
+
+use anyhow::{Context, bail};
+use futures_util::{SinkExt, StreamExt};
+use grove_orchestrator::server::access::{PROTOCOL, TOKEN_PROTOCOL_PREFIX};
+use grove_orchestrator::wire::{ClientFrame, ServerFrame};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+
+use super::client::Client;
+
+/// The detach key: Ctrl-] (as in telnet).
+const DETACH: u8 = 0x1d;
+/// How much recent output to replay on attach.
+const REPLAY_TAIL: u64 = 256 * 1024;
+
+pub fn run(client: &Client, name: &str, repo: Option<&str>, index: usize) -> anyhow::Result<()> {
+    let session = client.resolve_session(name, repo)?;
+    let Some(term) = session.terminals.get(index.saturating_sub(1)) else {
+        bail!(
+            "session `{name}` has {} terminal(s); there is no terminal {index}",
+            session.terminals.len()
+        );
+    };
+    let ws_base = client.base.replacen("http", "ws", 1);
+    let url = format!("{ws_base}/api/v1/terminals/{}?tail={REPLAY_TAIL}", term.id);
+    let mut request = url.into_client_request()?;
+    let protocols = format!("{PROTOCOL}, {TOKEN_PROTOCOL_PREFIX}{}", client.token);
+    request
+        .headers_mut()
+        .insert("Sec-WebSocket-Protocol", HeaderValue::from_str(&protocols)?);
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let _raw = RawMode::enable();
+    eprint!("[grove] attached to {name}; detach with Ctrl-]\r\n");
+    let result = runtime.block_on(async move {
+        let (ws, _) = tokio_tungstenite::connect_async(request).await.context("could not attach")?;
+        let (mut tx, mut rx) = ws.split();
+        let (in_tx, mut in_rx) = tokio::sync::mpsc::channel::<Vec<u8>>(64);
+        // stdin has no portable async read; one thread forwards it.
+        std::thread::Builder::new().name("grove-attach-stdin".into()).spawn(move || {
+            let mut buf = [0u8; 4096];
+            let mut stdin = std::io::stdin();
+            while let Ok(n) = stdin.read(&mut buf) {
+                if n == 0 || in_tx.blocking_send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        })?;
+        if let Some((rows, cols)) = tty_size() {
+            let frame = serde_json::to_string(&ClientFrame::Resize { rows, cols })?;
+            tx.send(Message::Text(frame.into())).await?;
+        }
+        #[cfg(unix)]
+        let mut winch = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::window_change())?;
+        let mut offset = 0u64;
+        let mut stdout = std::io::stdout();
+        loop {
+            #[cfg(unix)]
+            let resized = winch.recv();
+            #[cfg(not(unix))]
+            let resized = std::future::pending::<Option<()>>();
+            tokio::select! {
+                input = in_rx.recv() => {
+                    let Some(bytes) = input else { break };
+                    if let Some(pos) = bytes.iter().position(|b| *b == DETACH) {
+                        if pos > 0 {
+                            tx.send(Message::Binary(bytes[..pos].to_vec().into())).await?;
+                        }
+                        eprint!("\r\n[grove] detached; {name} keeps running\r\n");
+                        break;
+                    }
+                    tx.send(Message::Binary(bytes.into())).await?;
+                }
+                _ = resized => {
+                    if let Some((rows, cols)) = tty_size() {
+                        let frame = serde_json::to_string(&ClientFrame::Resize { rows, cols })?;
+                        tx.send(Message::Text(frame.into())).await?;
+                    }
+                }
+                msg = rx.next() => match msg {
+                    Some(Ok(Message::Binary(bytes))) => {
+                        stdout.write_all(&bytes)?;
+                        stdout.flush()?;
+                        offset += bytes.len() as u64;
+                        let ack = serde_json::to_string(&ClientFrame::Ack { offset })?;
+                        tx.send(Message::Text(ack.into())).await?;
+                    }
+                    Some(Ok(Message::Text(text))) => match serde_json::from_str::<ServerFrame>(&text) {
+                        Ok(ServerFrame::Hello { offset: o, .. }) => offset = o,
+                        Ok(ServerFrame::Truncated { lost_until }) => offset = lost_until,
+                        Ok(ServerFrame::Exit { exit }) => {
+                            let how = match (exit.code, exit.signal) {
+                                (_, Some(sig)) => format!("killed by signal {sig}"),
+                                (Some(code), None) => format!("exited with code {code}"),
+                                (None, None) => "ended with Grove".into(),
+                            };
+                            eprint!("\r\n[grove] the program {how}; restart it from Grove\r\n");
+                            break;
+                        }
+                        Ok(ServerFrame::Error { error }) => eprint!("\r\n[grove] {}\r\n", error.message),
+                        Ok(ServerFrame::Restarted { .. }) | Err(_) => {}
+                    },
+                    Some(Ok(Message::Close(_))) | None => break,
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => return Err(e.into()),
+                },
+            }
+        }
+        let _ = tx.send(Message::Close(None)).await;
+        Ok::<(), anyhow::Error>(())
+    });
+    drop(_raw);
+    result
+}
+
+#[cfg(unix)]
+fn tty_size() -> Option<(u16, u16)> {
+    // SAFETY: TIOCGWINSZ fills a plain struct.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    // SAFETY: ioctl on stdout with a valid out-pointer.
+    let rc = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) };
+    (rc == 0 && ws.ws_row > 0 && ws.ws_col > 0).then_some((ws.ws_row, ws.ws_col))
+}
+
+#[cfg(not(unix))]
+fn tty_size() -> Option<(u16, u16)> {
+    None
+}
+
+/// Puts the TTY in raw mode while attached and restores it on drop.
+struct RawMode {
+    #[cfg(unix)]
+    saved: Option<libc::termios>,
+}
+
+impl RawMode {
+    #[cfg(unix)]
+    fn enable() -> RawMode {
+        // SAFETY: isatty/tcgetattr/tcsetattr on stdin with valid pointers.
+        unsafe {
+            if libc::isatty(libc::STDIN_FILENO) != 1 {
+                return RawMode { saved: None };
+            }
+            let mut t: libc::termios = std::mem::zeroed();
+            if libc::tcgetattr(libc::STDIN_FILENO, &mut t) != 0 {
+                return RawMode { saved: None };
+            }
+            let saved = t;
+            libc::cfmakeraw(&mut t);
+            libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, &t);
+            RawMode { saved: Some(saved) }
+        }
+    }
+
+    #[cfg(not(unix))]
+    fn enable() -> RawMode {
+        RawMode {}
+    }
+}
+
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        if let Some(saved) = &self.saved {
+            // SAFETY: restores the attributes saved above.
+            unsafe {
+                libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, saved);
+            }
+        }
+    }
+}

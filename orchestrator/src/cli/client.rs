@@ -1,0 +1,293 @@
+//! The CLI's client of a running Grove: finds it through `<data dir>/server.json`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, anyhow, bail};
+use grove_orchestrator::wire::{
+    AddRepoRequest, ApiError, CreateSessionRequest, ForceRequest, Repo, Session, TerminalStatus,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::ServerFile;
+
+pub struct Client {
+    pub base: String,
+    pub token: String,
+    data_dir: PathBuf,
+    agent: ureq::Agent,
+}
+
+impl Client {
+    pub fn connect(data_dir: &Path) -> anyhow::Result<Client> {
+        let path = grove_orchestrator::data_dir::server_file(data_dir);
+        let not_running = || {
+            anyhow!(
+                "Grove is not running for data dir {}: start it with `grove serve --data-dir {}`",
+                data_dir.display(),
+                data_dir.display()
+            )
+        };
+        let text = match fs_err::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(not_running()),
+            Err(e) => return Err(e.into()),
+        };
+        let file: ServerFile = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a Grove server file", path.display()))?;
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(std::time::Duration::from_secs(600)))
+            .build()
+            .into();
+        Ok(Client {
+            base: file.url,
+            token: file.token,
+            data_dir: data_dir.to_owned(),
+            agent,
+        })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/api/v1{path}", self.base)
+    }
+
+    fn finish<T: DeserializeOwned>(
+        &self,
+        res: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> anyhow::Result<T> {
+        let mut res = res.map_err(|e| match e {
+            ureq::Error::Io(_) | ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => anyhow!(
+                "Grove is not running for data dir {} (nothing answers at {}): start it with `grove serve`",
+                self.data_dir.display(),
+                self.base
+            ),
+            other => anyhow!(other),
+        })?;
+        if res.status().is_success() {
+            return Ok(res.body_mut().read_json()?);
+        }
+        match res.body_mut().read_json::<ApiError>() {
+            Ok(err) => bail!("{}", err.message),
+            Err(_) => bail!("the server answered {}", res.status()),
+        }
+    }
+
+    pub fn get<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
+        let res = self
+            .agent
+            .get(self.url(path))
+            .header("Authorization", format!("Bearer {}", self.token))
+            .call();
+        self.finish(res)
+    }
+
+    pub fn post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl Serialize,
+    ) -> anyhow::Result<T> {
+        let res = self
+            .agent
+            .post(self.url(path))
+            .header("Authorization", format!("Bearer {}", self.token))
+            .send_json(body);
+        self.finish(res)
+    }
+
+    pub fn delete<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
+        let res = self
+            .agent
+            .delete(self.url(path))
+            .header("Authorization", format!("Bearer {}", self.token))
+            .call();
+        self.finish(res)
+    }
+
+    pub fn resolve_repo(&self, key: &str) -> anyhow::Result<Repo> {
+        let repos: Vec<Repo> = self.get("/repos")?;
+        let canonical = fs_err::canonicalize(key)
+            .ok()
+            .map(|p| p.display().to_string());
+        let found: Vec<&Repo> = repos
+            .iter()
+            .filter(|r| {
+                r.id.to_string() == key || r.name == key || Some(&r.path) == canonical.as_ref()
+            })
+            .collect();
+        match found.as_slice() {
+            [one] => Ok((*one).clone()),
+            [] => bail!(
+                "no repository `{key}`: add it with `grove repo add PATH` (see `grove repo list`)"
+            ),
+            _ => bail!("`{key}` matches several repositories: use its id or path"),
+        }
+    }
+
+    pub fn resolve_session(&self, name: &str, repo: Option<&str>) -> anyhow::Result<Session> {
+        let repo_id = repo
+            .map(|r| self.resolve_repo(r))
+            .transpose()?
+            .map(|r| r.id);
+        let sessions: Vec<Session> = self.get("/sessions")?;
+        let found: Vec<Session> = sessions
+            .into_iter()
+            .filter(|s| s.name == name && repo_id.is_none_or(|id| s.repo_id == id))
+            .collect();
+        match found.len() {
+            1 => Ok(found
+                .into_iter()
+                .next()
+                .ok_or_else(|| anyhow!("unreachable"))?),
+            0 => bail!("no session named `{name}` (see `grove session list`)"),
+            _ => bail!("several sessions are named `{name}`: add --repo"),
+        }
+    }
+
+    pub fn repo_add(&self, path: &Path) -> anyhow::Result<()> {
+        let abs = std::path::absolute(path)?;
+        let repo: Repo = self.post(
+            "/repos",
+            &AddRepoRequest {
+                path: abs.display().to_string(),
+            },
+        )?;
+        println!("added {} (id {}) at {}", repo.name, repo.id, repo.path);
+        Ok(())
+    }
+
+    pub fn repo_list(&self, json: bool) -> anyhow::Result<()> {
+        let repos: Vec<Repo> = self.get("/repos")?;
+        if json {
+            println!("{}", serde_json::to_string_pretty(&repos)?);
+        } else {
+            for r in repos {
+                println!("{}\t{}\t{}", r.id, r.name, r.path);
+            }
+        }
+        Ok(())
+    }
+
+    pub fn repo_remove(&self, key: &str) -> anyhow::Result<()> {
+        let repo = self.resolve_repo(key)?;
+        let _: serde_json::Value = self.delete(&format!("/repos/{}", repo.id))?;
+        println!("forgot {} (no file was touched)", repo.name);
+        Ok(())
+    }
+
+    pub fn session_new(
+        &self,
+        repo: &str,
+        name: &str,
+        base: Option<String>,
+        command: Option<String>,
+        use_existing_branch: bool,
+    ) -> anyhow::Result<()> {
+        let repo = self.resolve_repo(repo)?;
+        let req = CreateSessionRequest {
+            repo_id: repo.id,
+            name: name.into(),
+            base,
+            command,
+            use_existing_branch: Some(use_existing_branch),
+            rows: None,
+            cols: None,
+        };
+        let s: Session = self.post("/sessions", &req)?;
+        println!(
+            "created {} on {} (from {}) in {}; ports {}-{}",
+            s.name,
+            s.branch,
+            s.base,
+            s.worktree,
+            s.port_base,
+            s.port_base + 9
+        );
+        Ok(())
+    }
+
+    pub fn session_list(&self, json: bool) -> anyhow::Result<()> {
+        let sessions: Vec<Session> = self.get("/sessions")?;
+        if json {
+            println!("{}", serde_json::to_string_pretty(&sessions)?);
+            return Ok(());
+        }
+        let repos: Vec<Repo> = self.get("/repos")?;
+        println!("NAME\tREPO\tBRANCH\tSTATE\tSTATUS\tPORTS\tWORKTREE");
+        for s in sessions {
+            let repo = repos
+                .iter()
+                .find(|r| r.id == s.repo_id)
+                .map(|r| r.name.as_str())
+                .unwrap_or("?");
+            let status = s
+                .terminals
+                .first()
+                .map(|t| status_word(t.status))
+                .unwrap_or("-");
+            let state = match (&s.state, &s.drift) {
+                (_, grove_orchestrator::wire::Drift::Missing) => "missing".to_owned(),
+                (_, grove_orchestrator::wire::Drift::BranchChanged { actual }) => {
+                    format!("branch changed to {actual}")
+                }
+                (grove_orchestrator::wire::SessionState::Active, _) => "active".into(),
+                (grove_orchestrator::wire::SessionState::Archived, _) => "archived".into(),
+            };
+            println!(
+                "{}\t{repo}\t{}\t{state}\t{status}\t{}\t{}",
+                s.name, s.branch, s.port_base, s.worktree
+            );
+        }
+        Ok(())
+    }
+
+    pub fn session_archive(
+        &self,
+        name: &str,
+        repo: Option<&str>,
+        force: bool,
+    ) -> anyhow::Result<()> {
+        let s = self.resolve_session(name, repo)?;
+        let _: Session = self.post(
+            &format!("/sessions/{}/archive", s.id),
+            &ForceRequest { force },
+        )?;
+        println!("archived {} (branch {} kept)", s.name, s.branch);
+        Ok(())
+    }
+
+    pub fn session_restore(&self, name: &str, repo: Option<&str>) -> anyhow::Result<()> {
+        let s = self.resolve_session(name, repo)?;
+        let s: Session = self.post(
+            &format!("/sessions/{}/restore", s.id),
+            &serde_json::json!({}),
+        )?;
+        println!("restored {} in {}", s.name, s.worktree);
+        Ok(())
+    }
+
+    pub fn session_delete(
+        &self,
+        name: &str,
+        repo: Option<&str>,
+        force: bool,
+    ) -> anyhow::Result<()> {
+        let s = self.resolve_session(name, repo)?;
+        let _: serde_json::Value = self.post(
+            &format!("/sessions/{}/delete", s.id),
+            &ForceRequest { force },
+        )?;
+        println!("deleted {} and its branch {}", s.name, s.branch);
+        Ok(())
+    }
+}
+
+fn status_word(s: TerminalStatus) -> &'static str {
+    match s {
+        TerminalStatus::Running => "running",
+        TerminalStatus::Idle => "idle",
+        TerminalStatus::NeedsAttention => "needs-attention",
+        TerminalStatus::Exited => "exited",
+        TerminalStatus::EndedWithApp => "ended-with-app",
+    }
+}

@@ -1,0 +1,99 @@
+//! `grove serve`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context;
+use grove_orchestrator::server::access::Token;
+use grove_orchestrator::server::{ServeError, ServeOptions, Server, TlsFiles};
+use grove_orchestrator::{Grove, GroveConfig};
+
+use super::ServerFile;
+use crate::ServeArgs;
+
+pub fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("GROVE_LOG").unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new("warn,grove_orchestrator=info")
+            }),
+        )
+        .init();
+    let tls = match (args.tls_cert, args.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+        _ => None,
+    };
+    // Refuse an open plain-text listener before touching any state.
+    if !args.host.is_loopback() && tls.is_none() {
+        return Err(ServeError::PlainNonLoopback { host: args.host }.into());
+    }
+    let token = args
+        .token_file
+        .as_deref()
+        .map(Token::from_file)
+        .transpose()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("grove-rt")
+        .build()
+        .context("could not start the async runtime")?;
+    runtime.block_on(async move {
+        let mut config = GroveConfig::new(data_dir);
+        config.idle_after = Duration::from_secs(args.idle_after.max(1));
+        config.worktree_root = args.worktree_root;
+        config.branch_prefix = args.branch_prefix;
+        let grove = Grove::open(config)?;
+        let opts = ServeOptions {
+            host: args.host,
+            port: args.port,
+            tls,
+            token,
+            allow_origins: args.allow_origins,
+            allow_hosts: args.allow_hosts,
+        };
+        let server = Server::bind(grove.clone(), opts)?;
+        let info = server.info().clone();
+        let file = ServerFile {
+            url: info.url.clone(),
+            token: info.token.expose().to_owned(),
+            pid: std::process::id(),
+        };
+        let server_file = grove.server_file();
+        grove_orchestrator::data_dir::write_private(&server_file, &serde_json::to_vec(&file)?)
+            .map_err(|source| ServeError::ServerFile {
+                path: server_file.clone(),
+                source,
+            })?;
+        println!("Grove is serving at {}", info.browser_url());
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        let result = server.run(shutdown_signal()).await;
+        let _ = fs_err::remove_file(&server_file);
+        let g = grove.clone();
+        let _ = tokio::task::spawn_blocking(move || g.shutdown()).await;
+        result?;
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

@@ -1,0 +1,33 @@
+//! grove-orchestrator: sessions on git worktrees, their terminals, Grove's state, and the
+//! HTTP/WebSocket server every UI talks to.
+//!
+//! # How it works
+//!
+//! [`Grove`] is the one typed API. It owns the data dir (locked: one process per data dir), the
+//! SQLite state ([`db`]), and a [`LiveTerminal`] per terminal: a grove-pty output log that
+//! outlives any one run of its program, the running program if any, and a monitor task that
+//! follows the log for attention signals, idleness and exit. Git work goes through [`git`]
+//! (git2), per-repo settings through [`repo_config`] (`grove.toml`).
+//!
+//! The [`server`] adapts [`Grove`] to HTTP and WebSockets (axum): blocking calls run on
+//! `spawn_blocking`, terminal sockets stream the log from a byte offset with ack-based flow
+//! control. The `grove` binary runs the server (`grove serve`) or talks to a running one.
+//!
+//! After a crash or `kill -9`, [`Grove::open`] lists every session again with its worktree and
+//! output; agents are not relaunched silently, each terminal shows it ended with the app.
+
+pub mod attention;
+pub mod data_dir;
+pub mod db;
+pub mod error;
+pub mod git;
+mod grove;
+mod live;
+mod monitor;
+pub mod repo_config;
+pub mod server;
+pub mod wire;
+
+pub use error::GroveError;
+pub use grove::{AGENT_PRESETS, Grove, GroveConfig};
+pub use live::{FlowGuard, LiveTerminal};

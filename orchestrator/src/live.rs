@@ -1,0 +1,236 @@
+//! A session's terminal as the orchestrator sees it: one output log that outlives any one run of
+//! the program (restarts continue the same log and offsets), the running [`Terminal`] if any,
+//! its status, and the flow-control bookkeeping of the clients attached to it.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use grove_pty::{OutputLog, Terminal, TerminalSize};
+use tokio::sync::watch;
+
+use crate::wire::{ExitInfo, TerminalInfo, TerminalKind, TerminalStatus};
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[derive(Debug)]
+pub(crate) struct LiveState {
+    pub attention: bool,
+    pub idle: bool,
+    pub ended_with_app: bool,
+    pub exit: Option<ExitInfo>,
+    pub last_output: Instant,
+    pub size: TerminalSize,
+}
+
+#[derive(Debug, Default)]
+struct Flow {
+    attached: usize,
+    saturated: usize,
+}
+
+#[derive(Debug)]
+pub struct LiveTerminal {
+    pub id: i64,
+    pub session_id: i64,
+    pub kind: TerminalKind,
+    pub command: String,
+    pub(crate) log: Arc<OutputLog>,
+    pub(crate) log_path: PathBuf,
+    term: Mutex<Option<Arc<Terminal>>>,
+    pub(crate) state: Mutex<LiveState>,
+    /// Bumped on every change of status, exit or program (restart); terminal sockets watch it.
+    changed: watch::Sender<u64>,
+    flow: Mutex<Flow>,
+    pub(crate) monitor: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl LiveTerminal {
+    pub(crate) fn new(
+        row: &crate::db::TerminalRow,
+        log: Arc<OutputLog>,
+        log_path: PathBuf,
+        term: Option<Terminal>,
+    ) -> Arc<Self> {
+        let running = term.is_some();
+        let exit = match (row.exit_code, row.exit_signal) {
+            (None, None) => None,
+            (code, signal) => Some(ExitInfo { code, signal }),
+        };
+        Arc::new(LiveTerminal {
+            id: row.id,
+            session_id: row.session_id,
+            kind: row.kind,
+            command: row.command.clone(),
+            log,
+            log_path,
+            term: Mutex::new(term.map(Arc::new)),
+            state: Mutex::new(LiveState {
+                attention: false,
+                idle: false,
+                ended_with_app: !running && exit.is_none(),
+                exit: if running { None } else { exit },
+                last_output: Instant::now(),
+                size: TerminalSize {
+                    rows: row.rows,
+                    cols: row.cols,
+                },
+            }),
+            changed: watch::channel(0).0,
+            flow: Mutex::new(Flow::default()),
+            monitor: Mutex::new(None),
+        })
+    }
+
+    pub fn log(&self) -> &Arc<OutputLog> {
+        &self.log
+    }
+
+    /// The running program, if any.
+    pub fn terminal(&self) -> Option<Arc<Terminal>> {
+        lock(&self.term).clone()
+    }
+
+    /// Replaces the program (restart); returns the previous one so the caller can end it off the
+    /// async runtime.
+    pub(crate) fn set_terminal(&self, term: Terminal) -> Option<Arc<Terminal>> {
+        let size = term.size();
+        let old = lock(&self.term).replace(Arc::new(term));
+        {
+            let mut st = lock(&self.state);
+            st.exit = None;
+            st.ended_with_app = false;
+            st.attention = false;
+            st.idle = false;
+            st.last_output = Instant::now();
+            st.size = size;
+        }
+        self.bump();
+        old
+    }
+
+    pub(crate) fn take_terminal(&self) -> Option<Arc<Terminal>> {
+        lock(&self.term).take()
+    }
+
+    pub fn status(&self) -> TerminalStatus {
+        let st = lock(&self.state);
+        if st.ended_with_app {
+            TerminalStatus::EndedWithApp
+        } else if st.exit.is_some() {
+            TerminalStatus::Exited
+        } else if st.attention {
+            TerminalStatus::NeedsAttention
+        } else if st.idle {
+            TerminalStatus::Idle
+        } else {
+            TerminalStatus::Running
+        }
+    }
+
+    pub fn is_running(&self) -> bool {
+        let st = lock(&self.state);
+        !st.ended_with_app && st.exit.is_none()
+    }
+
+    pub fn info(&self) -> TerminalInfo {
+        let status = self.status();
+        let st = lock(&self.state);
+        TerminalInfo {
+            id: self.id,
+            session_id: self.session_id,
+            kind: self.kind,
+            command: self.command.clone(),
+            status,
+            exit: st.exit,
+            rows: st.size.rows,
+            cols: st.size.cols,
+            log_end: self.log.end_offset(),
+        }
+    }
+
+    pub(crate) fn update<R>(&self, f: impl FnOnce(&mut LiveState) -> R) -> R {
+        let r = f(&mut lock(&self.state));
+        self.bump();
+        r
+    }
+
+    pub(crate) fn bump(&self) {
+        self.changed.send_modify(|v| *v += 1);
+    }
+
+    /// A receiver that sees every change of this terminal.
+    pub fn watch(&self) -> watch::Receiver<u64> {
+        self.changed.subscribe()
+    }
+
+    /// Registers an attached client for flow control; dropping the guard detaches it.
+    pub fn attach(self: &Arc<Self>) -> FlowGuard {
+        lock(&self.flow).attached += 1;
+        self.apply_flow();
+        FlowGuard {
+            term: Arc::clone(self),
+            saturated: false,
+        }
+    }
+
+    /// Pauses the PTY reader only when every attached client is saturated; a terminal nobody
+    /// watches keeps running into its log.
+    fn apply_flow(&self) {
+        let pause = {
+            let f = lock(&self.flow);
+            f.attached > 0 && f.saturated == f.attached
+        };
+        if let Some(t) = self.terminal()
+            && t.is_reading_paused() != pause
+        {
+            t.set_reading_paused(pause);
+        }
+    }
+}
+
+/// One attached client's share of a terminal's flow control.
+#[derive(Debug)]
+pub struct FlowGuard {
+    term: Arc<LiveTerminal>,
+    saturated: bool,
+}
+
+impl FlowGuard {
+    /// Marks this client as above (or back below) its high watermark.
+    pub fn set_saturated(&mut self, saturated: bool) {
+        if saturated == self.saturated {
+            return;
+        }
+        self.saturated = saturated;
+        {
+            let mut f = lock(&self.term.flow);
+            if saturated {
+                f.saturated += 1;
+            } else {
+                f.saturated -= 1;
+            }
+        }
+        self.term.apply_flow();
+    }
+
+    /// Re-applies the pause decision (after the program was restarted).
+    pub fn refresh(&self) {
+        self.term.apply_flow();
+    }
+}
+
+impl Drop for FlowGuard {
+    fn drop(&mut self) {
+        {
+            let mut f = lock(&self.term.flow);
+            f.attached -= 1;
+            if self.saturated {
+                f.saturated -= 1;
+            }
+        }
+        self.term.apply_flow();
+    }
+}

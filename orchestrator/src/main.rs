@@ -1,0 +1,197 @@
+//! The `grove` binary: `grove serve` runs the process that owns a data dir and its sessions; every
+//! other command talks to that running process over its HTTP API.
+
+// A command-line program reports on stdout.
+#![allow(clippy::print_stdout)]
+
+mod cli;
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "grove",
+    version,
+    about = "Run many AI coding sessions side by side, each in its own git worktree."
+)]
+struct Cli {
+    /// Grove's data dir (state, logs, worktrees). Default: the OS app-data dir.
+    #[arg(long, global = true, env = "GROVE_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run Grove: own the data dir, keep sessions running, serve the API and UI.
+    Serve(ServeArgs),
+    /// Add, list or forget repositories.
+    #[command(subcommand)]
+    Repo(RepoCommand),
+    /// Create, list, archive, restore or delete sessions.
+    #[command(subcommand)]
+    Session(SessionCommand),
+    /// Attach this terminal to a session's terminal. Detach with Ctrl-].
+    Attach {
+        /// Session name.
+        name: String,
+        #[arg(long)]
+        repo: Option<String>,
+        /// Which terminal of the session (1 = the agent).
+        #[arg(long, default_value_t = 1)]
+        terminal: usize,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on. Anything but loopback requires --tls-cert and --tls-key.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// Port (0 = pick a free one).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Read the token from this file (mode 0600) instead of generating one.
+    #[arg(long)]
+    token_file: Option<PathBuf>,
+    /// Another Origin allowed to use the API (exact match), e.g. https://grove.example.
+    #[arg(long = "allow-origin")]
+    allow_origins: Vec<String>,
+    /// Another Host name allowed (besides localhost, 127.0.0.1, [::1]).
+    #[arg(long = "allow-host")]
+    allow_hosts: Vec<String>,
+    /// Seconds without output after which a terminal counts as idle.
+    #[arg(long, default_value_t = 5)]
+    idle_after: u64,
+    /// Where worktrees go (default: <data dir>/worktrees).
+    #[arg(long)]
+    worktree_root: Option<PathBuf>,
+    /// Prefix of session branches.
+    #[arg(long, default_value = "grove/")]
+    branch_prefix: String,
+}
+
+#[derive(Debug, Subcommand)]
+enum RepoCommand {
+    /// Add a git repository by path.
+    Add { path: PathBuf },
+    /// List repositories.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Forget a repository (touches no file).
+    Remove { repo: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum SessionCommand {
+    /// Create a session: a branch and worktree from a base, and its agent terminal.
+    New {
+        /// Repository: id, name or path.
+        #[arg(long)]
+        repo: String,
+        #[arg(long)]
+        name: String,
+        /// Branch, tag or commit to start from (default: the repo's current branch).
+        #[arg(long)]
+        base: Option<String>,
+        /// Agent command (default: grove.toml's agent, else your shell).
+        #[arg(long)]
+        command: Option<String>,
+        /// Use the session's branch if it already exists.
+        #[arg(long)]
+        use_existing_branch: bool,
+    },
+    /// List sessions.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a session's worktree, keeping its branch.
+    Archive {
+        name: String,
+        #[arg(long)]
+        repo: Option<String>,
+        /// Archive even with uncommitted, untracked or unpushed work (it is lost).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Re-create an archived session's worktree and restart its agent.
+    Restore {
+        name: String,
+        #[arg(long)]
+        repo: Option<String>,
+    },
+    /// Archive and delete the branch (only if merged, unless --force).
+    Delete {
+        name: String,
+        #[arg(long)]
+        repo: Option<String>,
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let data_dir = match cli
+        .data_dir
+        .clone()
+        .map(Ok)
+        .unwrap_or_else(grove_orchestrator::data_dir::default_root)
+    {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("grove: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match cli.command {
+        Command::Serve(args) => cli::serve::run(&data_dir, args),
+        Command::Repo(cmd) => cli::client::Client::connect(&data_dir).and_then(|c| match cmd {
+            RepoCommand::Add { path } => c.repo_add(&path),
+            RepoCommand::List { json } => c.repo_list(json),
+            RepoCommand::Remove { repo } => c.repo_remove(&repo),
+        }),
+        Command::Session(cmd) => cli::client::Client::connect(&data_dir).and_then(|c| match cmd {
+            SessionCommand::New {
+                repo,
+                name,
+                base,
+                command,
+                use_existing_branch,
+            } => c.session_new(&repo, &name, base, command, use_existing_branch),
+            SessionCommand::List { json } => c.session_list(json),
+            SessionCommand::Archive { name, repo, force } => {
+                c.session_archive(&name, repo.as_deref(), force)
+            }
+            SessionCommand::Restore { name, repo } => c.session_restore(&name, repo.as_deref()),
+            SessionCommand::Delete { name, repo, force } => {
+                c.session_delete(&name, repo.as_deref(), force)
+            }
+        }),
+        Command::Attach {
+            name,
+            repo,
+            terminal,
+        } => cli::client::Client::connect(&data_dir)
+            .and_then(|c| cli::attach::run(&c, &name, repo.as_deref(), terminal)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("grove: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! One task per terminal that follows its output log: spots attention signals (BEL, OSC 9,
+//! OSC 777), tracks running/idle, records the setup's and the program's exit, and turns all of
+//! it into events. It reads the log like any other subscriber, so it never slows the PTY.
+
+use std::sync::Arc;
+
+use grove_pty::{Chunk, Terminal};
+use tokio::time::Instant;
+
+use crate::attention::{Scanner, Signal};
+use crate::grove::{Ctx, lock};
+use crate::live::LiveTerminal;
+use crate::wire::{Event, ExitInfo};
+
+pub(crate) async fn run(ctx: Arc<Ctx>, live: Arc<LiveTerminal>) {
+    let mut sub = live.log.subscribe(live.log.end_offset());
+    let mut scanner = Scanner::default();
+    let mut signals = Vec::new();
+    let mut changed = live.watch();
+    let mut current: Option<Arc<Terminal>> = None;
+    let mut exit_recorded = false;
+    loop {
+        let term = live.terminal();
+        let same = match (&term, &current) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        };
+        if !same {
+            exit_recorded = false;
+            current = term.clone();
+        }
+        let idle_at = {
+            let st = lock(&live.state);
+            (term.is_some() && !st.idle && st.exit.is_none())
+                .then(|| Instant::from_std(st.last_output) + ctx.idle_after)
+        };
+        let exit_wait = {
+            let term = if exit_recorded { None } else { term.clone() };
+            async move {
+                match term {
+                    Some(t) => t.exited().await,
+                    None => std::future::pending().await,
+                }
+            }
+        };
+        tokio::select! {
+            chunk = sub.next(64 * 1024) => match chunk {
+                Chunk::Data { bytes, .. } => {
+                    scanner.feed(&bytes, &mut signals);
+                    let was_idle = {
+                        let mut st = lock(&live.state);
+                        st.last_output = std::time::Instant::now();
+                        std::mem::replace(&mut st.idle, false)
+                    };
+                    if was_idle {
+                        live.bump();
+                        ctx.emit(Event::TerminalUpdated { terminal: live.info() });
+                    }
+                    for signal in signals.drain(..) {
+                        handle_signal(&ctx, &live, signal);
+                    }
+                }
+                Chunk::Truncated { .. } => scanner = Scanner::default(),
+                Chunk::End => {
+                    // The output is complete. The reader usually sees the PTY close before the
+                    // waiter reaps the child: record the exit first, then wait until the
+                    // program is restarted (the log re-opens) or the terminal goes away.
+                    if !exit_recorded && let Some(t) = term {
+                        let status = t.exited().await;
+                        exit_recorded = true;
+                        record_exit(&ctx, &live, status.into());
+                    }
+                    while live.log.is_closed() {
+                        if changed.changed().await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            },
+            status = exit_wait => {
+                exit_recorded = true;
+                record_exit(&ctx, &live, status.into());
+            }
+            () = sleep_until(idle_at), if idle_at.is_some() => {
+                live.update(|st| st.idle = true);
+                ctx.emit(Event::TerminalUpdated { terminal: live.info() });
+            }
+        }
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn handle_signal(ctx: &Ctx, live: &LiveTerminal, signal: Signal) {
+    match signal {
+        Signal::Bell | Signal::Notify(_) => {
+            let message = match signal {
+                Signal::Notify(m) => m,
+                _ => None,
+            };
+            live.update(|st| st.attention = true);
+            ctx.emit(Event::Attention {
+                session_id: live.session_id,
+                terminal_id: live.id,
+                message,
+            });
+            ctx.emit(Event::TerminalUpdated {
+                terminal: live.info(),
+            });
+        }
+        Signal::SetupExit(code) => {
+            if let Err(err) = lock(&ctx.db).set_setup_exit(live.session_id, code) {
+                tracing::warn!(%err, "could not record the setup's exit status");
+            }
+            let _ = ctx.session_changed.try_send(live.session_id);
+        }
+    }
+}
+
+fn record_exit(ctx: &Ctx, live: &LiveTerminal, exit: ExitInfo) {
+    // On shutdown the programs are ended by Grove itself: they show as "ended with the app"
+    // after the next start, not as exited.
+    if ctx.shutting_down.load(std::sync::atomic::Ordering::SeqCst) {
+        return;
+    }
+    if let Err(err) = lock(&ctx.db).set_terminal_exit(live.id, exit.code, exit.signal) {
+        tracing::warn!(%err, "could not record a terminal's exit");
+    }
+    live.update(|st| st.exit = Some(exit));
+    ctx.emit(Event::TerminalUpdated {
+        terminal: live.info(),
+    });
+}

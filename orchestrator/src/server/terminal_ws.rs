@@ -1,0 +1,211 @@
+//! `/api/v1/terminals/{id}?from=OFFSET` (or `?tail=BYTES`): one attached client of a terminal.
+//!
+//! Server → client: a `hello` text frame with the offset of the first byte that follows, then
+//! binary frames of PTY bytes exactly as produced (at most 64 KiB each, whatever the log holds
+//! when the socket can take more), and text frames for `truncated`, `exit` and `restarted`.
+//! Client → server: binary frames are input, text frames are `resize` and `ack`.
+//!
+//! Flow control follows xterm.js's guide: the client acks the offset it has parsed; once more
+//! than [`HIGH_WATERMARK`] bytes are unacked this client gets nothing more until it is back under
+//! [`LOW_WATERMARK`]. The PTY reader pauses only while every attached client is saturated; a slow
+//! client that never acks is simply left behind (and gets `truncated` when the ring moves past
+//! it), so it never holds up another client or grows a buffer.
+
+use std::sync::Arc;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use grove_pty::Chunk;
+use serde::Deserialize;
+
+use super::AppState;
+use super::access::PROTOCOL;
+use super::api::error_response;
+use crate::grove::Grove;
+use crate::live::LiveTerminal;
+use crate::wire::{ApiError, ClientFrame, ErrorCode, ExitInfo, ServerFrame};
+
+/// Most bytes in one binary frame.
+pub const FRAME_MAX: usize = 64 * 1024;
+/// Unacked bytes above which a client is saturated.
+pub const HIGH_WATERMARK: u64 = 1024 * 1024;
+/// Unacked bytes below which a saturated client gets output again.
+pub const LOW_WATERMARK: u64 = 256 * 1024;
+
+#[derive(Debug, Deserialize)]
+pub(super) struct AttachQuery {
+    from: Option<String>,
+    tail: Option<String>,
+}
+
+fn bad_request(message: String) -> Response {
+    error_response(ApiError {
+        code: ErrorCode::InvalidRequest,
+        message,
+    })
+}
+
+pub(super) async fn upgrade(
+    State(s): State<AppState>,
+    Path(id): Path<i64>,
+    Query(q): Query<AttachQuery>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let live = match s.grove.terminal(id) {
+        Ok(l) => l,
+        Err(e) => return error_response(e.to_api()),
+    };
+    // Parse errors become a 400 with a readable message.
+    let parse = |name: &str, v: &str| {
+        v.parse::<u64>().map_err(|_| {
+            format!("`{name}` must be a byte offset (a non-negative integer), not `{v}`")
+        })
+    };
+    let (start, end) = live.log().bounds();
+    let from = match (&q.from, &q.tail) {
+        (Some(f), _) => parse("from", f),
+        (None, Some(t)) => parse("tail", t).map(|v| end.saturating_sub(v).max(start)),
+        (None, None) => Ok(start),
+    };
+    let from = match from {
+        Ok(v) => v,
+        Err(message) => return bad_request(message),
+    };
+    ws.protocols([PROTOCOL])
+        .max_message_size(super::MAX_INBOUND)
+        .max_frame_size(super::MAX_INBOUND)
+        .on_upgrade(move |socket| async move {
+            if let Err(err) = stream(s.grove, live, from, socket).await {
+                tracing::debug!(%err, "terminal socket ended");
+            }
+        })
+}
+
+async fn send_frame(socket: &mut WebSocket, frame: &ServerFrame) -> Result<(), axum::Error> {
+    let text = serde_json::to_string(frame).map_err(axum::Error::new)?;
+    socket.send(Message::Text(text.into())).await
+}
+
+async fn stream(
+    grove: Grove,
+    live: Arc<LiveTerminal>,
+    from: u64,
+    mut socket: WebSocket,
+) -> Result<(), axum::Error> {
+    let mut sub = live.log().subscribe(from);
+    let mut sent = sub.next_offset();
+    let mut acked = sent;
+    send_frame(
+        &mut socket,
+        &ServerFrame::Hello {
+            offset: sent,
+            terminal: live.info(),
+        },
+    )
+    .await?;
+    let mut flow = live.attach();
+    let mut saturated = false;
+    let mut changed = live.watch();
+    // After the log ends: whether we told the client the exit yet.
+    let mut at_end = false;
+    let mut exit_sent = false;
+    loop {
+        tokio::select! {
+            chunk = sub.next(FRAME_MAX), if !saturated && !at_end => match chunk {
+                Chunk::Data { offset, bytes } => {
+                    sent = offset + bytes.len() as u64;
+                    socket.send(Message::Binary(bytes.into())).await?;
+                    if sent - acked >= HIGH_WATERMARK {
+                        saturated = true;
+                        flow.set_saturated(true);
+                    }
+                }
+                Chunk::Truncated { lost_until } => {
+                    // Bytes the client never got can never be acked.
+                    sent = lost_until;
+                    acked = acked.max(lost_until);
+                    send_frame(&mut socket, &ServerFrame::Truncated { lost_until }).await?;
+                }
+                Chunk::End => {
+                    at_end = true;
+                    exit_sent = false;
+                    if let Some(exit) = ended(&live) {
+                        exit_sent = true;
+                        send_frame(&mut socket, &ServerFrame::Exit { exit }).await?;
+                    }
+                }
+            },
+            res = changed.changed(), if at_end => {
+                if res.is_err() {
+                    break;
+                }
+                if !live.log().is_closed() {
+                    at_end = false;
+                    flow.refresh();
+                    send_frame(&mut socket, &ServerFrame::Restarted { terminal: live.info() }).await?;
+                } else if !exit_sent && let Some(exit) = ended(&live) {
+                    exit_sent = true;
+                    send_frame(&mut socket, &ServerFrame::Exit { exit }).await?;
+                }
+            }
+            msg = socket.recv() => match msg {
+                Some(Ok(Message::Binary(bytes))) => {
+                    let g = grove.clone();
+                    let id = live.id;
+                    let res = tokio::task::spawn_blocking(move || g.write_input(id, &bytes)).await;
+                    if let Ok(Err(e)) = res {
+                        send_frame(&mut socket, &ServerFrame::Error { error: e.to_api() }).await?;
+                    }
+                }
+                Some(Ok(Message::Text(text))) => match ClientFrame::decode(&text) {
+                    Ok(ClientFrame::Ack { offset }) => {
+                        acked = offset.clamp(acked, sent);
+                        if saturated && sent - acked <= LOW_WATERMARK {
+                            saturated = false;
+                            flow.set_saturated(false);
+                        }
+                    }
+                    Ok(ClientFrame::Resize { rows, cols }) => {
+                        let g = grove.clone();
+                        let id = live.id;
+                        let res = tokio::task::spawn_blocking(move || g.resize_terminal(id, rows, cols)).await;
+                        if let Ok(Err(e)) = res {
+                            send_frame(&mut socket, &ServerFrame::Error { error: e.to_api() }).await?;
+                        }
+                    }
+                    Err(message) => {
+                        let error = ApiError { code: ErrorCode::InvalidRequest, message };
+                        send_frame(&mut socket, &ServerFrame::Error { error }).await?;
+                    }
+                },
+                Some(Ok(Message::Close(_))) | None => break,
+                Some(Ok(_)) => {}
+                Some(Err(err)) => {
+                    let text = err.to_string();
+                    if text.contains("too long") || text.contains("too big") || text.contains("Space limit") {
+                        let _ = socket
+                            .send(Message::Close(Some(CloseFrame { code: 1009, reason: "message too big (max 1 MiB)".into() })))
+                            .await;
+                    }
+                    return Err(err);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The exit to report once the output has ended: the program's status, or an empty one for a
+/// terminal that ended with the app.
+fn ended(live: &LiveTerminal) -> Option<ExitInfo> {
+    let info = live.info();
+    match info.exit {
+        Some(exit) => Some(exit),
+        None if live.terminal().is_none() => Some(ExitInfo {
+            code: None,
+            signal: None,
+        }),
+        None => None,
+    }
+}

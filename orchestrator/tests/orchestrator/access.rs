@@ -1,0 +1,245 @@
+//! The access matrix, over real sockets against the real binary.
+
+use std::process::Command;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+
+use crate::support::{Grove, raw, rt};
+
+fn health(g: &Grove, headers: &[(&str, &str)], query: &str) -> u16 {
+    raw(
+        g.addr,
+        "GET",
+        &format!("/api/v1/health{query}"),
+        headers,
+        None,
+    )
+    .0
+}
+
+#[test]
+fn http_refusals_and_acceptances() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = Grove::start(dir.path());
+    let host = g.host();
+    let auth = format!("Bearer {}", g.token);
+    let own = format!("http://{host}");
+    let ok = [("Host", host.as_str()), ("Authorization", auth.as_str())];
+    assert_eq!(health(&g, &ok, ""), 200);
+    assert_eq!(health(&g, &[("Host", &host)], ""), 401, "no token");
+    assert_eq!(
+        health(&g, &[("Host", &host), ("Authorization", "Bearer 0000")], ""),
+        401,
+        "wrong token"
+    );
+    assert_eq!(
+        health(&g, &[("Host", &host)], &format!("?token={}", g.token)),
+        401,
+        "token in query string"
+    );
+    let with_origin = |o: &str| health(&g, &[ok[0], ok[1], ("Origin", o)], "");
+    assert_eq!(with_origin(&own), 200);
+    assert_eq!(with_origin("tauri://localhost"), 200);
+    assert_eq!(with_origin("http://tauri.localhost"), 200);
+    assert_eq!(with_origin("https://evil.example"), 403, "evil Origin");
+    assert_eq!(with_origin("null"), 403, "null Origin");
+    assert_eq!(
+        with_origin("http://tauri.localhost.evil.com"),
+        403,
+        "look-alike Origin"
+    );
+    assert_eq!(
+        with_origin(&format!("{own}.evil.com")),
+        403,
+        "look-alike of our own origin"
+    );
+    let port = g.addr.port();
+    for host in [
+        format!("evil.example:{port}"),
+        format!("127.0.0.1.nip.io:{port}"),
+    ] {
+        assert_eq!(
+            health(&g, &[("Host", &host), ok[1]], ""),
+            403,
+            "rebinding Host {host}"
+        );
+    }
+    assert_eq!(
+        health(&g, &[("Host", &format!("localhost:{port}")), ok[1]], ""),
+        200
+    );
+    // Refusals carry the wire error shape and never echo the token.
+    let (status, body) = raw(
+        g.addr,
+        "GET",
+        "/api/v1/repos",
+        &[("Host", &host), ("Authorization", "Bearer wrong")],
+        None,
+    );
+    assert_eq!(status, 401);
+    assert!(body.contains("\"code\":\"unauthorized\""), "{body}");
+    assert!(!body.contains(&g.token));
+    // The UI page itself needs no token (a browser cannot send one on navigation) but still
+    // checks Host.
+    assert_eq!(raw(g.addr, "GET", "/", &[("Host", &host)], None).0, 200);
+    assert_eq!(
+        raw(g.addr, "GET", "/", &[("Host", "evil.example")], None).0,
+        403
+    );
+}
+
+#[test]
+fn old_token_is_refused_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = Grove::start(dir.path());
+    let old = first.token.clone();
+    first.stop();
+    let g = Grove::start(dir.path());
+    assert_ne!(g.token, old);
+    assert!(g.token.len() >= 32, "at least 128 bits");
+    let auth = format!("Bearer {old}");
+    assert_eq!(
+        health(&g, &[("Host", &g.host()), ("Authorization", &auth)], ""),
+        401
+    );
+}
+
+#[test]
+fn server_file_is_private_and_holds_the_address() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let g = Grove::start(dir.path());
+    let path = dir.path().join("server.json");
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(file["url"], g.url.as_str());
+    assert_eq!(file["token"], g.token.as_str());
+}
+
+#[test]
+fn token_file_must_be_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let token_path = dir.path().join("token");
+    let token = "f".repeat(40);
+    std::fs::write(&token_path, &token).unwrap();
+    std::fs::set_permissions(&token_path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_grove"))
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .args(["serve", "--token-file"])
+        .arg(&token_path)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("chmod 600"), "{err}");
+    std::fs::set_permissions(&token_path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let g = Grove::start_with(
+        &dir.path().join("data"),
+        &["--token-file", token_path.to_str().unwrap()],
+    );
+    assert_eq!(g.token, token);
+}
+
+#[test]
+fn non_loopback_host_without_tls_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_grove"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["serve", "--host", "0.0.0.0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("without TLS") && err.contains("--tls-cert"),
+        "{err}"
+    );
+    assert!(
+        !dir.path().join("grove.db").exists(),
+        "refused before touching state"
+    );
+}
+
+#[test]
+fn websocket_refusals_and_acceptance() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = Grove::start(dir.path());
+    rt().block_on(async {
+        let status_of = |req| async move {
+            match tokio_tungstenite::connect_async(req).await {
+                Ok(_) => 101,
+                Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => resp.status().as_u16(),
+                Err(e) => panic!("{e}"),
+            }
+        };
+        let url = format!("ws://{}/api/v1/events", g.addr);
+        // No token.
+        assert_eq!(
+            status_of(url.clone().into_client_request().unwrap()).await,
+            401
+        );
+        // Token in the query string only.
+        assert_eq!(
+            status_of(
+                format!("{url}?token={}", g.token)
+                    .into_client_request()
+                    .unwrap()
+            )
+            .await,
+            401
+        );
+        // Right token, evil origin.
+        let mut req = g.ws_request("/events");
+        req.headers_mut()
+            .insert("Origin", HeaderValue::from_static("https://evil.example"));
+        assert_eq!(status_of(req).await, 403);
+        // Right token, allowed origin: accepted with the grove.v1 subprotocol.
+        let mut req = g.ws_request("/events");
+        req.headers_mut()
+            .insert("Origin", HeaderValue::from_static("tauri://localhost"));
+        let (_ws, resp) = tokio_tungstenite::connect_async(req).await.unwrap();
+        assert_eq!(
+            resp.headers().get("sec-websocket-protocol").unwrap(),
+            "grove.v1"
+        );
+    });
+}
+
+#[test]
+fn oversize_frame_closes_with_1009() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = crate::support::fixture_repo(dir.path(), "repo");
+    let g = Grove::start(&dir.path().join("data"));
+    let repo_id = g.add_repo(&repo);
+    let s = g.create_session(repo_id, "big", "cat");
+    rt().block_on(async {
+        let (mut ws, _) = tokio_tungstenite::connect_async(
+            g.ws_request(&format!("/terminals/{}", s.terminals[0].id)),
+        )
+        .await
+        .unwrap();
+        ws.send(Message::Binary(vec![b'x'; 2 * 1024 * 1024].into()))
+            .await
+            .unwrap();
+        let mut code = None;
+        while let Some(msg) = ws.next().await {
+            match msg {
+                Ok(Message::Close(Some(frame))) => {
+                    code = Some(u16::from(frame.code));
+                    break;
+                }
+                Ok(_) => continue,
+                Err(_) => break,
+            }
+        }
+        assert_eq!(code, Some(1009));
+    });
+}

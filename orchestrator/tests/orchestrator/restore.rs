@@ -1,0 +1,88 @@
+//! Crash-proof restore: `kill -9` Grove and everything comes back; one owner per data dir.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use grove_orchestrator::wire::TerminalStatus;
+
+use crate::support::{Grove, TermClient, fixture_repo, git, rt};
+
+#[test]
+fn kill_9_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = fixture_repo(dir.path(), "repo");
+    let data = dir.path().join("data");
+    let g = Grove::start(&data);
+    let repo_id = g.add_repo(&repo);
+    let mut before = Vec::new();
+    for i in 0..5 {
+        let s = g.create_session(repo_id, &format!("crash-{i}"), "bash --norc --noprofile");
+        let wt = Path::new(&s.worktree).to_owned();
+        std::fs::write(wt.join("README.md"), format!("edited by agent {i}\n")).unwrap();
+        std::fs::write(wt.join(format!("new-{i}.txt")), "untracked work\n").unwrap();
+        let bytes = rt().block_on(async {
+            let mut c = TermClient::connect(&g, s.terminals[0].id, "?from=0").await;
+            c.send_input(&format!("echo output-of-{i}; seq 1 2000 | tail -n 3\n"))
+                .await;
+            c.read_until(&format!("output-of-{i}\r\n1998\r\n1999\r\n2000"))
+                .await;
+            c.bytes
+        });
+        let status = git(&wt, &["status", "--porcelain"]);
+        before.push((s.id, s.terminals[0].id, wt, status, bytes));
+    }
+    // The flusher writes at most once a second.
+    std::thread::sleep(Duration::from_millis(2500));
+    g.kill9();
+
+    let g = Grove::start(&data);
+    let sessions = g.sessions();
+    assert_eq!(sessions.len(), 5, "every session is listed again");
+    for (sid, tid, wt, status, bytes) in before {
+        let s = sessions.iter().find(|s| s.id == sid).unwrap();
+        assert_eq!(s.terminals[0].id, tid);
+        assert_eq!(
+            s.terminals[0].status,
+            TerminalStatus::EndedWithApp,
+            "not relaunched silently"
+        );
+        assert_eq!(
+            git(&wt, &["status", "--porcelain"]),
+            status,
+            "worktree byte-identical"
+        );
+        let replay = rt().block_on(async {
+            let mut c = TermClient::connect(&g, tid, "?from=0").await;
+            c.read_to_exit().await;
+            c.bytes
+        });
+        assert!(replay.starts_with(&bytes), "log replays the same bytes");
+    }
+    // One call restarts an agent.
+    let tid = sessions[0].terminals[0].id;
+    g.ok("POST", &format!("/terminals/{tid}/restart"), None);
+    rt().block_on(async {
+        let mut c = TermClient::connect(&g, tid, "").await;
+        c.send_input("echo back-again\n").await;
+        c.read_until("back-again").await;
+    });
+}
+
+#[test]
+fn one_process_owns_a_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = Grove::start(dir.path());
+    let out = Command::new(env!("CARGO_BIN_EXE_grove"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .arg("serve")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("in use by another Grove") && err.contains(&format!("pid {}", g.child.id())),
+        "{err}"
+    );
+}

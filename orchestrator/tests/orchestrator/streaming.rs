@@ -1,0 +1,152 @@
+//! Terminal sockets: exact bytes, several clients, resume, flow control.
+
+use std::time::Duration;
+
+use grove_orchestrator::wire::ClientFrame;
+
+use crate::support::{Grove, TermClient, fixture_repo, rt};
+
+fn setup(name: &str, command: &str) -> (tempfile::TempDir, Grove, i64) {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = fixture_repo(dir.path(), "repo");
+    let g = Grove::start(&dir.path().join("data"));
+    let repo_id = g.add_repo(&repo);
+    let s = g.create_session(repo_id, name, command);
+    let tid = s.terminals[0].id;
+    (dir, g, tid)
+}
+
+#[test]
+fn typed_command_echoes_and_resize_reaches_the_program() {
+    let (_dir, g, tid) = setup("echo", "bash --norc --noprofile");
+    rt().block_on(async {
+        let mut c = TermClient::connect(&g, tid, "").await;
+        c.send_input("echo grove-$((6*7))\n").await;
+        c.read_until("grove-42").await;
+        c.send_control(&ClientFrame::Resize {
+            rows: 33,
+            cols: 101,
+        })
+        .await;
+        c.send_input("echo size=$(tput lines)x$(tput cols)\n").await;
+        c.read_until("size=33x101").await;
+    });
+}
+
+#[test]
+fn two_clients_see_identical_streams_and_resume_is_exact() {
+    let (_dir, g, tid) = setup("pair", "bash --norc --noprofile");
+    rt().block_on(async {
+        let mut a = TermClient::connect(&g, tid, "?from=0").await;
+        let mut b = TermClient::connect(&g, tid, "?from=0").await;
+        a.send_input("seq 1 30000; echo first-done\n").await;
+        a.read_until("\nfirst-done").await;
+        b.read_until("\nfirst-done").await;
+        // Drop `b` mid-stream and resume it from the offset it had reached.
+        let b_offset = b.offset();
+        let b_bytes = std::mem::take(&mut b.bytes);
+        drop(b);
+        a.send_input("seq 30001 60000; echo second-done\n").await;
+        let mut b2 = TermClient::connect(&g, tid, &format!("?from={b_offset}")).await;
+        assert_eq!(b2.start, b_offset);
+        a.read_until("\nsecond-done").await;
+        b2.read_until("\nsecond-done").await;
+        let mut resumed = b_bytes;
+        resumed.extend_from_slice(&b2.bytes);
+        let n = resumed.len().min(a.bytes.len());
+        assert!(n > 400_000, "a real amount of output: {n}");
+        assert!(
+            resumed[..n] == a.bytes[..n],
+            "resumed stream differs from the continuous one"
+        );
+        assert_eq!(a.start, 0);
+    });
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn slow_client_stays_bounded_while_another_stays_live() {
+    let (_dir, g, tid) = setup("flood", "bash --norc --noprofile");
+    let pid = g.child.id();
+    rt().block_on(async {
+        let mut fast = TermClient::connect(&g, tid, "").await;
+        let mut slow = TermClient::connect(&g, tid, "").await;
+        slow.ack = false;
+        let before = rss_kib(pid);
+        // ~40 MB of output: five times the log's capacity.
+        fast.send_input("seq 1 5000000; echo flood-done\n").await;
+        let mut peak = before;
+        let sample = async {
+            loop {
+                peak = peak.max(rss_kib(pid));
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        tokio::select! {
+            () = fast.read_until("\nflood-done") => {}
+            () = sample => unreachable!(),
+        }
+        // The slow client read nothing: it must be left behind, not buffered for.
+        let grown_mib = peak.saturating_sub(before) / 1024;
+        assert!(
+            grown_mib < 64,
+            "server RSS grew by {grown_mib} MiB during a 40 MB flood"
+        );
+        assert!(
+            fast.bytes.len() > 38_000_000,
+            "the fast client got everything: {}",
+            fast.bytes.len()
+        );
+        drop(slow);
+    });
+}
+
+#[test]
+fn a_lone_client_that_stops_acking_pauses_the_program() {
+    let (_dir, g, tid) = setup("paused", "bash --norc --noprofile");
+    let log_end = |g: &Grove| -> u64 {
+        let s = g.sessions();
+        s[0].terminals[0].log_end
+    };
+    rt().block_on(async {
+        let mut c = TermClient::connect(&g, tid, "").await;
+        c.ack = false;
+        c.send_input("yes grove-flood\n").await;
+        c.read_until("grove-flood\r\ngrove-flood").await;
+        // Stop reading the socket entirely: the client is saturated after 1 MiB unacked.
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        let a = log_end(&g);
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        let b = log_end(&g);
+        assert!(
+            b - a < 256 * 1024,
+            "the program kept writing while every client was saturated: {a} -> {b}"
+        );
+        // Acking again resumes the flood.
+        c.ack = true;
+        let ack = ClientFrame::Ack { offset: a };
+        c.send_control(&ack).await;
+        c.read_until("").await;
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            c.send_control(&ClientFrame::Ack { offset: c.offset() })
+                .await;
+            let _ =
+                tokio::time::timeout(Duration::from_millis(50), c.read_until("\u{0}never")).await;
+            if log_end(&g) > b + 4 * 1024 * 1024 {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "did not resume");
+        }
+        c.send_input("\u{3}").await;
+    });
+}

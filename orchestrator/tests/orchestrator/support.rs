@@ -1,0 +1,405 @@
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use grove_orchestrator::wire::{ClientFrame, ServerFrame, Session};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+
+pub const T: Duration = Duration::from_secs(30);
+
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args([
+            "-c",
+            "user.name=Grove Test",
+            "-c",
+            "user.email=test@grove.invalid",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A repo with a couple of committed files on `main`.
+pub fn fixture_repo(parent: &Path, name: &str) -> PathBuf {
+    let dir = parent.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    git(&dir, &["init", "-q", "-b", "main"]);
+    std::fs::write(dir.join("README.md"), "# fixture\n").unwrap();
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(dir.join("src/lib.rs"), "pub fn f() {}\n").unwrap();
+    git(&dir, &["add", "."]);
+    git(&dir, &["commit", "-q", "-m", "initial"]);
+    dir
+}
+
+/// A running `grove serve` child process.
+pub struct Grove {
+    pub child: Child,
+    pub url: String,
+    pub token: String,
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+}
+
+impl Grove {
+    pub fn start(data_dir: &Path) -> Grove {
+        Self::start_with(data_dir, &[])
+    }
+
+    pub fn start_with(data_dir: &Path, extra: &[&str]) -> Grove {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_grove"))
+            .arg("--data-dir")
+            .arg(data_dir)
+            .arg("serve")
+            .args(["--idle-after", "1"])
+            .args(extra)
+            .env("SHELL", "/bin/bash")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let rest = line
+            .trim()
+            .strip_prefix("Grove is serving at ")
+            .unwrap_or_else(|| panic!("unexpected: {line:?}"));
+        let (url, token) = rest.split_once("/#token=").unwrap();
+        let addr: SocketAddr = url.strip_prefix("http://").unwrap().parse().unwrap();
+        Grove {
+            child,
+            url: url.into(),
+            token: token.into(),
+            addr,
+            data_dir: data_dir.into(),
+        }
+    }
+
+    pub fn kill9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        std::mem::forget(self);
+    }
+
+    pub fn stop(mut self) {
+        // SAFETY: sending SIGTERM to our own child.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        self.child.wait().unwrap();
+        std::mem::forget(self);
+    }
+
+    pub fn host(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// An API call with the token; returns (status, JSON body).
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let auth = format!("Bearer {}", self.token);
+        let host = self.host();
+        let (status, text) = raw(
+            self.addr,
+            method,
+            &format!("/api/v1{path}"),
+            &[("Host", host.as_str()), ("Authorization", auth.as_str())],
+            body.map(|b| b.to_string()).as_deref(),
+        );
+        let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+        (status, json)
+    }
+
+    pub fn ok(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> serde_json::Value {
+        let (status, json) = self.call(method, path, body);
+        assert!(
+            (200..300).contains(&status),
+            "{method} {path} -> {status}: {json}"
+        );
+        json
+    }
+
+    pub fn add_repo(&self, path: &Path) -> i64 {
+        self.ok("POST", "/repos", Some(serde_json::json!({ "path": path })))
+            .get("id")
+            .and_then(|v| v.as_i64())
+            .unwrap()
+    }
+
+    pub fn create_session(&self, repo_id: i64, name: &str, command: &str) -> Session {
+        let body = serde_json::json!({ "repo_id": repo_id, "name": name, "command": command });
+        serde_json::from_value(self.ok("POST", "/sessions", Some(body))).unwrap()
+    }
+
+    pub fn sessions(&self) -> Vec<Session> {
+        serde_json::from_value(self.ok("GET", "/sessions", None)).unwrap()
+    }
+
+    pub fn ws_request(
+        &self,
+        path: &str,
+    ) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+        let mut req = format!("ws://{}/api/v1{path}", self.addr)
+            .into_client_request()
+            .unwrap();
+        let proto = format!("grove.v1, grove.token.{}", self.token);
+        req.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            HeaderValue::from_str(&proto).unwrap(),
+        );
+        req
+    }
+
+    pub fn grove_cli(&self, args: &[&str]) -> std::process::Output {
+        Command::new(env!("CARGO_BIN_EXE_grove"))
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .args(args)
+            .output()
+            .unwrap()
+    }
+}
+
+impl Drop for Grove {
+    fn drop(&mut self) {
+        // SAFETY: sending SIGTERM to our own child.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One raw HTTP/1.1 request, so tests control every header (Host included).
+pub fn raw(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(T)).unwrap();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if let Some(b) = body {
+        req.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            b.len()
+        ));
+    } else {
+        req.push_str("Content-Length: 0\r\n");
+    }
+    req.push_str("\r\n");
+    if let Some(b) = body {
+        req.push_str(b);
+    }
+    s.write_all(req.as_bytes()).unwrap();
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp).unwrap();
+    let text = String::from_utf8_lossy(&resp).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    // Undo chunked encoding if the server used it.
+    let body = if text
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    };
+    (status, body)
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+pub type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A terminal socket reader that collects bytes and control frames.
+pub struct TermClient {
+    pub ws: Ws,
+    pub start: u64,
+    pub bytes: Vec<u8>,
+    pub exit: Option<serde_json::Value>,
+    pub truncated: Vec<u64>,
+    pub ack: bool,
+}
+
+impl TermClient {
+    pub async fn connect(grove: &Grove, terminal_id: i64, query: &str) -> TermClient {
+        let (ws, _) = tokio_tungstenite::connect_async(
+            grove.ws_request(&format!("/terminals/{terminal_id}{query}")),
+        )
+        .await
+        .unwrap();
+        let mut c = TermClient {
+            ws,
+            start: 0,
+            bytes: Vec::new(),
+            exit: None,
+            truncated: Vec::new(),
+            ack: true,
+        };
+        match c.next_frame().await {
+            Some(Some(ServerFrame::Hello { offset, .. })) => c.start = offset,
+            other => panic!("expected hello, got {other:?}"),
+        }
+        c
+    }
+
+    pub fn offset(&self) -> u64 {
+        self.start + self.bytes.len() as u64
+    }
+
+    /// The next control frame, or `Some(None)` after a binary frame; `None` when closed.
+    async fn next_frame(&mut self) -> Option<Option<ServerFrame>> {
+        {
+            let Ok(next) = tokio::time::timeout(T, self.ws.next()).await else {
+                let tail = &self.bytes[self.bytes.len().saturating_sub(600)..];
+                panic!(
+                    "socket silent for 30 s; last output: {:?}",
+                    String::from_utf8_lossy(tail)
+                );
+            };
+            match next? {
+                Ok(Message::Text(t)) => Some(Some(serde_json::from_str(&t).unwrap())),
+                Ok(Message::Binary(b)) => {
+                    self.bytes.extend_from_slice(&b);
+                    if self.ack {
+                        let ack = serde_json::to_string(&ClientFrame::Ack {
+                            offset: self.offset(),
+                        })
+                        .unwrap();
+                        self.ws.send(Message::Text(ack.into())).await.unwrap();
+                    }
+                    Some(None)
+                }
+                Ok(Message::Close(_)) | Err(_) => None,
+                Ok(_) => Some(None),
+            }
+        }
+    }
+
+    /// Reads until the output contains `needle`.
+    pub async fn read_until(&mut self, needle: &str) {
+        // Search only what arrived since the last look (plus an overlap), so a long stream
+        // costs linear time.
+        let mut searched = 0usize;
+        loop {
+            let from = searched.saturating_sub(needle.len());
+            if String::from_utf8_lossy(&self.bytes[from..]).contains(needle) {
+                return;
+            }
+            searched = self.bytes.len();
+            match self.next_frame().await {
+                Some(Some(ServerFrame::Truncated { lost_until })) => {
+                    self.truncated.push(lost_until)
+                }
+                Some(Some(ServerFrame::Exit { exit })) => {
+                    self.exit = Some(serde_json::to_value(exit).unwrap());
+                    panic!(
+                        "terminal exited before {needle:?}: {}",
+                        String::from_utf8_lossy(&self.bytes)
+                    );
+                }
+                Some(_) => {}
+                None => panic!("socket closed before {needle:?}"),
+            }
+        }
+    }
+
+    /// Reads until the program's exit frame.
+    pub async fn read_to_exit(&mut self) {
+        while self.exit.is_none() {
+            match self.next_frame().await {
+                Some(Some(ServerFrame::Exit { exit })) => {
+                    self.exit = Some(serde_json::to_value(exit).unwrap())
+                }
+                Some(Some(ServerFrame::Truncated { lost_until })) => {
+                    self.truncated.push(lost_until)
+                }
+                Some(_) => {}
+                None => panic!("socket closed before exit"),
+            }
+        }
+    }
+
+    pub async fn send_input(&mut self, text: &str) {
+        self.ws
+            .send(Message::Binary(text.as_bytes().to_vec().into()))
+            .await
+            .unwrap();
+    }
+
+    pub async fn send_control(&mut self, frame: &ClientFrame) {
+        self.ws
+            .send(Message::Text(serde_json::to_string(frame).unwrap().into()))
+            .await
+            .unwrap();
+    }
+}
+
+pub fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Waits until `f` holds.
+pub fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + T;
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out: {what}");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
