@@ -221,7 +221,8 @@ fn router(state: AppState) -> Router {
 }
 
 async fn require_site(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    match state.access.check_site(req.headers()) {
+    let authority = req.uri().authority().map(|a| a.as_str());
+    match state.access.check_site(req.headers(), authority) {
         Ok(()) => next.run(req).await,
         Err(r) => refusal(r),
     }

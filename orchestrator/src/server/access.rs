@@ -138,8 +138,9 @@ impl Access {
         &self.token
     }
 
-    /// Host and Origin checks, for every request (the UI's static files too).
-    pub fn check_site(&self, headers: &HeaderMap) -> Result<(), Refusal> {
+    /// Host and Origin checks, for every request (the UI's static files too). `authority` is
+    /// the request URI's authority, which is where HTTP/2 carries the host (`:authority`).
+    pub fn check_site(&self, headers: &HeaderMap, authority: Option<&str>) -> Result<(), Refusal> {
         let forbidden = |message| Refusal {
             status: StatusCode::FORBIDDEN,
             message,
@@ -147,6 +148,7 @@ impl Access {
         let host = headers
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
+            .or(authority)
             .ok_or(forbidden("missing Host header"))?;
         if !self
             .hosts
@@ -232,13 +234,21 @@ mod tests {
     #[test]
     fn hosts_and_origins() {
         let a = access();
-        let ok = |h: &HeaderMap| a.check_site(h).is_ok();
+        let ok = |h: &HeaderMap| a.check_site(h, None).is_ok();
         assert!(ok(&headers(&[(header::HOST, "127.0.0.1:5000")])));
         assert!(ok(&headers(&[(header::HOST, "localhost:5000")])));
         assert!(ok(&headers(&[(header::HOST, "[::1]:5000")])));
         assert!(ok(&headers(&[(header::HOST, "DEVBOX:5000")])));
         assert!(!ok(&headers(&[(header::HOST, "evil.example:5000")])));
         assert!(!ok(&headers(&[])));
+        assert!(
+            a.check_site(&headers(&[]), Some("127.0.0.1:5000")).is_ok(),
+            "HTTP/2 :authority"
+        );
+        assert!(
+            a.check_site(&headers(&[]), Some("evil.example:5000"))
+                .is_err()
+        );
         let with_origin =
             |o: &str| headers(&[(header::HOST, "127.0.0.1:5000"), (header::ORIGIN, o)]);
         assert!(ok(&with_origin("http://127.0.0.1:5000")));

@@ -243,3 +243,87 @@ fn oversize_frame_closes_with_1009() {
         assert_eq!(code, Some(1009));
     });
 }
+
+#[test]
+fn tls_serves_https_with_the_given_certificate() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let out = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .args([
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-keyout",
+        ])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_grove"))
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .args(["serve", "--tls-cert"])
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&key)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let rest = line
+        .trim()
+        .strip_prefix("Grove is serving at https://")
+        .unwrap_or_else(|| panic!("{line}"));
+    let (addr, token) = rest.split_once("/#token=").unwrap();
+    let curl = |extra: &[&str], url: &str| {
+        let out = Command::new("curl")
+            .args([
+                "-s",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "--max-time",
+                "10",
+            ])
+            .args(extra)
+            .arg(url)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let auth = format!("Authorization: Bearer {token}");
+    let https = format!("https://{addr}/api/v1/health");
+    assert_eq!(
+        curl(&["--cacert", cert.to_str().unwrap(), "-H", &auth], &https),
+        "200"
+    );
+    assert_eq!(curl(&["--cacert", cert.to_str().unwrap()], &https), "401");
+    // Plain HTTP on the TLS port gets no answer.
+    assert_ne!(
+        curl(&["-H", &auth], &format!("http://{addr}/api/v1/health")),
+        "200"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}

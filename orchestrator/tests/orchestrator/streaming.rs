@@ -150,3 +150,50 @@ fn a_lone_client_that_stops_acking_pauses_the_program() {
         c.send_input("\u{3}").await;
     });
 }
+
+#[test]
+fn events_report_progress_attention_and_exit() {
+    use futures_util::StreamExt;
+    use grove_orchestrator::wire::{CreateStage, Event, TerminalStatus};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let dir = tempfile::tempdir().unwrap();
+    let repo = fixture_repo(dir.path(), "repo");
+    let g = Grove::start(&dir.path().join("data"));
+    let repo_id = g.add_repo(&repo);
+    rt().block_on(async {
+        let (mut events, _) = tokio_tungstenite::connect_async(g.ws_request("/events"))
+            .await
+            .unwrap();
+        let s = g.create_session(repo_id, "evented", "bash --norc --noprofile");
+        let tid = s.terminals[0].id;
+        let mut c = TermClient::connect(&g, tid, "").await;
+        c.send_input("printf 'bell\\a\\n'; sleep 0.3; exit 3\n")
+            .await;
+        let (mut done, mut updated, mut attention, mut exited) = (false, false, false, false);
+        while !(done && updated && attention && exited) {
+            let msg = tokio::time::timeout(Duration::from_secs(30), events.next())
+                .await
+                .expect("events went silent")
+                .unwrap()
+                .unwrap();
+            let Message::Text(text) = msg else { continue };
+            match serde_json::from_str::<Event>(&text).unwrap() {
+                Event::SessionProgress {
+                    stage: CreateStage::Done,
+                    name,
+                    message: None,
+                    ..
+                } => done |= name == "evented",
+                Event::SessionUpdated { session } => updated |= session.id == s.id,
+                Event::Attention { terminal_id, .. } => attention |= terminal_id == tid,
+                Event::TerminalUpdated { terminal } => {
+                    exited |= terminal.id == tid
+                        && terminal.status == TerminalStatus::Exited
+                        && terminal.exit.and_then(|e| e.code) == Some(3)
+                }
+                _ => {}
+            }
+        }
+    });
+}
