@@ -1,0 +1,140 @@
+// Shared pieces of the end-to-end suite and the browser benchmarks: a `grove serve` on a temp
+// data dir with a fixture repo made with the git CLI, and Debian's Chromium driven by
+// playwright-core (no browser download).
+
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, existsSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const WEB = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const ROOT = resolve(WEB, '..');
+export const RESULTS = join(WEB, 'test-results');
+export const CHROMIUM = process.env.GROVE_CHROMIUM ?? '/usr/bin/chromium';
+
+/** The grove binary, built with cargo if it is missing. */
+export function groveBinary() {
+  const target = process.env.CARGO_TARGET_DIR ? resolve(ROOT, process.env.CARGO_TARGET_DIR) : join(ROOT, 'target');
+  const bin = join(target, 'debug', 'grove');
+  if (!existsSync(bin)) {
+    console.error('building grove (cargo build -p grove-orchestrator) …');
+    execFileSync('cargo', ['build', '-q', '-p', 'grove-orchestrator'], { cwd: ROOT, stdio: 'inherit' });
+  }
+  return bin;
+}
+
+/** A git repo with one commit, made with the git CLI. */
+export function fixtureRepo(dir, name = 'demo') {
+  const repo = join(dir, name);
+  mkdirSync(repo, { recursive: true });
+  const git = (...args) => execFileSync('git', args, { cwd: repo, stdio: 'pipe' });
+  git('init', '-q', '-b', 'main');
+  git('config', 'user.email', 'test@grove.invalid');
+  git('config', 'user.name', 'Grove Test');
+  writeFileSync(join(repo, 'README.md'), '# demo\n\nA fixture repository for Grove tests.\n');
+  writeFileSync(join(repo, 'app.py'), 'print("hello from the demo app")\n');
+  git('add', '.');
+  git('commit', '-q', '-m', 'Initial commit');
+  return repo;
+}
+
+/** Starts `grove serve`; resolves once it printed its URL. */
+export async function startServer() {
+  const dir = mkdtempSync(join(tmpdir(), 'grove-e2e-'));
+  const data = join(dir, 'data');
+  const home = join(dir, 'home');
+  mkdirSync(home);
+  // A quiet, predictable shell for the sessions.
+  writeFileSync(join(home, '.bashrc'), 'PS1="\\W\\$ "\n');
+  const repo = fixtureRepo(dir);
+  const child = spawn(groveBinary(), ['serve', '--data-dir', data], {
+    cwd: dir,
+    env: { ...process.env, HOME: home, SHELL: '/bin/bash', TERM: 'xterm-256color', RUST_LOG: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const url = await new Promise((res, rej) => {
+    let out = '';
+    const timer = setTimeout(() => rej(new Error(`grove serve printed no URL in 30 s; stderr:\n${stderr}`)), 30000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /Grove is serving at (\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        res(m[1]);
+      }
+    });
+    child.on('exit', (code) => rej(new Error(`grove serve exited (${code}): ${stderr}`)));
+  });
+  return {
+    url,
+    repo,
+    dir,
+    child,
+    stderr: () => stderr,
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await new Promise((r) => {
+          const t = setTimeout(() => {
+            child.kill('SIGKILL');
+            r(undefined);
+          }, 5000);
+          child.on('exit', () => {
+            clearTimeout(t);
+            r(undefined);
+          });
+        });
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Chromium with a fresh profile. */
+export async function startBrowser(extraArgs = []) {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
+  const profile = mkdtempSync(join(tmpdir(), 'grove-chromium-'));
+  // A persistent context is playwright's way to give Chromium a fresh --user-data-dir.
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1280, height: 800 },
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      ...extraArgs,
+    ],
+  });
+  return {
+    context,
+    async stop() {
+      await context.close().catch(() => {});
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls `fn` until it returns a truthy value. */
+export async function until(what, fn, timeoutMs = 20000, everyMs = 100) {
+  const end = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < end) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${String(last).slice(0, 300)})`);
+}

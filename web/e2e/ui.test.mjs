@@ -1,0 +1,194 @@
+// End-to-end: the real server, the real UI, Debian's Chromium. Everything goes through the UI;
+// terminal contents are read through xterm's buffer (window.__grove), since WebGL paints to a
+// canvas.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startServer, startBrowser, until, RESULTS, ROOT } from './harness.mjs';
+
+/** @type {Awaited<ReturnType<typeof startServer>>} */ let server;
+/** @type {Awaited<ReturnType<typeof startBrowser>>} */ let chrome;
+/** @type {import('playwright-core').Page} */ let page;
+const pageErrors = [];
+
+before(async () => {
+  mkdirSync(RESULTS, { recursive: true });
+  server = await startServer();
+  chrome = await startBrowser();
+  page = chrome.context.pages()[0] ?? (await chrome.context.newPage());
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  page.on('console', (m) => {
+    // Refused requests (409 on archive) are expected; the browser logs every non-2xx response.
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) pageErrors.push(m.text());
+  });
+  await page.goto(server.url);
+});
+
+after(async () => {
+  if (page) await page.screenshot({ path: join(RESULTS, 'final.png') }).catch(() => {});
+  await chrome?.stop();
+  await server?.stop();
+});
+
+const shot = (name) => page.screenshot({ path: join(RESULTS, `${name}.png`) });
+
+async function visibleTerminal() {
+  return until('a visible terminal', () => page.evaluate(() => window.__grove.visibleTerminals()[0] ?? null));
+}
+
+const termText = (id) => page.evaluate((id) => window.__grove.terminalText(id) ?? '', id);
+
+async function waitForOutput(re, timeout = 20000) {
+  return until(`terminal output ${re}`, async () => {
+    const id = await visibleTerminal();
+    const text = await termText(id);
+    return re.test(text) ? text : null;
+  }, timeout);
+}
+
+async function typeInTerminal(line) {
+  await page.locator('[data-testid=terminal] .xterm').first().click();
+  await page.keyboard.type(line);
+  await page.keyboard.press('Enter');
+}
+
+async function createSession(name) {
+  await page.click('[data-testid=new-session]');
+  await page.fill('[data-testid=ns-name]', name);
+  await page.selectOption('[data-testid=ns-agent]', '__custom');
+  await page.fill('[data-testid=ns-command]', 'bash');
+  await page.click('[data-testid=ns-submit]');
+  await page.waitForSelector(`[data-testid=session-view][data-session="${name}"]`, { timeout: 30000 });
+  await until('the new-session dialog to close', async () => (await page.locator('[role=dialog]').count()) === 0);
+  // The shell is up once it printed its prompt.
+  await waitForOutput(/\$ /);
+}
+
+async function selectSession(name) {
+  await page.click(`[data-testid=session-item][data-session="${name}"]`);
+  await page.waitForSelector(`[data-testid=session-view][data-session="${name}"]`);
+}
+
+test('the page loads without the token in the address bar', async () => {
+  await page.waitForSelector('[data-testid=sidebar]');
+  assert.ok(!page.url().includes('token='), `token still in URL: ${page.url()}`);
+});
+
+test('adds the fixture repo through the UI', async () => {
+  await page.click('[data-testid=add-repo-open]');
+  await page.fill('[data-testid=repo-path]', server.repo);
+  await page.click('[data-testid=add-repo-submit]');
+  await page.waitForSelector('.sidebar .repo:has-text("demo")');
+});
+
+test('a session running bash echoes what is typed', async () => {
+  await createSession('one');
+  await typeInTerminal('echo grove-$((6*7))');
+  await waitForOutput(/^grove-42\s*$/m);
+  await shot('01-first-session');
+});
+
+test('resizing the viewport resizes the PTY', async () => {
+  await typeInTerminal('echo cols=$(tput cols)');
+  const before = await waitForOutput(/cols=\d+/);
+  const first = Number([...before.matchAll(/cols=(\d+)/g)].at(-1)?.[1]);
+  await page.setViewportSize({ width: 900, height: 700 });
+  await until('a smaller PTY', async () => {
+    await typeInTerminal('echo cols=$(tput cols)');
+    await new Promise((r) => setTimeout(r, 400));
+    const text = await termText(await visibleTerminal());
+    const now = Number([...text.matchAll(/cols=(\d+)/g)].at(-1)?.[1]);
+    return now > 0 && now < first ? now : null;
+  }, 15000, 300);
+  await page.setViewportSize({ width: 1280, height: 800 });
+});
+
+test('three sessions; switching shows each one\'s own output', async () => {
+  await createSession('two');
+  await typeInTerminal('echo in-session-$((1+1))');
+  await waitForOutput(/^in-session-2\s*$/m);
+  await createSession('three');
+  await typeInTerminal('echo in-session-$((1+2))');
+  await waitForOutput(/^in-session-3\s*$/m);
+
+  await selectSession('one');
+  const one = await waitForOutput(/^grove-42\s*$/m);
+  assert.ok(!/^in-session-2\s*$/m.test(one), 'session one shows session two output');
+  await selectSession('two');
+  await waitForOutput(/^in-session-2\s*$/m);
+  // Only the visible pane holds an xterm.
+  const live = await page.evaluate(() => window.__grove.visibleTerminals().length);
+  assert.equal(live, 1);
+  // Keyboard: next / previous session.
+  await page.locator('[data-testid=session-item]').first().focus();
+  await page.keyboard.press('Control+Shift+BracketRight');
+  await page.waitForSelector('[data-testid=session-view][data-session="three"]');
+  await page.keyboard.press('Control+Shift+Digit1');
+  await page.waitForSelector('[data-testid=session-view][data-session="one"]');
+  await shot('02-three-sessions');
+});
+
+test('reloading the page shows the earlier output again', async () => {
+  await page.reload();
+  await page.waitForSelector('[data-testid=sidebar]');
+  await page.waitForSelector('[data-testid=session-item][data-session="one"]');
+  await selectSession('one');
+  await waitForOutput(/^grove-42\s*$/m);
+});
+
+test('while one session floods, another still echoes', async () => {
+  // A second window watches the flooding session, so the flood really streams into a pane.
+  const watcher = await page.context().newPage();
+  await watcher.goto(server.url);
+  await watcher.click('[data-testid=session-item][data-session="two"]');
+  await watcher.waitForSelector('[data-testid=session-view][data-session="two"] [data-testid=terminal]');
+  await selectSession('two');
+  await typeInTerminal('seq 1 3000000');
+  await new Promise((r) => setTimeout(r, 500));
+  await selectSession('three');
+  await waitForOutput(/^in-session-3\s*$/m);
+  const started = Date.now();
+  await typeInTerminal('echo alive-$((2+3))');
+  await waitForOutput(/^alive-5\s*$/m, 60000);
+  const echoMs = Date.now() - started;
+  console.log(`# echo during flood: ${echoMs} ms`);
+  // The watcher's pane keeps up and reaches the end of the flood.
+  await until('the flood to finish in the watching pane', async () => {
+    const id = await watcher.evaluate(() => window.__grove.visibleTerminals()[0]);
+    const text = await watcher.evaluate((id) => window.__grove.terminalText(id) ?? '', id);
+    return /^3000000\s*$/m.test(text);
+  }, 120000, 500);
+  await watcher.screenshot({ path: join(RESULTS, '03-flood-watcher.png') });
+  await watcher.close();
+});
+
+test('archiving a session with an uncommitted file is refused, plainly', async () => {
+  await selectSession('one');
+  await typeInTerminal('echo work > notes-in-progress.txt && echo wrote-$((1+1))');
+  await waitForOutput(/^wrote-2\s*$/m);
+  await page.click('[data-testid=archive]');
+  await page.waitForSelector('[data-testid=confirm]', { timeout: 15000 });
+  const text = await page.textContent('[data-testid=refusal-text]');
+  assert.match(text ?? '', /notes-in-progress\.txt/);
+  await shot('04-archive-refused');
+  await page.click('[data-testid=confirm] button:has-text("Cancel")');
+  await until('the dialog to close', async () => (await page.locator('[data-testid=confirm]').count()) === 0);
+  // Still active.
+  await page.waitForSelector('[data-testid=session-view][data-session="one"] [data-testid=archive]');
+});
+
+test('a README screenshot', async () => {
+  await selectSession('two');
+  await typeInTerminal('clear; git log --oneline; ls; echo; printf "\\e[1;32mready\\e[0m for the agent\\n"');
+  await waitForOutput(/ready for the agent/);
+  await new Promise((r) => setTimeout(r, 300));
+  const path = join(RESULTS, 'screenshot.png');
+  await page.screenshot({ path });
+  copyFileSync(path, join(ROOT, 'docs', 'screenshot.png'));
+});
+
+test('no uncaught errors in the page', () => {
+  assert.deepEqual(pageErrors, []);
+});

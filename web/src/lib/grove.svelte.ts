@@ -1,0 +1,117 @@
+// The app's state root: the stores, the events socket (with reconnect and reload), and the set of
+// live terminal panes. Built from one Transport; nothing below opens a connection of its own.
+
+import type { Closable, Transport } from './transport';
+import { RequestError, messageOf } from './transport';
+import { ConnectionStore } from './stores/connection.svelte';
+import { RepoStore } from './stores/repos.svelte';
+import { SessionStore } from './stores/sessions.svelte';
+import { TerminalStore } from './stores/terminals.svelte';
+import type { Event } from './wire/Event';
+
+const BACKOFF = [250, 500, 1000, 2000, 4000, 8000];
+
+export class Grove {
+  readonly transport: Transport;
+  readonly connection = new ConnectionStore();
+  readonly repos: RepoStore;
+  readonly sessions: SessionStore;
+  readonly terminals: TerminalStore;
+  #events: Closable | null = null;
+  #attempt = 0;
+  #stopped = false;
+
+  constructor(transport: Transport) {
+    this.transport = transport;
+    this.repos = new RepoStore(transport);
+    this.sessions = new SessionStore(transport);
+    this.terminals = new TerminalStore(transport, this.connection);
+  }
+
+  start(): void {
+    this.#openEvents();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#events?.close();
+    this.terminals.disposeAll();
+  }
+
+  /** Reloads everything from the server (on connect and on `resync`). */
+  async reload(): Promise<void> {
+    try {
+      await Promise.all([this.repos.load(), this.sessions.load()]);
+      if (this.sessions.selectedId === null) {
+        const first = this.sessions.ordered(this.repos.list)[0];
+        if (first) this.sessions.select(first.id);
+      }
+    } catch (e) {
+      if (e instanceof RequestError && e.error.code === 'unauthorized') {
+        this.connection.server = 'unauthorized';
+        return;
+      }
+      this.connection.error(`Could not load the state: ${messageOf(e)}`);
+    }
+  }
+
+  /** Runs a user action; a failure becomes a readable message. Returns whether it succeeded. */
+  async attempt(what: string, fn: () => Promise<unknown>): Promise<boolean> {
+    try {
+      await fn();
+      return true;
+    } catch (e) {
+      this.connection.error(`${what}: ${messageOf(e)}`);
+      return false;
+    }
+  }
+
+  #openEvents(): void {
+    if (this.#stopped) return;
+    this.#events = this.transport.events({
+      open: () => {
+        const wasDown = this.connection.server === 'down';
+        this.#attempt = 0;
+        this.connection.server = 'up';
+        void this.reload();
+        // Visible panes resume from their offsets right away rather than waiting for a backoff.
+        if (wasDown) this.terminals.reconnectAll();
+      },
+      event: (ev) => this.#apply(ev),
+      closed: () => {
+        if (this.#stopped) return;
+        if (this.connection.server !== 'unauthorized') this.connection.server = 'down';
+        const delay = BACKOFF[Math.min(this.#attempt, BACKOFF.length - 1)] ?? 8000;
+        this.#attempt++;
+        setTimeout(() => {
+          void this.#probe().then(() => this.#openEvents());
+        }, delay);
+      },
+    });
+  }
+
+  /** A WebSocket cannot tell a wrong token from a dead server; a request can. */
+  async #probe(): Promise<void> {
+    try {
+      await this.transport.request('GET', '/health');
+    } catch (e) {
+      if (e instanceof RequestError && e.error.code === 'unauthorized') this.connection.server = 'unauthorized';
+    }
+  }
+
+  #apply(ev: Event): void {
+    switch (ev.type) {
+      case 'repo_added':
+        this.repos.upsert(ev.repo);
+        break;
+      case 'repo_removed':
+        this.repos.removed(ev.repo_id);
+        break;
+      case 'resync':
+        void this.reload();
+        break;
+      default:
+        this.sessions.apply(ev);
+    }
+  }
+}

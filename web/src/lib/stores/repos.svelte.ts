@@ -1,0 +1,56 @@
+import type { Transport } from '../transport';
+import type { Repo } from '../wire/Repo';
+import type { Branch } from '../wire/Branch';
+import type { AgentPreset } from '../wire/AgentPreset';
+
+export class RepoStore {
+  list = $state<Repo[]>([]);
+  agents = $state<AgentPreset[]>([]);
+  #t: Transport;
+
+  constructor(t: Transport) {
+    this.#t = t;
+  }
+
+  get sorted(): Repo[] {
+    return [...this.list].sort((a, b) => a.name.localeCompare(b.name) || a.id - b.id);
+  }
+
+  byId(id: number): Repo | undefined {
+    return this.list.find((r) => r.id === id);
+  }
+
+  async load(): Promise<void> {
+    const [repos, agents] = await Promise.all([
+      this.#t.request<Repo[]>('GET', '/repos'),
+      this.#t.request<AgentPreset[]>('GET', '/agents'),
+    ]);
+    this.list = repos;
+    this.agents = agents;
+  }
+
+  async add(path: string): Promise<Repo> {
+    const repo = await this.#t.request<Repo>('POST', '/repos', { path });
+    this.upsert(repo);
+    return repo;
+  }
+
+  async remove(id: number): Promise<void> {
+    await this.#t.request<unknown>('DELETE', `/repos/${id}`);
+    this.removed(id);
+  }
+
+  branches(id: number): Promise<Branch[]> {
+    return this.#t.request<Branch[]>('GET', `/repos/${id}/branches`);
+  }
+
+  upsert(repo: Repo): void {
+    const i = this.list.findIndex((r) => r.id === repo.id);
+    if (i >= 0) this.list[i] = repo;
+    else this.list.push(repo);
+  }
+
+  removed(id: number): void {
+    this.list = this.list.filter((r) => r.id !== id);
+  }
+}

@@ -1,0 +1,182 @@
+// The only module that talks to a Grove server. Components and stores get a `Transport` and never
+// open sockets or call fetch themselves, so the desktop shell can swap in its own implementation
+// (its sockets live in Rust and do not pause with the webview).
+
+import type { ApiError } from './wire/ApiError';
+import type { ClientFrame } from './wire/ClientFrame';
+import type { Event } from './wire/Event';
+import type { ServerFrame } from './wire/ServerFrame';
+
+/** A refused or failed request, carrying the server's `{code, message}`. */
+export class RequestError extends Error {
+  readonly error: ApiError;
+  readonly status: number;
+  constructor(error: ApiError, status: number) {
+    super(error.message);
+    this.name = 'RequestError';
+    this.error = error;
+    this.status = status;
+  }
+}
+
+/** Where a terminal stream starts: an exact offset, or this many bytes before the end. */
+export type StreamStart = { from: number } | { tail: number };
+
+export interface TerminalSocketHandlers {
+  /** A server text frame (`hello`, `truncated`, `exit`, `restarted`, `error`). */
+  frame(frame: ServerFrame): void;
+  /** Raw PTY bytes, exactly as the program wrote them. */
+  data(bytes: Uint8Array): void;
+  /** The socket ended; `clean` when this side closed it. */
+  closed(info: { clean: boolean; code: number; reason: string }): void;
+}
+
+export interface TerminalSocket {
+  input(data: string | Uint8Array): void;
+  send(frame: ClientFrame): void;
+  close(): void;
+}
+
+export interface EventHandlers {
+  open(): void;
+  event(ev: Event): void;
+  closed(info: { code: number; reason: string }): void;
+}
+
+export interface Closable {
+  close(): void;
+}
+
+export interface Transport {
+  request<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T>;
+  events(handlers: EventHandlers): Closable;
+  terminal(id: number, start: StreamStart, handlers: TerminalSocketHandlers): TerminalSocket;
+}
+
+const PROTOCOL = 'grove.v1';
+const TOKEN_PREFIX = 'grove.token.';
+const encoder = new TextEncoder();
+
+/** The browser transport: fetch + native WebSocket against the page's own origin. */
+export class BrowserTransport implements Transport {
+  readonly #base: string;
+  readonly #wsBase: string;
+  readonly #token: string;
+
+  constructor(token: string, origin: string = location.origin) {
+    this.#token = token;
+    this.#base = `${origin}/api/v1`;
+    this.#wsBase = `${origin.replace(/^http/, 'ws')}/api/v1`;
+  }
+
+  async request<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(this.#base + path, {
+        method,
+        headers: {
+          Authorization: `Bearer ${this.#token}`,
+          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (e) {
+      throw new RequestError(
+        { code: 'internal', message: `Cannot reach the Grove server (${String(e)}).` },
+        0,
+      );
+    }
+    const text = await res.text();
+    let parsed: unknown = undefined;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      // Not JSON: reported below as a plain message.
+    }
+    if (!res.ok) {
+      if (isApiError(parsed)) throw new RequestError(parsed, res.status);
+      throw new RequestError(
+        { code: 'internal', message: `${method} ${path} failed: HTTP ${res.status} ${text.slice(0, 200)}` },
+        res.status,
+      );
+    }
+    return parsed as T;
+  }
+
+  events(handlers: EventHandlers): Closable {
+    const ws = new WebSocket(`${this.#wsBase}/events`, this.#protocols());
+    let closedByUs = false;
+    ws.onopen = () => handlers.open();
+    ws.onmessage = (m) => {
+      if (typeof m.data !== 'string') return;
+      try {
+        handlers.event(JSON.parse(m.data) as Event);
+      } catch {
+        // A frame we cannot parse is skipped; the next resync reloads state anyway.
+      }
+    };
+    ws.onclose = (e) => {
+      if (!closedByUs) handlers.closed({ code: e.code, reason: e.reason });
+    };
+    return {
+      close() {
+        closedByUs = true;
+        ws.close();
+      },
+    };
+  }
+
+  terminal(id: number, start: StreamStart, handlers: TerminalSocketHandlers): TerminalSocket {
+    const q = 'from' in start ? `from=${Math.max(0, Math.floor(start.from))}` : `tail=${Math.max(0, Math.floor(start.tail))}`;
+    const ws = new WebSocket(`${this.#wsBase}/terminals/${id}?${q}`, this.#protocols());
+    ws.binaryType = 'arraybuffer';
+    let closedByUs = false;
+    ws.onmessage = (m) => {
+      if (typeof m.data === 'string') {
+        try {
+          handlers.frame(JSON.parse(m.data) as ServerFrame);
+        } catch {
+          // Unknown text frames are ignored: the byte stream stays exact regardless.
+        }
+      } else {
+        handlers.data(new Uint8Array(m.data as ArrayBuffer));
+      }
+    };
+    ws.onclose = (e) => handlers.closed({ clean: closedByUs, code: e.code, reason: e.reason });
+    const sendRaw = (d: string | Uint8Array) => {
+      if (ws.readyState === WebSocket.OPEN) ws.send(d);
+    };
+    return {
+      input(data) {
+        sendRaw(typeof data === 'string' ? encoder.encode(data) : data);
+      },
+      send(frame) {
+        sendRaw(JSON.stringify(frame));
+      },
+      close() {
+        closedByUs = true;
+        ws.close();
+      },
+    };
+  }
+
+  #protocols(): string[] {
+    return [PROTOCOL, TOKEN_PREFIX + this.#token];
+  }
+}
+
+export function isApiError(v: unknown): v is ApiError {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as ApiError).code === 'string' &&
+    typeof (v as ApiError).message === 'string'
+  );
+}
+
+/** A readable message for anything thrown. */
+export function messageOf(e: unknown): string {
+  if (e instanceof RequestError) return e.error.message;
+  if (e instanceof Error) return e.message;
+  return String(e);
+}
