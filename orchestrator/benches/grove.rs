@@ -1,0 +1,1040 @@
+//! grove-orchestrator benchmarks. Run through `scripts/bench`, which runs each named benchmark in
+//! its own process and collects the JSON lines this binary appends to `$GROVE_BENCH_OUT`.
+//!
+//! Every figure comes with a baseline measured in the same run, the floor Grove is compared with:
+//!
+//! - `session_ready`: create-session request → worktree checked out and the terminal's first
+//!   output (in-process [`Grove`], 3,000-file repo) vs `git worktree add -b` on the same repo.
+//! - `restore_50`: `Grove::open` + `sessions()` over 50 saved sessions vs opening the same SQLite
+//!   file with rusqlite and `SELECT * FROM sessions`.
+//! - `session_idle_rss`: `grove serve`'s RSS per idle session vs a bare process holding one
+//!   portable-pty master per `sleep` child.
+//! - `ws_flood`: PTY → `grove serve` → WebSocket client (this process) vs a bare portable-pty
+//!   read loop of the same `cat`.
+//! - `echo_latency[_flooded]`: one byte over the WebSocket to `cat` and back, optionally while a
+//!   neighbour session floods, vs the same round trip directly on a portable-pty master.
+//!
+//! Linux-oriented: RSS and CPU come from `/proc`.
+
+#![allow(clippy::print_stdout, clippy::unwrap_used)] // a benchmark binary reports on stdout
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use grove_orchestrator::wire::{ClientFrame, CreateSessionRequest, ServerFrame, Session};
+use grove_orchestrator::{Grove, GroveConfig};
+use grove_pty::Chunk;
+use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+
+const MIB: usize = 1024 * 1024;
+/// A generous bound on anything a benchmark waits for; hitting it is a bug, not a slow run.
+const T: Duration = Duration::from_secs(60);
+/// The re-exec'd child that measures the bare-PTY RSS baseline of `session_idle_rss`.
+const BARE_RSS_CHILD: &str = "--bare-pty-rss-child";
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(i) = args.iter().position(|a| a == BARE_RSS_CHILD) {
+        bare_pty_rss_child(args[i + 1].parse().unwrap());
+        return;
+    }
+    let names: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
+    let all = [
+        "session_ready",
+        "restore_50",
+        "session_idle_rss",
+        "ws_flood",
+        "echo_latency",
+        "echo_latency_flooded",
+    ];
+    let run: Vec<&str> = if names.is_empty() {
+        all.to_vec()
+    } else {
+        all.iter()
+            .copied()
+            .filter(|n| names.iter().any(|x| x == n))
+            .collect()
+    };
+    for name in run {
+        match name {
+            "session_ready" => session_ready(),
+            "restore_50" => restore_50(),
+            "session_idle_rss" => session_idle_rss(),
+            "ws_flood" => ws_flood(),
+            "echo_latency" => echo_latency(name, false),
+            "echo_latency_flooded" => echo_latency(name, true),
+            _ => unreachable!(),
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------ reporting
+
+/// Appends one result line to `$GROVE_BENCH_OUT` and prints it.
+fn report(name: &str, value: f64, unit: &str, baseline: f64, extra: &str) {
+    let ratio = if baseline != 0.0 {
+        value / baseline
+    } else {
+        0.0
+    };
+    let line = format!(
+        "{{\"name\":\"{name}\",\"value\":{value:.3},\"unit\":\"{unit}\",\"baseline\":{baseline:.3},\"ratio\":{ratio:.3}{extra}}}"
+    );
+    println!("{line}");
+    if let Ok(path) = std::env::var("GROVE_BENCH_OUT") {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .unwrap();
+        writeln!(f, "{line}").unwrap();
+    }
+}
+
+fn median(v: Vec<f64>) -> f64 {
+    percentile(v, 50.0)
+}
+
+/// Nearest-rank percentile.
+fn percentile(mut v: Vec<f64>, p: f64) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let rank = ((p / 100.0) * v.len() as f64).ceil() as usize;
+    v[rank.clamp(1, v.len()) - 1]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// A JSON string literal.
+fn json_str(s: &str) -> String {
+    serde_json::Value::String(s.into()).to_string()
+}
+
+// ----------------------------------------------------------------------------------- test data
+
+fn bench_data_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-data");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Deterministic pseudo-random source so every run uses the same bytes.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+/// 1 MiB of text with SGR colour changes, truecolour, cursor moves, UTF-8 and long lines (the
+/// same generator as grove-pty's benchmarks, so both share the cached file).
+fn mixed_block(seed: u64) -> Vec<u8> {
+    let mut rng = Rng(seed | 1);
+    let words = [
+        "grove", "session", "worktree", "fn", "main()", "{", "}", "let", "x", "=", "42;", "é",
+        "漢字", "→",
+    ];
+    let mut out = Vec::with_capacity(MIB + 256);
+    while out.len() < MIB {
+        let r = rng.next();
+        match r % 8 {
+            0 => out.extend_from_slice(format!("\x1b[{}m", 30 + r % 8).as_bytes()),
+            1 => out.extend_from_slice(
+                format!(
+                    "\x1b[38;2;{};{};{}m",
+                    r % 256,
+                    (r >> 8) % 256,
+                    (r >> 16) % 256
+                )
+                .as_bytes(),
+            ),
+            2 => out.extend_from_slice(b"\x1b[0m"),
+            3 => out.extend_from_slice(b"\r\n"),
+            4 => out.extend_from_slice(format!("\x1b[{}G", 1 + r % 80).as_bytes()),
+            _ => {
+                out.extend_from_slice(words[(r >> 3) as usize % words.len()].as_bytes());
+                out.push(b' ');
+            }
+        }
+    }
+    out.truncate(MIB);
+    // Never end a block inside a multibyte character.
+    let n = grove_pty::utf8::complete_prefix_len(&out);
+    out.truncate(n);
+    out.resize(MIB, b' ');
+    out
+}
+
+/// Writes (once, then reuses) a generated data file under the target dir.
+fn data_file(kind: &str, size: usize, block: fn(u64) -> Vec<u8>) -> PathBuf {
+    let path = bench_data_dir().join(format!("{kind}-{}m.bin", size / MIB));
+    if std::fs::metadata(&path).map(|m| m.len() as usize).ok() != Some(size) {
+        let mut f = std::fs::File::create(&path).unwrap();
+        for i in 0..size / MIB {
+            f.write_all(&block(i as u64 * 7919 + 1)).unwrap();
+        }
+    }
+    path
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args([
+            "-c",
+            "user.name=Grove Bench",
+            "-c",
+            "user.email=bench@grove.invalid",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A repo with two committed files on `main`.
+fn small_repo(parent: &Path) -> PathBuf {
+    let dir = parent.join("repo");
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    git(&dir, &["init", "-q", "-b", "main"]);
+    std::fs::write(dir.join("README.md"), "# bench\n").unwrap();
+    std::fs::write(dir.join("src/lib.rs"), "pub fn f() {}\n").unwrap();
+    git(&dir, &["add", "."]);
+    git(&dir, &["commit", "-q", "-m", "initial"]);
+    dir
+}
+
+const BIG_FILES: usize = 3000;
+const BIG_DIRS: usize = 100;
+
+/// A repo of 3,000 files of 2–4 KiB in 100 directories, one commit on `main`; made once and
+/// cached. Leftovers of an interrupted run (worktrees, branches) are cleared.
+fn big_repo() -> PathBuf {
+    let dir = bench_data_dir().join(format!("repo-{BIG_FILES}"));
+    let done = bench_data_dir().join(format!("repo-{BIG_FILES}.done"));
+    if !done.exists() {
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        git(&dir, &["init", "-q", "-b", "main"]);
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let words = [
+            "let", "fn", "grove", "session", "worktree", "match", "Some(x)", "=>", "return",
+            "self", "0x2a", "//", "impl", "{", "}", ";",
+        ];
+        for i in 0..BIG_FILES {
+            let sub = dir.join(format!("d{:03}", i % BIG_DIRS));
+            std::fs::create_dir_all(&sub).unwrap();
+            let len = 2048 + (rng.next() % 2048) as usize;
+            let mut text = String::with_capacity(len + 16);
+            let mut col = 0;
+            while text.len() < len {
+                let w = words[(rng.next() % words.len() as u64) as usize];
+                text.push_str(w);
+                col += w.len() + 1;
+                if col > 72 {
+                    text.push('\n');
+                    col = 0;
+                } else {
+                    text.push(' ');
+                }
+            }
+            std::fs::write(sub.join(format!("f{i:04}.rs")), text).unwrap();
+        }
+        git(&dir, &["add", "."]);
+        git(&dir, &["commit", "-q", "-m", "initial"]);
+        std::fs::write(&done, "").unwrap();
+    }
+    let _ = std::fs::remove_dir_all(dir.join(".git/worktrees"));
+    for branch in git(
+        &dir,
+        &["for-each-ref", "--format=%(refname:short)", "refs/heads/"],
+    )
+    .lines()
+    .filter(|b| *b != "main")
+    {
+        git(&dir, &["branch", "-q", "-D", branch]);
+    }
+    dir
+}
+
+// ----------------------------------------------------------------------------------- /proc
+
+fn rss_kib(pid: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// User + system CPU seconds of a process (all its threads) so far. `/proc` counts in USER_HZ,
+/// which is 100 on Linux.
+fn cpu_s(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    (ticks(11) + ticks(12)) as f64 / 100.0
+}
+
+// ------------------------------------------------------------------------------ grove serve
+
+/// A running `grove serve` child process on its own data dir.
+struct Server {
+    child: Child,
+    token: String,
+    addr: SocketAddr,
+    _dir: tempfile::TempDir,
+    repo_id: i64,
+}
+
+impl Server {
+    /// Starts `grove serve` on a fresh data dir and registers a small repo.
+    fn start() -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = small_repo(dir.path());
+        let mut child = Command::new(env!("CARGO_BIN_EXE_grove"))
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .arg("serve")
+            .env("SHELL", "/bin/sh")
+            .env("GROVE_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let rest = line
+            .trim()
+            .strip_prefix("Grove is serving at ")
+            .unwrap_or_else(|| panic!("unexpected: {line:?}"));
+        let (url, token) = rest.split_once("/#token=").unwrap();
+        let addr: SocketAddr = url.strip_prefix("http://").unwrap().parse().unwrap();
+        let mut server = Server {
+            child,
+            token: token.into(),
+            addr,
+            _dir: dir,
+            repo_id: 0,
+        };
+        server.repo_id = server
+            .ok("POST", "/repos", Some(serde_json::json!({ "path": repo })))
+            .get("id")
+            .and_then(|v| v.as_i64())
+            .unwrap();
+        server
+    }
+
+    fn pid(&self) -> String {
+        self.child.id().to_string()
+    }
+
+    /// An API call with the token; panics unless it succeeds.
+    fn ok(&self, method: &str, path: &str, body: Option<serde_json::Value>) -> serde_json::Value {
+        let auth = format!("Bearer {}", self.token);
+        let host = self.addr.to_string();
+        let (status, text) = raw(
+            self.addr,
+            method,
+            &format!("/api/v1{path}"),
+            &[("Host", host.as_str()), ("Authorization", auth.as_str())],
+            body.map(|b| b.to_string()).as_deref(),
+        );
+        assert!(
+            (200..300).contains(&status),
+            "{method} {path} -> {status}: {text}"
+        );
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
+    }
+
+    /// Creates a session and returns its first terminal's id.
+    fn create_session(&self, name: &str, command: &str) -> i64 {
+        let body = serde_json::json!({ "repo_id": self.repo_id, "name": name, "command": command });
+        let s: Session = serde_json::from_value(self.ok("POST", "/sessions", Some(body))).unwrap();
+        s.terminals[0].id
+    }
+
+    /// The current end offset of a terminal's log.
+    fn log_end(&self, terminal_id: i64) -> u64 {
+        let sessions: Vec<Session> =
+            serde_json::from_value(self.ok("GET", "/sessions", None)).unwrap();
+        sessions
+            .iter()
+            .flat_map(|s| &s.terminals)
+            .find(|t| t.id == terminal_id)
+            .map(|t| t.log_end)
+            .unwrap()
+    }
+
+    /// Attaches to a terminal; returns the socket (past `hello`) and the hello offset.
+    async fn attach(&self, terminal_id: i64, query: &str) -> (Ws, u64) {
+        let mut req = format!("ws://{}/api/v1/terminals/{terminal_id}{query}", self.addr)
+            .into_client_request()
+            .unwrap();
+        let proto = format!("grove.v1, grove.token.{}", self.token);
+        req.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            HeaderValue::from_str(&proto).unwrap(),
+        );
+        // TCP_NODELAY, as browsers do for WebSockets.
+        let (mut ws, _) = tokio_tungstenite::connect_async_with_config(req, None, true)
+            .await
+            .unwrap();
+        match tokio::time::timeout(T, ws.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => match serde_json::from_str(&t).unwrap() {
+                ServerFrame::Hello { offset, .. } => (ws, offset),
+                other => panic!("expected hello, got {other:?}"),
+            },
+            other => panic!("expected hello, got {other:?}"),
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // SIGTERM, so the server ends its sessions' programs itself.
+        let _ = Command::new("kill").args(["-TERM", &self.pid()]).status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn send_ack(ws: &mut Ws, offset: u64) {
+    let ack = serde_json::to_string(&ClientFrame::Ack { offset }).unwrap();
+    ws.send(Message::Text(ack.into())).await.unwrap();
+}
+
+/// The next binary frame's bytes (control frames are skipped; `truncated` and `exit` panic).
+async fn next_binary(ws: &mut Ws) -> Vec<u8> {
+    loop {
+        match tokio::time::timeout(T, ws.next()).await {
+            Ok(Some(Ok(Message::Binary(b)))) => return b.to_vec(),
+            Ok(Some(Ok(Message::Text(t)))) => panic!("unexpected control frame: {t}"),
+            Ok(Some(Ok(_))) => {}
+            other => panic!("socket ended or went silent: {other:?}"),
+        }
+    }
+}
+
+fn client_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// One raw HTTP/1.1 request.
+fn raw(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(T)).unwrap();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    match body {
+        Some(b) => req.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{b}",
+            b.len()
+        )),
+        None => req.push_str("Content-Length: 0\r\n\r\n"),
+    }
+    s.write_all(req.as_bytes()).unwrap();
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp).unwrap();
+    let text = String::from_utf8_lossy(&resp).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    let body = if text
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    };
+    (status, body)
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+// --------------------------------------------------------------------------------- bare PTYs
+
+/// A bare portable-pty child: master, reader, writer. No log, no threads.
+struct BarePty {
+    _master: Box<dyn portable_pty::MasterPty + Send>,
+    reader: Box<dyn Read + Send>,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+}
+
+impl BarePty {
+    fn spawn(script: &str) -> BarePty {
+        let pair = native_pty_system()
+            .openpty(PtySize {
+                rows: 24,
+                cols: 80,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+        let mut cmd = CommandBuilder::new("sh");
+        cmd.args(["-c", script]);
+        cmd.cwd(std::env::temp_dir());
+        let child = pair.slave.spawn_command(cmd).unwrap();
+        drop(pair.slave);
+        BarePty {
+            reader: pair.master.try_clone_reader().unwrap(),
+            writer: pair.master.take_writer().unwrap(),
+            _master: pair.master,
+            child,
+        }
+    }
+
+    /// Reads until the output so far ends with `needle`.
+    fn read_until(&mut self, needle: &[u8]) {
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !seen.ends_with(needle) {
+            let n = self.reader.read(&mut buf).unwrap();
+            assert!(n > 0, "bare pty ended before {needle:?}");
+            seen.extend_from_slice(&buf[..n]);
+        }
+    }
+}
+
+impl Drop for BarePty {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+// ---------------------------------------------------------------------------- session_ready
+
+const READY_RUNS: usize = 7;
+
+fn session_ready() {
+    let repo = big_repo();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let _enter = rt.enter();
+    let (mut grove, mut bare) = (Vec::new(), Vec::new());
+    // Run 0 warms the page cache and is not counted; then alternate so drift hits both alike.
+    for i in 0..=READY_RUNS {
+        let b = git_worktree_add(&repo, i);
+        let g = grove_session_ready(&repo, i);
+        if i > 0 {
+            bare.push(b);
+            grove.push(g);
+        }
+    }
+    report(
+        "session_ready",
+        median(grove),
+        "ms",
+        median(bare),
+        &format!(
+            ",\"files\":{BIG_FILES},\"runs\":{READY_RUNS},\"baseline_is\":{}",
+            json_str("git worktree add -b BRANCH PATH main (CLI)")
+        ),
+    );
+}
+
+/// Create-session request → the agent terminal's first output, on a fresh data dir.
+fn grove_session_ready(repo: &Path, i: usize) -> f64 {
+    let tmp = tempfile::tempdir().unwrap();
+    let grove = Grove::open(GroveConfig::new(tmp.path().join("data"))).unwrap();
+    let repo_id = grove.add_repo(repo.to_str().unwrap()).unwrap().id;
+    let started = Instant::now();
+    let session = grove
+        .create_session(CreateSessionRequest {
+            repo_id,
+            name: format!("ready-{i}"),
+            command: Some("echo ready".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    let term = grove.terminal(session.terminals[0].id).unwrap();
+    let mut sub = term.log().subscribe(0);
+    loop {
+        match sub.next_blocking(grove_pty::DEFAULT_CHUNK, Some(T)) {
+            Some(Chunk::Data { .. }) => break,
+            Some(Chunk::Truncated { .. }) => {}
+            other => panic!("no output from the session's terminal: {other:?}"),
+        }
+    }
+    let elapsed = ms(started.elapsed());
+    assert!(term.log().end_offset() > 0);
+    drop(term);
+    grove.shutdown();
+    drop(grove);
+    // Grove locks its worktrees, so removing one takes --force twice.
+    git(
+        repo,
+        &[
+            "worktree",
+            "remove",
+            "--force",
+            "--force",
+            &session.worktree,
+        ],
+    );
+    git(repo, &["branch", "-q", "-D", &session.branch]);
+    elapsed
+}
+
+fn git_worktree_add(repo: &Path, i: usize) -> f64 {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("wt");
+    let path = path.to_str().unwrap();
+    let branch = format!("bench-base-{i}");
+    let started = Instant::now();
+    git(
+        repo,
+        &["worktree", "add", "-q", "-b", &branch, path, "main"],
+    );
+    let elapsed = ms(started.elapsed());
+    git(repo, &["worktree", "remove", "--force", path]);
+    git(repo, &["branch", "-q", "-D", &branch]);
+    elapsed
+}
+
+// ------------------------------------------------------------------------------- restore_50
+
+const RESTORE_SESSIONS: usize = 50;
+const RESTORE_RUNS: usize = 5;
+
+fn restore_50() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = small_repo(tmp.path());
+    let data = tmp.path().join("data");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let _enter = rt.enter();
+    {
+        let grove = Grove::open(GroveConfig::new(&data)).unwrap();
+        let repo_id = grove.add_repo(repo.to_str().unwrap()).unwrap().id;
+        let terms: Vec<_> = (0..RESTORE_SESSIONS)
+            .map(|i| {
+                let s = grove
+                    .create_session(CreateSessionRequest {
+                        repo_id,
+                        name: format!("restore-{i}"),
+                        command: Some("echo hi".into()),
+                        ..Default::default()
+                    })
+                    .unwrap();
+                grove.terminal(s.terminals[0].id).unwrap()
+            })
+            .collect();
+        let deadline = Instant::now() + T;
+        while terms.iter().any(|t| t.log().end_offset() == 0) {
+            assert!(Instant::now() < deadline, "sessions never printed");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        grove.shutdown();
+    }
+    let db_path = data.join("grove.db");
+    let (mut grove_ms, mut sqlite_ms) = (Vec::new(), Vec::new());
+    for i in 0..=RESTORE_RUNS {
+        let started = Instant::now();
+        let conn = rusqlite::Connection::open(&db_path).unwrap();
+        let mut stmt = conn.prepare("SELECT * FROM sessions").unwrap();
+        let cols = stmt.column_count();
+        let rows = stmt
+            .query_map([], |row| {
+                (0..cols)
+                    .map(|c| row.get::<_, rusqlite::types::Value>(c))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        let floor = ms(started.elapsed());
+        assert_eq!(rows.len(), RESTORE_SESSIONS);
+        drop(stmt);
+        drop(conn);
+
+        let started = Instant::now();
+        let grove = Grove::open(GroveConfig::new(&data)).unwrap();
+        let sessions = grove.sessions().unwrap();
+        let open = ms(started.elapsed());
+        assert_eq!(sessions.len(), RESTORE_SESSIONS);
+        grove.shutdown();
+        drop(grove);
+        // Run 0 warms caches and is not counted.
+        if i > 0 {
+            sqlite_ms.push(floor);
+            grove_ms.push(open);
+        }
+    }
+    report(
+        "restore_50",
+        median(grove_ms),
+        "ms",
+        median(sqlite_ms),
+        &format!(
+            ",\"sessions\":{RESTORE_SESSIONS},\"runs\":{RESTORE_RUNS},\"baseline_is\":{}",
+            json_str("rusqlite open + SELECT * FROM sessions on the same file")
+        ),
+    );
+}
+
+// ------------------------------------------------------------------------- session_idle_rss
+
+const IDLE_SESSIONS: usize = 20;
+const IDLE_RUNS: usize = 3;
+const IDLE_SETTLE: Duration = Duration::from_secs(2);
+
+fn session_idle_rss() {
+    let (mut grove, mut bare) = (Vec::new(), Vec::new());
+    let (mut befores, mut afters) = (Vec::new(), Vec::new());
+    for _ in 0..IDLE_RUNS {
+        let out = Command::new(std::env::current_exe().unwrap())
+            .args([BARE_RSS_CHILD, &IDLE_SESSIONS.to_string()])
+            .stderr(Stdio::inherit())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "bare pty child failed");
+        let kib: f64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+        bare.push(kib / IDLE_SESSIONS as f64);
+
+        let server = Server::start();
+        let pid = server.pid();
+        // One request of each kind first, so first-use allocations are not counted.
+        server.create_session("warm", "sleep 3600");
+        server.ok("GET", "/sessions", None);
+        std::thread::sleep(IDLE_SETTLE);
+        let before = rss_kib(&pid);
+        for i in 0..IDLE_SESSIONS {
+            server.create_session(&format!("idle-{i}"), "sleep 3600");
+        }
+        std::thread::sleep(IDLE_SETTLE);
+        let after = rss_kib(&pid);
+        grove.push(after.saturating_sub(before) as f64 / IDLE_SESSIONS as f64);
+        befores.push(before as f64);
+        afters.push(after as f64);
+    }
+    report(
+        "session_idle_rss",
+        median(grove),
+        "KiB",
+        median(bare),
+        &format!(
+            ",\"sessions\":{IDLE_SESSIONS},\"runs\":{IDLE_RUNS},\"server_before_kib\":{},\"server_after_kib\":{},\"baseline_is\":{}",
+            median(befores),
+            median(afters),
+            json_str(
+                "RSS growth per PTY of a fresh process holding 20 portable-pty masters + `sleep 3600` children (open pty, spawn, keep master)"
+            )
+        ),
+    );
+}
+
+/// The baseline child: prints its RSS growth in KiB from holding `n` bare PTYs running `sleep`.
+fn bare_pty_rss_child(n: usize) {
+    let before = rss_kib("self");
+    let mut held = Vec::new();
+    for _ in 0..n {
+        let pair = native_pty_system()
+            .openpty(PtySize {
+                rows: 24,
+                cols: 80,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+        let mut cmd = CommandBuilder::new("sleep");
+        cmd.arg("3600");
+        let child = pair.slave.spawn_command(cmd).unwrap();
+        drop(pair.slave);
+        held.push((pair.master, child));
+    }
+    std::thread::sleep(IDLE_SETTLE);
+    let after = rss_kib("self");
+    for (_, child) in &mut held {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    println!("{}", after.saturating_sub(before));
+}
+
+// --------------------------------------------------------------------------------- ws_flood
+
+const FLOOD_RUNS: usize = 3;
+const FLOOD_SIZE: usize = 256 * MIB;
+
+/// The baseline: a bare portable-pty read loop of the same `cat`, no log, no subscriber.
+fn bare_read(path: &Path) -> (usize, Duration) {
+    let started = Instant::now();
+    let mut pty = BarePty::spawn(&format!("stty raw -echo && exec cat '{}'", path.display()));
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut total = 0;
+    loop {
+        match pty.reader.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => total += n,
+        }
+    }
+    (total, started.elapsed())
+}
+
+struct FloodRun {
+    /// Bytes that reached the client (the file and its echo, minus any truncated away).
+    delivered: u64,
+    truncations: u64,
+    elapsed: Duration,
+    server_cpu_s: f64,
+    client_cpu_s: f64,
+}
+
+/// Attaches, starts the flood with a newline and reads (acking every frame) until the stream
+/// has passed `expected` bytes. A `truncated` frame is counted, not fatal: it means the server
+/// fell more than a log's capacity behind the PTY even though this client kept up.
+async fn ws_read_all(server: &Server, terminal_id: i64, expected: u64) -> FloodRun {
+    let (mut ws, start) = server.attach(terminal_id, "?from=0").await;
+    let pid = server.pid();
+    let (server_cpu0, client_cpu0) = (cpu_s(&pid), cpu_s("self"));
+    let started = Instant::now();
+    ws.send(Message::Binary(b"\n".to_vec().into()))
+        .await
+        .unwrap();
+    let end = start + expected;
+    let (mut offset, mut delivered, mut truncations) = (start, 0u64, 0u64);
+    while offset < end {
+        match tokio::time::timeout(T, ws.next()).await {
+            Ok(Some(Ok(Message::Binary(b)))) => {
+                offset += b.len() as u64;
+                delivered += b.len() as u64;
+            }
+            Ok(Some(Ok(Message::Text(t)))) => match serde_json::from_str(&t).unwrap() {
+                ServerFrame::Truncated { lost_until } => {
+                    truncations += 1;
+                    offset = lost_until;
+                }
+                other => panic!("unexpected control frame: {other:?}"),
+            },
+            Ok(Some(Ok(_))) => continue,
+            other => panic!("socket ended or went silent: {other:?}"),
+        }
+        send_ack(&mut ws, offset).await;
+    }
+    let elapsed = started.elapsed();
+    assert_eq!(offset, end, "more output than the file and its echo");
+    FloodRun {
+        delivered,
+        truncations,
+        elapsed,
+        server_cpu_s: cpu_s(&pid) - server_cpu0,
+        client_cpu_s: cpu_s("self") - client_cpu0,
+    }
+}
+
+fn ws_flood() {
+    let path = data_file("mixed", FLOOD_SIZE, mixed_block);
+    let size = std::fs::metadata(&path).unwrap().len();
+    let server = Server::start();
+    let rt = client_runtime();
+    let (mut grove, mut bare) = (Vec::new(), Vec::new());
+    let (mut server_cpu, mut client_cpu) = (Vec::new(), Vec::new());
+    let (mut truncations, mut lost) = (0u64, 0u64);
+    // Warm the page cache, then alternate so drift hits both sides alike.
+    bare_read(&path);
+    for i in 0..FLOOD_RUNS {
+        let (n, d) = bare_read(&path);
+        assert_eq!(n as u64, size, "every byte arrives");
+        bare.push(n as f64 / 1e6 / d.as_secs_f64());
+
+        // The terminal echoes the newline that starts the flood ("\r\n") before `stty` runs.
+        let tid = server.create_session(
+            &format!("flood-{i}"),
+            &format!("sh -c 'read x; stty raw -echo; cat \"{}\"'", path.display()),
+        );
+        let run = rt.block_on(ws_read_all(&server, tid, size + 2));
+        grove.push(run.delivered as f64 / 1e6 / run.elapsed.as_secs_f64());
+        truncations += run.truncations;
+        lost += size + 2 - run.delivered;
+        server_cpu.push(run.server_cpu_s);
+        client_cpu.push(run.client_cpu_s);
+    }
+    report(
+        "ws_flood",
+        median(grove),
+        "MB/s",
+        median(bare),
+        &format!(
+            ",\"bytes\":{size},\"runs\":{FLOOD_RUNS},\"truncations\":{truncations},\"lost_bytes\":{lost},\"server_cpu_s\":{:.2},\"client_cpu_s\":{:.2},\"baseline_is\":{}",
+            median(server_cpu),
+            median(client_cpu),
+            json_str("bare portable-pty read loop of the same cat")
+        ),
+    );
+}
+
+// ----------------------------------------------------------------------------- echo_latency
+
+const ECHO_TRIPS: usize = 1500;
+const ECHO_BLOCK: usize = 150;
+const ECHO_SCRIPT: &str = "stty raw -echo; printf ready; exec cat";
+
+/// One byte in, the same byte back, over the terminal socket.
+async fn ws_trip(ws: &mut Ws, start: u64, received: &mut u64, byte: u8) -> Duration {
+    let started = Instant::now();
+    ws.send(Message::Binary(vec![byte].into())).await.unwrap();
+    loop {
+        let bytes = next_binary(ws).await;
+        *received += bytes.len() as u64;
+        if bytes.last() == Some(&byte) {
+            break;
+        }
+    }
+    let elapsed = started.elapsed();
+    send_ack(ws, start + *received).await;
+    elapsed
+}
+
+/// One byte in, the same byte back, directly on the PTY master.
+fn bare_trip(pty: &mut BarePty, byte: u8) -> Duration {
+    let started = Instant::now();
+    pty.writer.write_all(&[byte]).unwrap();
+    pty.writer.flush().unwrap();
+    let mut buf = [0u8; 256];
+    loop {
+        let n = pty.reader.read(&mut buf).unwrap();
+        assert!(n > 0, "bare cat ended");
+        if buf[n - 1] == byte {
+            break;
+        }
+    }
+    started.elapsed()
+}
+
+fn echo_latency(name: &str, flooded: bool) {
+    let server = Server::start();
+    let neighbour = flooded.then(|| server.create_session("neighbour", "yes"));
+    let tid = server.create_session("echo", &format!("sh -c '{ECHO_SCRIPT}'"));
+    let mut pty = BarePty::spawn(ECHO_SCRIPT);
+    pty.read_until(b"ready");
+    let rt = client_runtime();
+    let byte = |i: usize| b'a' + (i % 26) as u8;
+    let (grove, bare, neighbour_mbps) = rt.block_on(async {
+        let (mut ws, start) = server.attach(tid, "?from=0").await;
+        let mut received = 0u64;
+        let mut seen = Vec::new();
+        while !seen.ends_with(b"ready") {
+            let bytes = next_binary(&mut ws).await;
+            received += bytes.len() as u64;
+            seen.extend_from_slice(&bytes);
+        }
+        send_ack(&mut ws, start + received).await;
+        // Warm up both paths, then alternate blocks so drift hits both alike.
+        for i in 0..50 {
+            ws_trip(&mut ws, start, &mut received, byte(i)).await;
+            bare_trip(&mut pty, byte(i));
+        }
+        let flood_start = neighbour.map(|n| (server.log_end(n), Instant::now()));
+        let (mut grove, mut bare) = (Vec::new(), Vec::new());
+        for block in 0..ECHO_TRIPS / ECHO_BLOCK {
+            for i in 0..ECHO_BLOCK {
+                let b = byte(block * ECHO_BLOCK + i);
+                grove.push(
+                    ws_trip(&mut ws, start, &mut received, b)
+                        .await
+                        .as_secs_f64()
+                        * 1e6,
+                );
+            }
+            for i in 0..ECHO_BLOCK {
+                let b = byte(block * ECHO_BLOCK + i);
+                bare.push(bare_trip(&mut pty, b).as_secs_f64() * 1e6);
+            }
+        }
+        let neighbour_mbps = match (neighbour, flood_start) {
+            (Some(n), Some((from, t0))) => {
+                (server.log_end(n) - from) as f64 / 1e6 / t0.elapsed().as_secs_f64()
+            }
+            _ => 0.0,
+        };
+        (grove, bare, neighbour_mbps)
+    });
+    let baseline_is = if flooded {
+        "the same round trip directly on a portable-pty master, while the neighbour floods"
+    } else {
+        "the same round trip directly on a portable-pty master"
+    };
+    let mut extra = format!(
+        ",\"trips\":{ECHO_TRIPS},\"baseline_is\":{}",
+        json_str(baseline_is)
+    );
+    if flooded {
+        extra.push_str(&format!(",\"neighbour_mb_s\":{neighbour_mbps:.1}"));
+    }
+    for p in [50.0, 99.0] {
+        report(
+            &format!("{name}_p{p}"),
+            percentile(grove.clone(), p),
+            "us",
+            percentile(bare.clone(), p),
+            &extra,
+        );
+    }
+}
