@@ -25,12 +25,6 @@ pub(crate) struct LiveState {
     pub size: TerminalSize,
 }
 
-#[derive(Debug, Default)]
-struct Flow {
-    attached: usize,
-    saturated: usize,
-}
-
 #[derive(Debug)]
 pub struct LiveTerminal {
     pub id: i64,
@@ -43,7 +37,6 @@ pub struct LiveTerminal {
     pub(crate) state: Mutex<LiveState>,
     /// Bumped on every change of status, exit or program (restart); terminal sockets watch it.
     changed: watch::Sender<u64>,
-    flow: Mutex<Flow>,
     pub(crate) monitor: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
@@ -79,7 +72,6 @@ impl LiveTerminal {
                 },
             }),
             changed: watch::channel(0).0,
-            flow: Mutex::new(Flow::default()),
             monitor: Mutex::new(None),
         })
     }
@@ -166,27 +158,13 @@ impl LiveTerminal {
         self.changed.subscribe()
     }
 
-    /// Registers an attached client for flow control; dropping the guard detaches it.
-    pub fn attach(self: &Arc<Self>) -> FlowGuard {
-        lock(&self.flow).attached += 1;
-        self.apply_flow();
+    /// Registers an attached client that has consumed the log up to `position`, for flow
+    /// control; dropping the guard detaches it. The flow rules live with the log (see
+    /// `grove_pty::OutputLog::wait_for_room`), so they survive restarts of the program.
+    pub fn attach(&self, position: u64) -> FlowGuard {
         FlowGuard {
-            term: Arc::clone(self),
+            reader: self.log.flow_reader(position),
             saturated: false,
-        }
-    }
-
-    /// Pauses the PTY reader only when every attached client is saturated; a terminal nobody
-    /// watches keeps running into its log.
-    fn apply_flow(&self) {
-        let pause = {
-            let f = lock(&self.flow);
-            f.attached > 0 && f.saturated == f.attached
-        };
-        if let Some(t) = self.terminal()
-            && t.is_reading_paused() != pause
-        {
-            t.set_reading_paused(pause);
         }
     }
 }
@@ -194,43 +172,25 @@ impl LiveTerminal {
 /// One attached client's share of a terminal's flow control.
 #[derive(Debug)]
 pub struct FlowGuard {
-    term: Arc<LiveTerminal>,
+    reader: grove_pty::FlowReader,
     saturated: bool,
 }
 
 impl FlowGuard {
-    /// Marks this client as above (or back below) its high watermark.
+    /// The client has been handed everything before `position`.
+    pub fn set_position(&self, position: u64) {
+        self.reader.set_position(position);
+    }
+
+    /// Marks this client as unable to take more (above its high watermark, or stuck sending).
     pub fn set_saturated(&mut self, saturated: bool) {
-        if saturated == self.saturated {
-            return;
+        if saturated != self.saturated {
+            self.saturated = saturated;
+            self.reader.set_saturated(saturated);
         }
-        self.saturated = saturated;
-        {
-            let mut f = lock(&self.term.flow);
-            if saturated {
-                f.saturated += 1;
-            } else {
-                f.saturated -= 1;
-            }
-        }
-        self.term.apply_flow();
     }
 
-    /// Re-applies the pause decision (after the program was restarted).
-    pub fn refresh(&self) {
-        self.term.apply_flow();
-    }
-}
-
-impl Drop for FlowGuard {
-    fn drop(&mut self) {
-        {
-            let mut f = lock(&self.term.flow);
-            f.attached -= 1;
-            if self.saturated {
-                f.saturated -= 1;
-            }
-        }
-        self.term.apply_flow();
+    pub fn is_saturated(&self) -> bool {
+        self.saturated
     }
 }

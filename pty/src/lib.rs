@@ -33,7 +33,7 @@ mod process;
 mod terminal;
 pub mod utf8;
 
-pub use log::{Chunk, DEFAULT_CHUNK, DEFAULT_LOG_CAPACITY, OutputLog, Subscription};
+pub use log::{Chunk, DEFAULT_CHUNK, DEFAULT_LOG_CAPACITY, FlowReader, OutputLog, Subscription};
 pub use persist::{FlushRegistry, Flusher, PersistError, PersistedLog};
 pub use process::ExitStatus;
 pub use terminal::{

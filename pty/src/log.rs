@@ -109,13 +109,23 @@ impl Ring {
     }
 }
 
+/// One flow-controlled reader: how far it has consumed the log, and whether it can take more.
+#[derive(Debug, Clone, Copy)]
+struct FlowSlot {
+    id: u64,
+    position: u64,
+    saturated: bool,
+}
+
 #[derive(Debug)]
 struct State {
     ring: Ring,
     closed: bool,
-    /// Threads blocked in [`Subscription::next_blocking`]; the writer only pays for a condvar
-    /// wake-up when somebody is waiting.
+    /// Threads blocked in [`Subscription::next_blocking`] or [`OutputLog::wait_for_room`]; the
+    /// writer and the flow readers only pay for a condvar wake-up when somebody is waiting.
     blocked: usize,
+    flow: Vec<FlowSlot>,
+    next_flow_id: u64,
 }
 
 /// A capped ring of PTY output with byte offsets. Shared (`Arc`) between the terminal's reader
@@ -141,6 +151,8 @@ impl OutputLog {
                 ring: Ring::new(capacity, start),
                 closed: false,
                 blocked: 0,
+                flow: Vec::new(),
+                next_flow_id: 0,
             }),
             cond: Condvar::new(),
             notify: Notify::new(),
@@ -219,6 +231,79 @@ impl OutputLog {
         from
     }
 
+    /// Registers a flow-controlled reader (an attached client) that has consumed the log up to
+    /// `position`. See [`OutputLog::wait_for_room`] for what it holds back.
+    pub fn flow_reader(self: &std::sync::Arc<Self>, position: u64) -> FlowReader {
+        let mut st = self.lock();
+        let id = st.next_flow_id;
+        st.next_flow_id += 1;
+        st.flow.push(FlowSlot {
+            id,
+            position,
+            saturated: false,
+        });
+        FlowReader {
+            log: std::sync::Arc::clone(self),
+            id,
+        }
+    }
+
+    fn update_flow(&self, id: u64, f: impl FnOnce(&mut FlowSlot)) {
+        let wake = {
+            let mut st = self.lock();
+            if let Some(slot) = st.flow.iter_mut().find(|s| s.id == id) {
+                f(slot);
+            }
+            st.blocked > 0
+        };
+        if wake {
+            self.cond.notify_all();
+        }
+    }
+
+    fn remove_flow(&self, id: u64) {
+        let wake = {
+            let mut st = self.lock();
+            st.flow.retain(|s| s.id != id);
+            st.blocked > 0
+        };
+        if wake {
+            self.cond.notify_all();
+        }
+    }
+
+    /// For the terminal's reader thread, before it reads up to `want` more bytes: waits while
+    /// every flow reader is saturated (so a flood is throttled to what the clients show, like a
+    /// real terminal), and while appending would overwrite bytes an *active* flow reader has not
+    /// consumed yet — but for the latter at most `max_lag_wait`, so a client that stopped
+    /// moving cannot hold the others up for long (it gets [`Chunk::Truncated`] instead).
+    /// `stop` is polled so that a terminal being closed never stays blocked here.
+    pub fn wait_for_room(&self, want: usize, max_lag_wait: Duration, stop: impl Fn() -> bool) {
+        let lag_deadline = Instant::now() + max_lag_wait;
+        let mut st = self.lock();
+        loop {
+            let all_saturated = !st.flow.is_empty() && st.flow.iter().all(|s| s.saturated);
+            let cap = st.ring.capacity as u64;
+            let end = st.ring.end + want as u64;
+            let overrun = st
+                .flow
+                .iter()
+                .any(|s| !s.saturated && end.saturating_sub(s.position) > cap);
+            let waiting = all_saturated || (overrun && Instant::now() < lag_deadline);
+            if !waiting || stop() {
+                return;
+            }
+            st.blocked += 1;
+            // Poll `stop` and the deadline now and then; progress of a reader wakes us sooner.
+            st = self
+                .cond
+                .wait_timeout(st, Duration::from_millis(50))
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+            st.blocked -= 1;
+        }
+    }
+
     /// A cursor that yields exactly the bytes from offset `from` on: first what the ring still
     /// holds, then live output, with no gap and no duplicate. `from` is the number of bytes the
     /// caller has already seen (the offset of the next byte it wants). An offset older than the
@@ -251,6 +336,32 @@ impl OutputLog {
             return Some(Chunk::Data { offset, bytes });
         }
         st.closed.then_some(Chunk::End)
+    }
+}
+
+/// A flow-controlled reader's registration; dropping it unregisters the reader.
+#[derive(Debug)]
+pub struct FlowReader {
+    log: std::sync::Arc<OutputLog>,
+    id: u64,
+}
+
+impl FlowReader {
+    /// The reader has consumed the log up to `position` (e.g. copied it out to send it).
+    pub fn set_position(&self, position: u64) {
+        self.log
+            .update_flow(self.id, |s| s.position = s.position.max(position));
+    }
+
+    /// The reader cannot take more for now (above its high watermark, or stuck sending).
+    pub fn set_saturated(&self, saturated: bool) {
+        self.log.update_flow(self.id, |s| s.saturated = saturated);
+    }
+}
+
+impl Drop for FlowReader {
+    fn drop(&mut self) {
+        self.log.remove_flow(self.id);
     }
 }
 
@@ -415,6 +526,48 @@ mod tests {
         );
         assert_eq!(sub.next_blocking(64, Some(Duration::from_millis(10))), None);
         t.join().unwrap();
+    }
+
+    #[test]
+    fn flow_readers_hold_the_writer_back() {
+        let log = Arc::new(OutputLog::new(100));
+        let never = || false;
+        // Nobody registered: never waits.
+        log.wait_for_room(60, Duration::from_secs(5), never);
+        log.append(&[0; 60]);
+        let reader = log.flow_reader(0);
+        // 60 + 60 > 100 would overrun the active reader: waits until the deadline.
+        let t = Instant::now();
+        log.wait_for_room(60, Duration::from_millis(120), never);
+        assert!(t.elapsed() >= Duration::from_millis(100));
+        // Once it has consumed enough, no wait.
+        reader.set_position(30);
+        let t = Instant::now();
+        log.wait_for_room(60, Duration::from_secs(5), never);
+        assert!(t.elapsed() < Duration::from_secs(1));
+        // Saturated readers do not count as overrun, but all-saturated blocks until one frees.
+        reader.set_saturated(true);
+        let other = Arc::clone(&log);
+        let waiter = std::thread::spawn(move || {
+            let t = Instant::now();
+            other.wait_for_room(1, Duration::from_secs(5), || false);
+            t.elapsed()
+        });
+        std::thread::sleep(Duration::from_millis(150));
+        reader.set_saturated(false);
+        let waited = waiter.join().unwrap();
+        assert!(
+            waited >= Duration::from_millis(100) && waited < Duration::from_secs(4),
+            "{waited:?}"
+        );
+        // Dropping the registration releases the writer too; `stop` always does.
+        reader.set_saturated(true);
+        assert_eq!(log.lock().flow.len(), 1);
+        drop(reader);
+        assert!(log.lock().flow.is_empty());
+        let _blocked = log.flow_reader(0);
+        log.flow_reader(0).set_saturated(true);
+        log.wait_for_room(1, Duration::from_secs(5), || true);
     }
 
     proptest::proptest! {

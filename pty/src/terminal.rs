@@ -578,6 +578,10 @@ enum Signal {
     Kill,
 }
 
+/// How long the reader waits for an active client that fell a whole ring behind before it
+/// overwrites what that client has not read (the client then gets a truncation marker).
+const MAX_LAG_WAIT: Duration = Duration::from_secs(2);
+
 fn read_loop(shared: &Shared, mut reader: Box<dyn Read + Send>) {
     // 64 KiB: large enough that a flood costs few wake-ups, small enough to stay in cache.
     let mut buf = vec![0u8; 64 * 1024];
@@ -592,6 +596,10 @@ fn read_loop(shared: &Shared, mut reader: Box<dyn Read + Send>) {
                 break;
             }
         }
+        // Flow control of attached clients (see OutputLog::wait_for_room).
+        shared
+            .log
+            .wait_for_room(buf.len(), MAX_LAG_WAIT, || lock(&shared.gate).stop);
         match reader.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => shared.log.append(&buf[..n]),

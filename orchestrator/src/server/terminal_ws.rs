@@ -23,7 +23,7 @@ use super::AppState;
 use super::access::PROTOCOL;
 use super::api::error_response;
 use crate::grove::Grove;
-use crate::live::LiveTerminal;
+use crate::live::{FlowGuard, LiveTerminal};
 use crate::wire::{ApiError, ClientFrame, ErrorCode, ExitInfo, ServerFrame};
 
 /// Most bytes in one binary frame.
@@ -104,7 +104,8 @@ async fn stream(
         },
     )
     .await?;
-    let mut flow = live.attach();
+    let mut flow = live.attach(sent);
+    // Above the ack watermark (the client has not parsed what it got).
     let mut saturated = false;
     let mut changed = live.watch();
     // After the log ends: whether we told the client the exit yet.
@@ -115,7 +116,9 @@ async fn stream(
             chunk = sub.next(FRAME_MAX), if !saturated && !at_end => match chunk {
                 Chunk::Data { offset, bytes } => {
                     sent = offset + bytes.len() as u64;
-                    socket.send(Message::Binary(bytes.into())).await?;
+                    // The bytes are ours now: the ring may reuse their space.
+                    flow.set_position(sent);
+                    send_output(&mut socket, &mut flow, bytes).await?;
                     if sent - acked >= HIGH_WATERMARK {
                         saturated = true;
                         flow.set_saturated(true);
@@ -125,6 +128,7 @@ async fn stream(
                     // Bytes the client never got can never be acked.
                     sent = lost_until;
                     acked = acked.max(lost_until);
+                    flow.set_position(lost_until);
                     send_frame(&mut socket, &ServerFrame::Truncated { lost_until }).await?;
                 }
                 Chunk::End => {
@@ -142,7 +146,6 @@ async fn stream(
                 }
                 if !live.log().is_closed() {
                     at_end = false;
-                    flow.refresh();
                     send_frame(&mut socket, &ServerFrame::Restarted { terminal: live.info() }).await?;
                 } else if !exit_sent && let Some(exit) = ended(&live) {
                     exit_sent = true;
@@ -194,6 +197,29 @@ async fn stream(
         }
     }
     Ok(())
+}
+
+/// A send that takes longer than this means the client (or the network) is not taking data:
+/// it then counts as saturated, so it no longer holds the PTY reader back for the others.
+const STUCK_SEND: std::time::Duration = std::time::Duration::from_millis(50);
+
+async fn send_output(
+    socket: &mut WebSocket,
+    flow: &mut FlowGuard,
+    bytes: Vec<u8>,
+) -> Result<(), axum::Error> {
+    let send = socket.send(Message::Binary(bytes.into()));
+    tokio::pin!(send);
+    tokio::select! {
+        res = &mut send => res,
+        () = tokio::time::sleep(STUCK_SEND) => {
+            let before = flow.is_saturated();
+            flow.set_saturated(true);
+            let res = send.await;
+            flow.set_saturated(before);
+            res
+        }
+    }
 }
 
 /// The exit to report once the output has ended: the program's status, or an empty one for a

@@ -199,3 +199,31 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_slow_but_steady_flow_reader_is_never_truncated() {
+    // A flood twenty times the ring, read by a client that is slower than the program but keeps
+    // moving: the program is held back instead of the client losing output.
+    let mut opts = sh("stty raw -echo; head -c 20000000 /dev/zero | tr '\\0' 'y'");
+    opts.log_capacity = 1 << 20;
+    let term = Terminal::spawn(opts).unwrap();
+    let flow = term.log().flow_reader(0);
+    let mut sub = term.subscribe(0);
+    let mut total = 0u64;
+    loop {
+        match sub.next_blocking(64 * 1024, Some(T)) {
+            Some(Chunk::Data { bytes, offset }) => {
+                total += bytes.len() as u64;
+                flow.set_position(offset + bytes.len() as u64);
+                // Slower than the PTY: about 64 KiB per millisecond at most.
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Some(Chunk::Truncated { lost_until }) => {
+                panic!("truncated to {lost_until} after {total} bytes")
+            }
+            Some(Chunk::End) => break,
+            None => panic!("stalled after {total} bytes"),
+        }
+    }
+    assert_eq!(total, 20_000_000);
+}
