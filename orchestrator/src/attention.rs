@@ -40,56 +40,76 @@ pub struct Scanner {
 
 impl Scanner {
     pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<Signal>) {
-        for &b in bytes {
-            self.state = match self.state {
-                State::Ground => match b {
-                    0x07 => {
-                        out.push(Signal::Bell);
-                        State::Ground
-                    }
-                    0x1b => State::Escape,
-                    _ => State::Ground,
-                },
-                State::Escape => match b {
-                    b']' => {
-                        self.osc.clear();
-                        State::Osc { esc: false }
-                    }
-                    b'P' | b'X' | b'^' | b'_' => State::Str { esc: false },
-                    0x1b => State::Escape,
-                    _ => State::Ground,
-                },
-                State::Osc { esc } => match b {
-                    0x07 => {
-                        self.dispatch(out);
-                        State::Ground
-                    }
-                    b'\\' if esc => {
-                        self.dispatch(out);
-                        State::Ground
-                    }
-                    0x1b => State::Osc { esc: true },
-                    0x18 | 0x1a => State::Ground,
-                    _ if esc => {
-                        // ESC followed by something else aborts the OSC and starts a new escape.
-                        State::Escape
-                    }
-                    _ => {
-                        if self.osc.len() < MAX_OSC {
-                            self.osc.push(b);
-                        }
-                        State::Osc { esc: false }
-                    }
-                },
-                State::Str { esc } => match b {
-                    0x07 => State::Ground,
-                    b'\\' if esc => State::Ground,
-                    0x1b => State::Str { esc: true },
-                    0x18 | 0x1a => State::Ground,
-                    _ => State::Str { esc: false },
-                },
-            };
+        let mut i = 0;
+        while i < bytes.len() {
+            if self.state == State::Ground {
+                // Plain text is most of any output: jump straight to the next byte that can
+                // start something (BEL or ESC) instead of looking at every byte.
+                match memchr::memchr2(0x07, 0x1b, &bytes[i..]) {
+                    Some(n) => i += n,
+                    None => return,
+                }
+            }
+            self.step(bytes[i], out);
+            i += 1;
         }
+    }
+
+    fn step(&mut self, b: u8, out: &mut Vec<Signal>) {
+        self.state = match self.state {
+            State::Ground => match b {
+                0x07 => {
+                    out.push(Signal::Bell);
+                    State::Ground
+                }
+                0x1b => State::Escape,
+                _ => State::Ground,
+            },
+            State::Escape => match b {
+                b']' => {
+                    self.osc.clear();
+                    State::Osc { esc: false }
+                }
+                b'P' | b'X' | b'^' | b'_' => State::Str { esc: false },
+                0x1b => State::Escape,
+                _ => State::Ground,
+            },
+            State::Osc { esc } => match b {
+                0x07 => {
+                    self.dispatch(out);
+                    State::Ground
+                }
+                b'\\' if esc => {
+                    self.dispatch(out);
+                    State::Ground
+                }
+                0x1b => State::Osc { esc: true },
+                0x18 | 0x1a => State::Ground,
+                _ if esc => {
+                    // ESC followed by something else aborts the OSC and starts a new escape,
+                    // of which this byte is the first.
+                    self.state = State::Escape;
+                    return self.step(b, out);
+                }
+                _ => {
+                    if self.osc.len() < MAX_OSC {
+                        self.osc.push(b);
+                    }
+                    State::Osc { esc: false }
+                }
+            },
+            State::Str { esc } => match b {
+                0x07 => State::Ground,
+                b'\\' if esc => State::Ground,
+                0x1b => State::Str { esc: true },
+                0x18 | 0x1a => State::Ground,
+                _ if esc => {
+                    self.state = State::Escape;
+                    return self.step(b, out);
+                }
+                _ => State::Str { esc: false },
+            },
+        };
     }
 
     fn dispatch(&mut self, out: &mut Vec<Signal>) {
@@ -179,9 +199,30 @@ mod tests {
             vec![Signal::Notify(Some("wait".into()))]
         );
         assert_eq!(scan(&[b"\x1b]0;t", b"\x07", b"\x07"]), vec![Signal::Bell]);
+        // An ESC that aborts an OSC starts the next sequence.
+        assert_eq!(scan(&[b"\x1b]0;t\x1b]9;hi\x07"]), vec![Signal::Notify(Some("hi".into()))]);
     }
 
     proptest::proptest! {
+        /// However the output is cut into chunks, the scanner finds the same signals.
+        #[test]
+        fn chunking_does_not_matter(bytes in proptest::collection::vec(proptest::sample::select(vec![b'a', 0x07, 0x1b, b']', b'9', b';', b'\\', b'P', b'x']), 0..400), cut in 0usize..400) {
+            let mut whole = Vec::new();
+            Scanner::default().feed(&bytes, &mut whole);
+            let mut split = Vec::new();
+            let mut s = Scanner::default();
+            let cut = cut.min(bytes.len());
+            s.feed(&bytes[..cut], &mut split);
+            s.feed(&bytes[cut..], &mut split);
+            let mut single = Vec::new();
+            let mut s = Scanner::default();
+            for b in &bytes {
+                s.feed(std::slice::from_ref(b), &mut single);
+            }
+            proptest::prop_assert_eq!(&whole, &split);
+            proptest::prop_assert_eq!(&whole, &single);
+        }
+
         #[test]
         fn never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048)) {
             let mut out = Vec::new();
