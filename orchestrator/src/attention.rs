@@ -200,7 +200,10 @@ mod tests {
         );
         assert_eq!(scan(&[b"\x1b]0;t", b"\x07", b"\x07"]), vec![Signal::Bell]);
         // An ESC that aborts an OSC starts the next sequence.
-        assert_eq!(scan(&[b"\x1b]0;t\x1b]9;hi\x07"]), vec![Signal::Notify(Some("hi".into()))]);
+        assert_eq!(
+            scan(&[b"\x1b]0;t\x1b]9;hi\x07"]),
+            vec![Signal::Notify(Some("hi".into()))]
+        );
     }
 
     proptest::proptest! {

@@ -280,8 +280,10 @@ impl Grove {
         for row in terminals {
             let log_path = self.log_path(row.id);
             let log = self.load_log(&log_path);
+            let end = log.end_offset();
             let live = LiveTerminal::new(&row, log, log_path, None);
-            self.start_monitor(&live);
+            // Only what a restarted program prints from now on is news.
+            self.start_monitor(&live, end);
             lock(&self.inner.terminals).insert(row.id, live);
         }
         Ok(())
@@ -639,7 +641,10 @@ impl Grove {
             self.log_path(trow.id),
             Some(term),
         );
-        self.start_monitor(&live);
+        // From the log's first byte: the program may already have printed (e.g. the setup's
+        // exit status) before the monitor task first runs.
+        let start = live.log.start_offset();
+        self.start_monitor(&live, start);
         lock(&self.inner.terminals).insert(trow.id, Arc::clone(&live));
         self.ctx().emit(Event::TerminalUpdated {
             terminal: live.info(),
@@ -647,10 +652,13 @@ impl Grove {
         Ok(live)
     }
 
-    fn start_monitor(&self, live: &Arc<LiveTerminal>) {
+    /// Starts the terminal's monitor, reading its log from offset `from`.
+    fn start_monitor(&self, live: &Arc<LiveTerminal>, from: u64) {
+        let sub = live.log.subscribe(from);
         let task = self.inner.runtime.spawn(crate::monitor::run(
             Arc::clone(self.ctx()),
             Arc::clone(live),
+            sub,
         ));
         *lock(&live.monitor) = Some(task);
     }

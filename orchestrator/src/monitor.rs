@@ -12,8 +12,9 @@ use crate::grove::{Ctx, lock};
 use crate::live::LiveTerminal;
 use crate::wire::{Event, ExitInfo};
 
-pub(crate) async fn run(ctx: Arc<Ctx>, live: Arc<LiveTerminal>) {
-    let mut sub = live.log.subscribe(live.log.end_offset());
+/// Follows `live` from where `sub` stands. The caller subscribes before the program can print
+/// anything that matters (a new terminal from offset 0), so nothing slips past the monitor.
+pub(crate) async fn run(ctx: Arc<Ctx>, live: Arc<LiveTerminal>, mut sub: grove_pty::Subscription) {
     let mut scanner = Scanner::default();
     let mut signals = Vec::new();
     let mut changed = live.watch();
