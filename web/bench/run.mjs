@@ -52,7 +52,14 @@ async function paneFlood() {
     // A quiet program, so only the benchmark writes into the pane.
     await api(server, 'POST', '/sessions', { repo_id: repo.id, name: 'flood', command: 'cat' });
     const page = chrome.context.pages()[0] ?? (await chrome.context.newPage());
-    await page.goto(server.url);
+    // GROVE_RENDERER=webgl|dom overrides the pane's own choice, to compare renderers.
+    if (process.env.GROVE_RENDERER) {
+      await page.goto(server.url);
+      await page.evaluate((r) => localStorage.setItem('grove.renderer', r), process.env.GROVE_RENDERER);
+      await page.reload();
+    } else {
+      await page.goto(server.url);
+    }
     const id = await until('a visible pane', () => page.evaluate(() => window.__grove.visibleTerminals()[0]), 30000);
     await new Promise((r) => setTimeout(r, 500));
     const { rate, cols, rows, renderer } = await page.evaluate(

@@ -6,6 +6,7 @@
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
 import { WebglAddon } from '@xterm/addon-webgl';
+import { preferredRenderer } from './renderer';
 import { Unicode11Addon } from '@xterm/addon-unicode11';
 import { WebLinksAddon } from '@xterm/addon-web-links';
 import { SearchAddon } from '@xterm/addon-search';
@@ -88,7 +89,7 @@ export class XtermPane implements LivePane {
     });
 
     term.open(container);
-    this.#loadWebgl();
+    if (preferredRenderer() === 'webgl') this.#loadWebgl();
     this.#fitNow();
 
     const sink = {
