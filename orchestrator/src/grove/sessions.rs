@@ -1,0 +1,410 @@
+//! Sessions: create (worktree + setup + agent), list, archive, restore, delete, drift.
+
+use super::*;
+
+impl Grove {
+    pub fn sessions(&self) -> Result<Vec<Session>> {
+        let rows = self.db().sessions()?;
+        Ok(rows
+            .iter()
+            .filter(|r| r.state != RowState::Creating)
+            .map(|r| self.session_wire(r))
+            .collect())
+    }
+
+    pub fn session(&self, id: i64) -> Result<Session> {
+        Ok(self.session_wire(&self.session_row(id)?))
+    }
+
+    pub(super) fn session_row(&self, id: i64) -> Result<SessionRow> {
+        self.db().session(id)?.ok_or_else(|| GroveError::NotFound {
+            what: "session",
+            id: id.to_string(),
+        })
+    }
+
+    pub(super) fn drift(row: &SessionRow) -> Drift {
+        if row.state != RowState::Active {
+            return Drift::None;
+        }
+        match git::drift(&row.worktree, &row.branch) {
+            git::Drift::None => Drift::None,
+            git::Drift::Missing => Drift::Missing,
+            git::Drift::BranchChanged { actual } => Drift::BranchChanged { actual },
+        }
+    }
+
+    pub(super) fn session_wire(&self, row: &SessionRow) -> Session {
+        let mut terminals: Vec<TerminalInfo> = lock(&self.inner.terminals)
+            .values()
+            .filter(|t| t.session_id == row.id)
+            .map(|t| t.info())
+            .collect();
+        terminals.sort_by_key(|t| t.id);
+        Session {
+            id: row.id,
+            repo_id: row.repo_id,
+            name: row.name.clone(),
+            branch: row.branch.clone(),
+            base: row.base.clone(),
+            worktree: row.worktree.display().to_string(),
+            state: row.state.wire(),
+            drift: Self::drift(row),
+            port_base: row.port_base,
+            setup_exit: row.setup_exit,
+            has_setup: row.has_setup,
+            terminals,
+            created_at: row.created_at,
+        }
+    }
+
+    pub(super) fn progress(
+        &self,
+        repo_id: i64,
+        name: &str,
+        stage: CreateStage,
+        message: Option<String>,
+    ) {
+        self.ctx().emit(Event::SessionProgress {
+            repo_id,
+            name: name.into(),
+            stage,
+            message,
+        });
+    }
+
+    /// Creates a session: branch + locked worktree from the base, copied files, then the first
+    /// terminal running the setup commands (visibly) and the agent.
+    pub fn create_session(&self, req: CreateSessionRequest) -> Result<Session> {
+        let repo = self.repo_row(req.repo_id)?;
+        let name = req.name.trim().to_owned();
+        let slug = slugify(&name)?;
+        let config = repo_config::load(&repo.path)?;
+        let command = req
+            .command
+            .clone()
+            .filter(|c| !c.trim().is_empty())
+            .or_else(|| config.agent.clone())
+            .unwrap_or_else(|| self.inner.shell.clone());
+        self.check_command(&command)?;
+        let branch = format!("{}{}", self.inner.config.branch_prefix, slug);
+        let worktree = self
+            .inner
+            .worktree_root
+            .join(sanitize(&repo.name))
+            .join(&slug);
+        let base_hint = req.base.clone().unwrap_or_default();
+
+        let row = self
+            .db()
+            .reserve_session(
+                &NewSession {
+                    repo_id: repo.id,
+                    name: &name,
+                    branch: &branch,
+                    base: &base_hint,
+                    worktree: &worktree,
+                    agent_command: &command,
+                    has_setup: !config.setup.is_empty(),
+                },
+                crate::db::port_block_free,
+            )?
+            .ok_or_else(|| GroveError::NameTaken {
+                name: name.clone(),
+                repo: repo.name.clone(),
+            })?;
+
+        match self.create_worktree_for(&repo, &row, &req, &config) {
+            Ok(()) => {}
+            Err(e) => {
+                let _ = self.db().delete_session(row.id);
+                self.progress(repo.id, &name, CreateStage::Done, Some(e.to_string()));
+                return Err(e);
+            }
+        }
+        let row = self.session_row(row.id)?;
+        self.progress(repo.id, &name, CreateStage::StartingTerminal, None);
+        let size = TerminalSize {
+            rows: req.rows.unwrap_or(24).max(1),
+            cols: req.cols.unwrap_or(80).max(1),
+        };
+        let script = agent_script(&config.setup, &command);
+        if let Err(e) = self.add_terminal(&row, TerminalKind::Agent, &command, &script, size) {
+            // The worktree stays (it is the user's now); the session shows no terminal and can
+            // get one with restart / new shell.
+            tracing::warn!(session = row.id, %e, "could not start the agent terminal");
+        }
+        self.progress(repo.id, &name, CreateStage::Done, None);
+        let session = self.session_wire(&row);
+        self.ctx().emit(Event::SessionUpdated {
+            session: session.clone(),
+        });
+        Ok(session)
+    }
+
+    pub(super) fn create_worktree_for(
+        &self,
+        repo: &crate::db::RepoRow,
+        row: &SessionRow,
+        req: &CreateSessionRequest,
+        config: &RepoConfig,
+    ) -> Result<()> {
+        let repo_lock = self.repo_lock(repo.id);
+        let _guard = lock(&repo_lock);
+        self.progress(repo.id, &row.name, CreateStage::CreatingWorktree, None);
+        let created = git::create_worktree(&git::NewWorktree {
+            repo: &repo.path,
+            root: &self.inner.worktree_root,
+            path: &row.worktree,
+            branch: &row.branch,
+            base: req.base.as_deref().filter(|b| !b.trim().is_empty()),
+            use_existing_branch: req.use_existing_branch.unwrap_or(false),
+            lock_reason: &format!("Grove session `{}`; archive it from Grove", row.name),
+        })?;
+        for w in &created.warnings {
+            self.progress(repo.id, &row.name, CreateStage::Fetching, Some(w.clone()));
+        }
+        if !config.copy.is_empty() {
+            self.progress(repo.id, &row.name, CreateStage::CopyingFiles, None);
+            repo_config::copy_into(&repo.path, &created.path, &config.copy)?;
+        }
+        let db = self.db();
+        db.set_session_base(row.id, &created.base)?;
+        db.set_session_state(row.id, RowState::Active)?;
+        Ok(())
+    }
+
+    pub(super) fn refuse_drift(&self, row: &SessionRow) -> Result<()> {
+        let drift = match Self::drift(row) {
+            Drift::None => return Ok(()),
+            Drift::Missing => format!("its worktree {} is missing", row.worktree.display()),
+            Drift::BranchChanged { actual } => {
+                format!("its worktree is on {actual} instead of {}", row.branch)
+            }
+        };
+        Err(GroveError::Drift {
+            name: row.name.clone(),
+            drift,
+        })
+    }
+
+    /// Removes the worktree (keeping the branch). Refused when it holds uncommitted changes,
+    /// untracked files or commits that exist nowhere else — unless `force`.
+    pub fn archive_session(&self, id: i64, force: bool) -> Result<Session> {
+        let row = self.session_row(id)?;
+        if row.state != RowState::Active {
+            return Err(GroveError::NotActive { name: row.name });
+        }
+        let repo = self.repo_row(row.repo_id)?;
+        if !force {
+            self.refuse_drift(&row)?;
+        }
+        let repo_lock = self.repo_lock(repo.id);
+        let _guard = lock(&repo_lock);
+        if !force {
+            // Check before stopping anything, so a refusal changes nothing.
+            refuse_unsafe_removal(&repo.path, &row)?;
+        }
+        self.stop_terminals(id);
+        git::remove_worktree(
+            &repo.path,
+            &self.inner.worktree_root,
+            &row.worktree,
+            &row.branch,
+            force,
+        )?;
+        self.db().set_session_state(id, RowState::Archived)?;
+        let session = self.session(id)?;
+        self.ctx().emit(Event::SessionUpdated {
+            session: session.clone(),
+        });
+        Ok(session)
+    }
+
+    /// Re-creates an archived session's worktree on its branch and restarts its agent.
+    pub fn restore_session(&self, id: i64) -> Result<Session> {
+        let row = self.session_row(id)?;
+        if row.state != RowState::Archived {
+            return Err(GroveError::NotArchived { name: row.name });
+        }
+        let repo = self.repo_row(row.repo_id)?;
+        {
+            let repo_lock = self.repo_lock(repo.id);
+            let _guard = lock(&repo_lock);
+            git::restore_worktree(
+                &repo.path,
+                &self.inner.worktree_root,
+                &row.worktree,
+                &row.branch,
+                &format!("Grove session `{}`; archive it from Grove", row.name),
+            )?;
+        }
+        self.db().set_session_state(id, RowState::Active)?;
+        if let Some(agent) = self
+            .session_terminals(id)
+            .into_iter()
+            .find(|t| t.kind == TerminalKind::Agent)
+        {
+            self.restart_terminal(agent.id)?;
+        }
+        let session = self.session(id)?;
+        self.ctx().emit(Event::SessionUpdated {
+            session: session.clone(),
+        });
+        Ok(session)
+    }
+
+    /// Archive + delete the branch (only if merged into its base, unless `force`) + forget it.
+    pub fn delete_session(&self, id: i64, force: bool) -> Result<()> {
+        let row = self.session_row(id)?;
+        let repo = self.repo_row(row.repo_id)?;
+        if !force && row.state == RowState::Active {
+            self.refuse_drift(&row)?;
+        }
+        if !force {
+            // Refuse before touching anything when the branch is not merged.
+            let repo_lock = self.repo_lock(repo.id);
+            let _guard = lock(&repo_lock);
+            if row.state == RowState::Active {
+                refuse_unsafe_removal(&repo.path, &row)?;
+            }
+            if !git::branch_merged(&repo.path, &row.branch, &row.base)? {
+                return Err(git::GitError::NotMerged {
+                    branch: row.branch,
+                    base: row.base,
+                }
+                .into());
+            }
+        }
+        if row.state == RowState::Active {
+            self.archive_session(id, force)?;
+        }
+        {
+            let repo_lock = self.repo_lock(repo.id);
+            let _guard = lock(&repo_lock);
+            git::delete_branch(&repo.path, &row.branch, &row.base, force)?;
+        }
+        self.stop_terminals(id);
+        let terms = self.session_terminals(id);
+        for t in &terms {
+            if let Some(task) = lock(&t.monitor).take() {
+                task.abort();
+            }
+            lock(&self.inner.terminals).remove(&t.id);
+            let _ = fs_err::remove_file(&t.log_path);
+        }
+        self.db().delete_session(id)?;
+        self.ctx().emit(Event::SessionRemoved { session_id: id });
+        Ok(())
+    }
+}
+
+/// Refuses (with the details) when removing the worktree would lose work.
+fn refuse_unsafe_removal(repo: &Path, row: &SessionRow) -> Result<()> {
+    let check = git::check_removal(repo, &row.worktree, &row.branch)?;
+    if !check.uncommitted.is_empty() || !check.untracked.is_empty() {
+        return Err(git::GitError::Dirty {
+            path: row.worktree.clone(),
+            uncommitted: check.uncommitted,
+            untracked: check.untracked,
+        }
+        .into());
+    }
+    if check.unpushed > 0 {
+        return Err(git::GitError::Unpushed {
+            branch: row.branch.clone(),
+            commits: check.unpushed,
+        }
+        .into());
+    }
+    Ok(())
+}
+
+fn slugify(name: &str) -> Result<String> {
+    let mut slug = String::new();
+    for c in name.trim().chars() {
+        let c = c.to_ascii_lowercase();
+        if c.is_ascii_alphanumeric() || c == '_' {
+            slug.push(c);
+        } else if !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    let slug = slug.trim_matches('-').to_owned();
+    if slug.is_empty() {
+        return Err(GroveError::Invalid(format!(
+            "session name `{name}` needs at least one letter or digit"
+        )));
+    }
+    if name.chars().count() > 80 {
+        return Err(GroveError::Invalid(
+            "session names are at most 80 characters".into(),
+        ));
+    }
+    Ok(slug)
+}
+
+/// The script the first terminal runs: the setup commands, visibly, then the agent. The setup's
+/// exit status is reported with Grove's private OSC so the monitor can record it.
+fn agent_script(setup: &[String], command: &str) -> String {
+    if setup.is_empty() {
+        return command.to_owned();
+    }
+    let mut s = String::from("__grove_setup() {\n");
+    for cmd in setup {
+        s.push_str(&format!(
+            "  printf '\\033[1;36m[grove] setup: %s\\033[0m\\n' {}\n  {{\n{}\n  }} || return $?\n",
+            shell_quote(cmd),
+            cmd
+        ));
+    }
+    s.push_str("}\n__grove_setup\n__grove_s=$?\n");
+    s.push_str(&format!(
+        "printf '\\033]{};setup-exit;%d\\007' \"$__grove_s\"\n",
+        crate::attention::GROVE_OSC
+    ));
+    s.push_str(
+        "if [ \"$__grove_s\" -ne 0 ]; then printf '\\033[1;31m[grove] setup failed with exit %d; starting the agent anyway\\033[0m\\n' \"$__grove_s\"; fi\n",
+    );
+    s.push_str(command);
+    s.push('\n');
+    s
+}
+
+/// Quotes `s` for a POSIX shell.
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+fn sanitize(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let s = s.trim_start_matches('.').to_owned();
+    if s.is_empty() { "repo".into() } else { s }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    pub(super) fn slugs_and_scripts() {
+        assert_eq!(slugify("Fix login bug!").unwrap(), "fix-login-bug");
+        assert_eq!(slugify("  a/b..c  ").unwrap(), "a-b-c");
+        assert!(slugify("!!!").is_err());
+        assert_eq!(plain_program("claude --resume"), Some("claude"));
+        assert_eq!(plain_program("FOO=1 x"), None);
+        let s = agent_script(&["echo 'hi'".into()], "bash");
+        assert!(s.contains("'echo '\\''hi'\\'''"), "{s}");
+        assert!(s.ends_with("bash\n"));
+        assert_eq!(agent_script(&[], "bash"), "bash");
+    }
+}

@@ -1,0 +1,258 @@
+//! A session's terminals: spawning programs with the session's environment, restart, close,
+//! input and resize.
+
+use super::*;
+
+impl Grove {
+    pub(super) fn check_command(&self, command: &str) -> Result<()> {
+        if let Some(program) = plain_program(command)
+            && !grove_pty::program_exists(program.as_ref(), &std::env::temp_dir())
+        {
+            return Err(GroveError::CommandNotFound {
+                command: program.into(),
+            });
+        }
+        Ok(())
+    }
+
+    pub(super) fn terminal_env(&self, row: &SessionRow) -> Vec<(String, String)> {
+        let mut env = vec![
+            ("GROVE_SESSION".to_owned(), row.name.clone()),
+            ("GROVE_SESSION_ID".to_owned(), row.id.to_string()),
+            (
+                "GROVE_WORKTREE".to_owned(),
+                row.worktree.display().to_string(),
+            ),
+            ("GROVE_PORT_BASE".to_owned(), row.port_base.to_string()),
+            ("PORT".to_owned(), row.port_base.to_string()),
+        ];
+        // The committed config as the worktree has it; a malformed one was reported at creation.
+        if let Ok(cfg) = repo_config::load(&row.worktree) {
+            env.extend(cfg.env);
+        }
+        env
+    }
+
+    pub(super) fn spawn_program(
+        &self,
+        row: &SessionRow,
+        terminal_id: i64,
+        script: &str,
+        size: TerminalSize,
+        log: Option<Arc<OutputLog>>,
+    ) -> Result<Terminal> {
+        #[cfg(unix)]
+        let mut opts = TerminalOptions::new("/bin/sh", &row.worktree).args(["-c", script]);
+        #[cfg(windows)]
+        let mut opts = TerminalOptions::new("cmd.exe", &row.worktree).args(["/C", script]);
+        for (k, v) in self.terminal_env(row) {
+            opts = opts.env(k, v);
+        }
+        opts.size = size;
+        opts.log_capacity = self.inner.config.log_capacity;
+        opts.log = log;
+        opts.kill_grace = self.inner.config.kill_grace;
+        opts.name = format!("t{terminal_id}");
+        opts.persist = Some(PersistOptions {
+            path: self.log_path(terminal_id),
+            flusher: Some(self.inner.flusher.registry()),
+        });
+        Ok(Terminal::spawn(opts)?)
+    }
+
+    pub(super) fn add_terminal(
+        &self,
+        row: &SessionRow,
+        kind: TerminalKind,
+        command: &str,
+        script: &str,
+        size: TerminalSize,
+    ) -> Result<Arc<LiveTerminal>> {
+        let trow = self
+            .db()
+            .add_terminal(row.id, kind, command, size.rows, size.cols)?;
+        let term = match self.spawn_program(row, trow.id, script, size, None) {
+            Ok(t) => t,
+            Err(e) => {
+                let _ = self.db().delete_terminal(trow.id);
+                return Err(e);
+            }
+        };
+        let live = LiveTerminal::new(
+            &trow,
+            Arc::clone(term.log()),
+            self.log_path(trow.id),
+            Some(term),
+        );
+        // From the log's first byte: the program may already have printed (e.g. the setup's
+        // exit status) before the monitor task first runs.
+        let start = live.log.start_offset();
+        self.start_monitor(&live, start);
+        lock(&self.inner.terminals).insert(trow.id, Arc::clone(&live));
+        self.ctx().emit(Event::TerminalUpdated {
+            terminal: live.info(),
+        });
+        Ok(live)
+    }
+
+    /// Starts the terminal's monitor, reading its log from offset `from`.
+    pub(super) fn start_monitor(&self, live: &Arc<LiveTerminal>, from: u64) {
+        let sub = live.log.subscribe(from);
+        let task = self.inner.runtime.spawn(crate::monitor::run(
+            Arc::clone(self.ctx()),
+            Arc::clone(live),
+            sub,
+        ));
+        *lock(&live.monitor) = Some(task);
+    }
+
+    pub(super) fn session_terminals(&self, session_id: i64) -> Vec<Arc<LiveTerminal>> {
+        let mut v: Vec<_> = lock(&self.inner.terminals)
+            .values()
+            .filter(|t| t.session_id == session_id)
+            .cloned()
+            .collect();
+        v.sort_by_key(|t| t.id);
+        v
+    }
+
+    /// Ends every program of a session (in parallel: each may take the kill grace period).
+    pub(super) fn stop_terminals(&self, session_id: i64) {
+        let terms: Vec<_> = self
+            .session_terminals(session_id)
+            .iter()
+            .filter_map(|t| t.take_terminal().map(|term| (Arc::clone(t), term)))
+            .collect();
+        std::thread::scope(|s| {
+            for (live, term) in terms {
+                s.spawn(move || {
+                    let status = term.kill();
+                    drop(term);
+                    if let Some(status) = status {
+                        let exit = crate::wire::ExitInfo::from(status);
+                        let _ =
+                            lock(&self.ctx().db).set_terminal_exit(live.id, exit.code, exit.signal);
+                        live.update(|st| st.exit = Some(exit));
+                    }
+                });
+            }
+        });
+    }
+
+    pub fn terminal(&self, id: i64) -> Result<Arc<LiveTerminal>> {
+        lock(&self.inner.terminals)
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| GroveError::NotFound {
+                what: "terminal",
+                id: id.to_string(),
+            })
+    }
+
+    /// Opens another shell (or `command`) in the session's worktree.
+    pub fn new_terminal(&self, session_id: i64, command: Option<String>) -> Result<TerminalInfo> {
+        let row = self.session_row(session_id)?;
+        if row.state != RowState::Active {
+            return Err(GroveError::NotActive { name: row.name });
+        }
+        self.refuse_drift(&row)?;
+        let command = command
+            .filter(|c| !c.trim().is_empty())
+            .unwrap_or_else(|| self.inner.shell.clone());
+        self.check_command(&command)?;
+        let size = self
+            .session_terminals(session_id)
+            .first()
+            .map(|t| lock(&t.state).size)
+            .unwrap_or_default();
+        let live = self.add_terminal(&row, TerminalKind::Shell, &command, &command, size)?;
+        let _ = self.ctx().session_changed.try_send(session_id);
+        Ok(live.info())
+    }
+
+    /// Starts the terminal's command again (the agent without its setup), continuing the same
+    /// output log. A running program is ended first.
+    pub fn restart_terminal(&self, id: i64) -> Result<TerminalInfo> {
+        let live = self.terminal(id)?;
+        let row = self.session_row(live.session_id)?;
+        if row.state != RowState::Active {
+            return Err(GroveError::NotActive { name: row.name });
+        }
+        self.refuse_drift(&row)?;
+        self.check_command(&live.command)?;
+        if let Some(old) = live.take_terminal() {
+            old.kill();
+        }
+        let size = lock(&live.state).size;
+        let term =
+            self.spawn_program(&row, id, &live.command, size, Some(Arc::clone(&live.log)))?;
+        drop(live.set_terminal(term));
+        self.db().set_terminal_exit(id, None, None)?;
+        let info = live.info();
+        self.ctx().emit(Event::TerminalUpdated {
+            terminal: info.clone(),
+        });
+        Ok(info)
+    }
+
+    /// Ends a terminal's program and forgets the terminal and its log.
+    pub fn close_terminal(&self, id: i64) -> Result<()> {
+        let live = self.terminal(id)?;
+        if let Some(term) = live.take_terminal() {
+            term.kill();
+        }
+        if let Some(task) = lock(&live.monitor).take() {
+            task.abort();
+        }
+        lock(&self.inner.terminals).remove(&id);
+        self.db().delete_terminal(id)?;
+        let _ = fs_err::remove_file(&live.log_path);
+        self.ctx().emit(Event::TerminalRemoved {
+            session_id: live.session_id,
+            terminal_id: id,
+        });
+        let _ = self.ctx().session_changed.try_send(live.session_id);
+        Ok(())
+    }
+
+    /// Sends input to a terminal; clears its needs-attention flag (the user answered).
+    pub fn write_input(&self, id: i64, bytes: &[u8]) -> Result<()> {
+        let live = self.terminal(id)?;
+        let term = live.terminal().ok_or_else(|| {
+            GroveError::Terminal(grove_pty::TerminalError::Exited(grove_pty::ExitStatus {
+                code: live.info().exit.and_then(|e| e.code),
+                signal: None,
+            }))
+        })?;
+        term.write_input(bytes)?;
+        if lock(&live.state).attention {
+            live.update(|st| st.attention = false);
+            self.ctx().emit(Event::TerminalUpdated {
+                terminal: live.info(),
+            });
+        }
+        Ok(())
+    }
+
+    pub fn resize_terminal(&self, id: i64, rows: u16, cols: u16) -> Result<()> {
+        let live = self.terminal(id)?;
+        let size = TerminalSize { rows, cols };
+        if let Some(term) = live.terminal() {
+            term.resize(size)?;
+        } else if rows == 0 || cols == 0 {
+            return Err(GroveError::Terminal(
+                grove_pty::TerminalError::InvalidSize { rows, cols },
+            ));
+        }
+        let changed = {
+            let mut st = lock(&live.state);
+            let changed = st.size != size;
+            st.size = size;
+            changed
+        };
+        if changed {
+            self.db().set_terminal_size(id, rows, cols)?;
+        }
+        Ok(())
+    }
+}
