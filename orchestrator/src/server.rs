@@ -175,7 +175,13 @@ impl Server {
     ) -> Result<(), ServeError> {
         match self.tls {
             None => {
-                let listener = tokio::net::TcpListener::from_std(self.listener)?;
+                use axum::serve::ListenerExt;
+                // Keystrokes and their echoes are tiny frames: never hold them for Nagle.
+                let listener = tokio::net::TcpListener::from_std(self.listener)?.tap_io(|tcp| {
+                    if let Err(err) = tcp.set_nodelay(true) {
+                        tracing::debug!(%err, "could not set TCP_NODELAY");
+                    }
+                });
                 axum::serve(listener, self.router.into_make_service())
                     .with_graceful_shutdown(shutdown)
                     .await?;
