@@ -7,8 +7,8 @@
 
 #![allow(clippy::print_stdout, clippy::unwrap_used)] // a benchmark binary reports on stdout
 
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::io::Read;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 use grove_pty::{Chunk, Terminal, TerminalOptions};
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 
-const MIB: usize = 1024 * 1024;
+mod common;
+use common::{MIB, data_file, median, mixed_block, report};
 const REPS: usize = 5;
 
 fn main() {
@@ -49,81 +50,6 @@ fn main() {
     }
 }
 
-/// Appends one result line to `$GROVE_BENCH_OUT` and prints it.
-fn report(name: &str, value: f64, unit: &str, baseline: f64, extra: &str) {
-    let ratio = if baseline != 0.0 {
-        value / baseline
-    } else {
-        0.0
-    };
-    let line = format!(
-        "{{\"name\":\"{name}\",\"value\":{value:.3},\"unit\":\"{unit}\",\"baseline\":{baseline:.3},\"ratio\":{ratio:.3}{extra}}}"
-    );
-    println!("{line}");
-    if let Ok(path) = std::env::var("GROVE_BENCH_OUT") {
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .unwrap();
-        writeln!(f, "{line}").unwrap();
-    }
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-/// Deterministic pseudo-random source so every run floods the same bytes.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
-/// 1 MiB of text with SGR colour changes, truecolour, cursor moves, UTF-8 and long lines.
-fn mixed_block(seed: u64) -> Vec<u8> {
-    let mut rng = Rng(seed | 1);
-    let words = [
-        "grove", "session", "worktree", "fn", "main()", "{", "}", "let", "x", "=", "42;", "é",
-        "漢字", "→",
-    ];
-    let mut out = Vec::with_capacity(MIB + 256);
-    while out.len() < MIB {
-        let r = rng.next();
-        match r % 8 {
-            0 => out.extend_from_slice(format!("\x1b[{}m", 30 + r % 8).as_bytes()),
-            1 => out.extend_from_slice(
-                format!(
-                    "\x1b[38;2;{};{};{}m",
-                    r % 256,
-                    (r >> 8) % 256,
-                    (r >> 16) % 256
-                )
-                .as_bytes(),
-            ),
-            2 => out.extend_from_slice(b"\x1b[0m"),
-            3 => out.extend_from_slice(b"\r\n"),
-            4 => out.extend_from_slice(format!("\x1b[{}G", 1 + r % 80).as_bytes()),
-            _ => {
-                out.extend_from_slice(words[(r >> 3) as usize % words.len()].as_bytes());
-                out.push(b' ');
-            }
-        }
-    }
-    out.truncate(MIB);
-    // Never end a block inside a multibyte character.
-    let n = grove_pty::utf8::complete_prefix_len(&out);
-    out.truncate(n);
-    out.resize(MIB, b' ');
-    out
-}
-
 /// 1 MiB of short lines, like `yes` or a build log.
 fn lines_block(seed: u64) -> Vec<u8> {
     let mut out = Vec::with_capacity(MIB);
@@ -134,20 +60,6 @@ fn lines_block(seed: u64) -> Vec<u8> {
     }
     out.truncate(MIB);
     out
-}
-
-/// Writes (once, then reuses) a generated data file under the target dir.
-fn data_file(kind: &str, size: usize, block: fn(u64) -> Vec<u8>) -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-data");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("{kind}-{}m.bin", size / MIB));
-    if std::fs::metadata(&path).map(|m| m.len() as usize).ok() != Some(size) {
-        let mut f = std::fs::File::create(&path).unwrap();
-        for i in 0..size / MIB {
-            f.write_all(&block(i as u64 * 7919 + 1)).unwrap();
-        }
-    }
-    path
 }
 
 fn cat_script(path: &Path) -> String {

@@ -196,14 +196,21 @@ impl OutputLog {
     /// Appends bytes and wakes subscribers. Called by the terminal's reader thread; public so
     /// that tests and restored logs can be fed directly.
     pub fn append(&self, data: &[u8]) {
-        if data.is_empty() {
-            return;
+        self.append_quietly(data);
+        self.wake();
+    }
+
+    /// Appends without waking subscribers; the writer calls [`OutputLog::wake`] once a batch is
+    /// complete (batching wake-ups is most of the cost of a flood).
+    pub(crate) fn append_quietly(&self, data: &[u8]) {
+        if !data.is_empty() {
+            self.lock().ring.append(data);
         }
-        let wake_blocked = {
-            let mut st = self.lock();
-            st.ring.append(data);
-            st.blocked > 0
-        };
+    }
+
+    /// Wakes every subscriber waiting for output.
+    pub(crate) fn wake(&self) {
+        let wake_blocked = self.lock().blocked > 0;
         if wake_blocked {
             self.cond.notify_all();
         }

@@ -321,6 +321,7 @@ impl Terminal {
             message: e.to_string(),
         };
         let reader = pair.master.try_clone_reader().map_err(|e| spawn_err(&e))?;
+        let pending_fd = PendingFd::new(pair.master.as_ref());
         let writer = pair.master.take_writer().map_err(|e| spawn_err(&e))?;
         let child = pair
             .slave
@@ -377,7 +378,7 @@ impl Terminal {
             let shared = Arc::clone(&shared);
             std::thread::Builder::new()
                 .name(format!("pty-reader:{}", opts.name))
-                .spawn(move || read_loop(&shared, reader))
+                .spawn(move || read_loop(&shared, reader, pending_fd))
                 .map_err(|source| SpawnError::Thread {
                     what: "reader",
                     source,
@@ -578,13 +579,61 @@ enum Signal {
     Kill,
 }
 
+/// A duplicate of the PTY master's fd, owned by the reader thread, to ask whether more output is
+/// already waiting (so wake-ups can be batched). `None` where that cannot be asked.
+struct PendingFd {
+    #[cfg(unix)]
+    fd: std::os::fd::OwnedFd,
+}
+
+impl PendingFd {
+    #[cfg(unix)]
+    fn new(master: &dyn MasterPty) -> Option<PendingFd> {
+        use std::os::fd::{BorrowedFd, RawFd};
+        let raw: RawFd = master.as_raw_fd()?;
+        // SAFETY: the master is alive for this call; we only borrow its fd to duplicate it.
+        let borrowed = unsafe { BorrowedFd::borrow_raw(raw) };
+        borrowed
+            .try_clone_to_owned()
+            .ok()
+            .map(|fd| PendingFd { fd })
+    }
+
+    #[cfg(not(unix))]
+    fn new(_master: &dyn MasterPty) -> Option<PendingFd> {
+        None
+    }
+}
+
+/// Whether the PTY has output waiting right now (never blocks).
+fn more_pending(fd: Option<&PendingFd>) -> bool {
+    #[cfg(unix)]
+    if let Some(fd) = fd {
+        use std::os::fd::AsRawFd;
+        let mut pfd = libc::pollfd {
+            fd: fd.fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd, zero timeout.
+        let rc = unsafe { libc::poll(&mut pfd, 1, 0) };
+        return rc > 0 && pfd.revents & libc::POLLIN != 0;
+    }
+    #[cfg(not(unix))]
+    let _ = fd;
+    false
+}
+
 /// How long the reader waits for an active client that fell a whole ring behind before it
 /// overwrites what that client has not read (the client then gets a truncation marker).
 const MAX_LAG_WAIT: Duration = Duration::from_secs(2);
 
-fn read_loop(shared: &Shared, mut reader: Box<dyn Read + Send>) {
+fn read_loop(shared: &Shared, mut reader: Box<dyn Read + Send>, pending_fd: Option<PendingFd>) {
     // 64 KiB: large enough that a flood costs few wake-ups, small enough to stay in cache.
     let mut buf = vec![0u8; 64 * 1024];
+    let mut unannounced = 0usize;
+    // Wake at least every quarter ring, so a waiting subscriber is never overrun by one batch.
+    let wake_every = buf.len().min(shared.log.capacity() / 4).max(1);
     loop {
         {
             let gate = lock(&shared.gate);
@@ -602,7 +651,17 @@ fn read_loop(shared: &Shared, mut reader: Box<dyn Read + Send>) {
             .wait_for_room(buf.len(), MAX_LAG_WAIT, || lock(&shared.gate).stop);
         match reader.read(&mut buf) {
             Ok(0) => break,
-            Ok(n) => shared.log.append(&buf[..n]),
+            Ok(n) => {
+                // Batch before waking: while the PTY already holds more (a flood), keep reading
+                // and wake subscribers once per ~64 KiB instead of once per 4 KiB read. An
+                // interactive echo finds nothing pending and wakes them at once.
+                shared.log.append_quietly(&buf[..n]);
+                unannounced += n;
+                if unannounced >= wake_every || !more_pending(pending_fd.as_ref()) {
+                    shared.log.wake();
+                    unannounced = 0;
+                }
+            }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             // Linux reports EIO once every process holding the slave side has closed it.
             Err(_) => break,
