@@ -206,6 +206,8 @@ impl Server {
                 });
                 axum_server::from_tcp_rustls(self.listener, config)
                     .map_err(ServeError::Io)?
+                    // As on plain HTTP: small keystroke frames are never held for Nagle.
+                    .map(|tls| tls.acceptor(axum_server::accept::NoDelayAcceptor::new()))
                     .handle(handle)
                     .serve(self.router.into_make_service())
                     .await?;
