@@ -19,7 +19,7 @@
 #![allow(clippy::print_stdout, clippy::unwrap_used)] // a benchmark binary reports on stdout
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -35,7 +35,12 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 #[path = "../../pty/benches/common/mod.rs"]
 mod common;
+// The integration tests' helpers (git fixtures, raw HTTP); the bench uses a few of them.
+#[allow(dead_code)]
+#[path = "../tests/orchestrator/support.rs"]
+mod support;
 use common::{MIB, Rng, bench_data_dir, data_file, median, mixed_block, percentile, report};
+use support::{git, raw};
 /// A generous bound on anything a benchmark waits for; hitting it is a bug, not a slow run.
 const T: Duration = Duration::from_secs(60);
 /// The re-exec'd child that measures the bare-PTY RSS baseline of `session_idle_rss`.
@@ -86,29 +91,6 @@ fn ms(d: Duration) -> f64 {
 /// A JSON string literal.
 fn json_str(s: &str) -> String {
     serde_json::Value::String(s.into()).to_string()
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args([
-            "-c",
-            "user.name=Grove Bench",
-            "-c",
-            "user.email=bench@grove.invalid",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// A repo with two committed files on `main`.
@@ -357,61 +339,6 @@ fn client_runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .unwrap()
-}
-
-/// One raw HTTP/1.1 request.
-fn raw(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: Option<&str>,
-) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(T)).unwrap();
-    let mut req = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    match body {
-        Some(b) => req.push_str(&format!(
-            "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{b}",
-            b.len()
-        )),
-        None => req.push_str("Content-Length: 0\r\n\r\n"),
-    }
-    s.write_all(req.as_bytes()).unwrap();
-    let mut resp = Vec::new();
-    s.read_to_end(&mut resp).unwrap();
-    let text = String::from_utf8_lossy(&resp).into_owned();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-    let body = if text
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(body)
-    } else {
-        body.to_owned()
-    };
-    (status, body)
-}
-
-fn dechunk(mut s: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = s.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 || rest.len() < n {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        s = rest[n..].trim_start_matches("\r\n");
-    }
-    out
 }
 
 // --------------------------------------------------------------------------------- bare PTYs
