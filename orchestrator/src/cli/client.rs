@@ -73,13 +73,16 @@ impl Client {
         }
     }
 
+    fn bearer(&self) -> String {
+        format!("Bearer {}", self.token)
+    }
+
     pub fn get<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
-        let res = self
+        let req = self
             .agent
             .get(self.url(path))
-            .header("Authorization", format!("Bearer {}", self.token))
-            .call();
-        self.finish(res)
+            .header("Authorization", self.bearer());
+        self.finish(req.call())
     }
 
     pub fn post<T: DeserializeOwned>(
@@ -87,21 +90,19 @@ impl Client {
         path: &str,
         body: &impl Serialize,
     ) -> anyhow::Result<T> {
-        let res = self
+        let req = self
             .agent
             .post(self.url(path))
-            .header("Authorization", format!("Bearer {}", self.token))
-            .send_json(body);
-        self.finish(res)
+            .header("Authorization", self.bearer());
+        self.finish(req.send_json(body))
     }
 
     pub fn delete<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
-        let res = self
+        let req = self
             .agent
             .delete(self.url(path))
-            .header("Authorization", format!("Bearer {}", self.token))
-            .call();
-        self.finish(res)
+            .header("Authorization", self.bearer());
+        self.finish(req.call())
     }
 
     pub fn resolve_repo(&self, key: &str) -> anyhow::Result<Repo> {
