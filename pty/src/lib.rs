@@ -30,13 +30,15 @@
 mod log;
 pub mod persist;
 mod process;
+pub mod screen;
 mod terminal;
 pub mod utf8;
 
 pub use log::{Chunk, DEFAULT_CHUNK, DEFAULT_LOG_CAPACITY, FlowReader, OutputLog, Subscription};
 pub use persist::{FlushRegistry, Flusher, PersistError, PersistedLog};
 pub use process::ExitStatus;
+pub use screen::{Screen, ScreenOptions, Snapshot};
 pub use terminal::{
-    PersistOptions, SpawnError, Terminal, TerminalError, TerminalOptions, TerminalSize,
-    program_exists,
+    PersistOptions, ScreenSetting, SpawnError, Terminal, TerminalError, TerminalOptions,
+    TerminalSize, program_exists,
 };

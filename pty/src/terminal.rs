@@ -13,6 +13,7 @@ use tokio::sync::Notify;
 use crate::log::{DEFAULT_LOG_CAPACITY, OutputLog, Subscription};
 use crate::persist::{FlushRegistry, PersistError, PersistedLog};
 use crate::process::ExitStatus;
+use crate::screen::{Screen, ScreenOptions};
 
 /// Rows and columns of a terminal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +62,19 @@ pub struct TerminalOptions {
     pub kill_grace: Duration,
     /// Names the terminal's threads (`pty-reader:<name>`), for debuggers and `top -H`.
     pub name: String,
+    /// The screen model that answers the program's queries and renders snapshots.
+    pub screen: ScreenSetting,
+}
+
+/// Whether a terminal keeps a screen model (see [`crate::screen`]).
+#[derive(Debug, Clone)]
+pub enum ScreenSetting {
+    /// No model: nothing answers the program's queries unless a pane does.
+    Off,
+    /// A new model following the log (saved beside the log file when the log is persisted).
+    New(ScreenOptions),
+    /// Continue a model (a restarted program, a restored terminal); it must follow `log`.
+    Continue(Arc<Screen>),
 }
 
 impl TerminalOptions {
@@ -79,6 +93,7 @@ impl TerminalOptions {
             persist: None,
             kill_grace: Duration::from_secs(2),
             name: String::from("terminal"),
+            screen: ScreenSetting::New(ScreenOptions::default()),
         }
     }
 
@@ -188,7 +203,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub struct Terminal {
     shared: Arc<Shared>,
     master: Mutex<Box<dyn MasterPty + Send>>,
-    writer: Mutex<Box<dyn Write + Send>>,
+    writer: Arc<Mutex<Box<dyn Write + Send>>>,
+    screen: Option<Arc<Screen>>,
+    responder_id: u64,
+    screen_stop: Arc<std::sync::atomic::AtomicBool>,
+    screen_thread: Option<JoinHandle<()>>,
     size: Mutex<TerminalSize>,
     pid: u32,
     kill_grace: Duration,
@@ -361,6 +380,51 @@ impl Terminal {
             persisted,
         });
 
+        let writer = Arc::new(Mutex::new(writer));
+        let screen = match opts.screen {
+            ScreenSetting::Off => None,
+            ScreenSetting::New(options) => {
+                let file = opts
+                    .persist
+                    .as_ref()
+                    .map(|p| p.path.with_extension("screen"));
+                Some(Screen::new(
+                    Arc::clone(&shared.log),
+                    opts.size,
+                    options,
+                    file,
+                ))
+            }
+            ScreenSetting::Continue(screen) => {
+                screen.resize(opts.size);
+                Some(screen)
+            }
+        };
+        let screen_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut responder_id = 0;
+        let screen_thread = match &screen {
+            Some(screen) => {
+                let w = Arc::clone(&writer);
+                responder_id = screen.set_responder(Arc::new(move |answer: &[u8]| {
+                    let mut w = lock(&w);
+                    // The program may have gone; an answer nobody reads is no error.
+                    let _ = w.write_all(answer).and_then(|()| w.flush());
+                }));
+                let screen = Arc::clone(screen);
+                let stop = Arc::clone(&screen_stop);
+                Some(
+                    std::thread::Builder::new()
+                        .name(format!("pty-screen:{}", opts.name))
+                        .spawn(move || crate::screen::follow(&screen, &stop))
+                        .map_err(|source| SpawnError::Thread {
+                            what: "screen",
+                            source,
+                        })?,
+                )
+            }
+            None => None,
+        };
+
         #[cfg(windows)]
         let killer = Mutex::new(child.clone_killer());
 
@@ -388,7 +452,11 @@ impl Terminal {
         Ok(Terminal {
             shared,
             master: Mutex::new(pair.master),
-            writer: Mutex::new(writer),
+            writer,
+            screen,
+            responder_id,
+            screen_stop,
+            screen_thread,
             size: Mutex::new(opts.size),
             pid,
             kill_grace: opts.kill_grace,
@@ -407,6 +475,11 @@ impl Terminal {
     /// The terminal's output log.
     pub fn log(&self) -> &Arc<OutputLog> {
         &self.shared.log
+    }
+
+    /// The terminal's screen model, unless it was started without one.
+    pub fn screen(&self) -> Option<&Arc<Screen>> {
+        self.screen.as_ref()
     }
 
     /// Shorthand for `self.log().subscribe(from)`.
@@ -449,6 +522,9 @@ impl Terminal {
             })
             .map_err(|e| TerminalError::Resize(format!("{e:#}")))?;
         *lock(&self.size) = size;
+        if let Some(screen) = &self.screen {
+            screen.resize(size);
+        }
         Ok(())
     }
 
@@ -630,7 +706,8 @@ const MAX_LAG_WAIT: Duration = Duration::from_secs(2);
 
 fn read_loop(shared: &Shared, mut reader: Box<dyn Read + Send>, pending_fd: Option<PendingFd>) {
     // 64 KiB: large enough that a flood costs few wake-ups, small enough to stay in cache.
-    let mut buf = vec![0u8; 64 * 1024];
+    // Never more than the ring holds, so one read cannot overwrite what a reader has not seen.
+    let mut buf = vec![0u8; (64 * 1024).min(shared.log.capacity()).max(1)];
     let mut unannounced = 0usize;
     // Wake at least every quarter ring, so a waiting subscriber is never overrun by one batch.
     let wake_every = buf.len().min(shared.log.capacity() / 4).max(1);
@@ -737,6 +814,15 @@ impl Drop for Terminal {
         }
         if let Some(p) = &self.shared.persisted {
             p.flush_logged();
+        }
+        if let Some(screen) = &self.screen {
+            // The model drains what the log holds, saves itself and stops.
+            screen.clear_responder(self.responder_id);
+            self.screen_stop
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+            if let Some(t) = self.screen_thread.take() {
+                let _ = t.join();
+            }
         }
     }
 }

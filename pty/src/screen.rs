@@ -1,0 +1,437 @@
+//! Grove's own model of each terminal's screen, kept beside its output log.
+//!
+//! A [`Screen`] is fed every byte of the log, in order, by the terminal's `pty-screen` thread
+//! (or by whoever asks for a snapshot first). It does two things a byte log cannot:
+//!
+//! - **Answers the program's queries exactly once**, whether zero, one or many panes are
+//!   attached: cursor position and device status reports, primary/secondary device attributes,
+//!   DECRQM mode reports, XTVERSION, DECRQSS, OSC 4/10/11/12 colour queries (from the panes'
+//!   palette) and text-area size reports. The panes are told not to answer (see
+//!   `web/src/lib/terminal/queries.ts`). Clipboard reads (OSC 52 `?`) are never answered.
+//! - **Renders snapshots**: escape sequences that redraw the current screen (scrollback, the
+//!   alternate screen, attributes, cursor, modes) at a known log offset, so an attaching client
+//!   shows the screen at once and continues with live bytes from that offset, and a full-screen
+//!   program comes back right even after the log has dropped the bytes that drew it.
+//!
+//! The model is `alacritty_terminal` (see `model.rs` for why). Its state is saved next to the
+//! log file (`*.screen`, at most once a second and when the output ends), so a restart shows
+//! the last screen the program drew.
+
+mod model;
+mod scan;
+mod serialize;
+
+use std::collections::VecDeque;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+pub use model::{Model, Palette};
+
+use crate::log::{Chunk, OutputLog};
+use crate::terminal::TerminalSize;
+
+/// Lines of history a screen model keeps by default (the log keeps the raw bytes besides).
+pub const DEFAULT_SCROLLBACK_LINES: usize = 2000;
+
+/// How a screen model is set up.
+#[derive(Debug, Clone)]
+pub struct ScreenOptions {
+    pub scrollback: usize,
+    pub palette: Palette,
+}
+
+impl Default for ScreenOptions {
+    fn default() -> Self {
+        ScreenOptions {
+            scrollback: DEFAULT_SCROLLBACK_LINES,
+            palette: Palette::default(),
+        }
+    }
+}
+
+/// A rendering of the screen as of log offset `offset`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// Offset of the first log byte *not* reflected in `data`.
+    pub offset: u64,
+    pub size: TerminalSize,
+    /// Escape sequences for a freshly reset terminal of `size`.
+    pub data: String,
+}
+
+/// Where the answers to the program's queries go (the PTY's input).
+pub type Responder = Arc<dyn Fn(&[u8]) + Send + Sync>;
+
+struct State {
+    model: Model,
+    /// Log offset of the next byte the model has not seen.
+    offset: u64,
+    /// Resizes waiting for the model to reach the log offset at which they happened.
+    resizes: VecDeque<(u64, TerminalSize)>,
+    /// False once the model missed bytes (restored from an old save, or fell a ring behind).
+    exact: bool,
+    saved_offset: u64,
+    saved_at: Option<Instant>,
+}
+
+/// A terminal's screen model, shared by its feeder thread, the server and restarts of the
+/// program (one screen per log, like the log itself).
+pub struct Screen {
+    log: Arc<OutputLog>,
+    options: ScreenOptions,
+    state: Mutex<State>,
+    /// The current responder and a number naming it (see [`Screen::set_responder`]).
+    responder: Mutex<(u64, Option<Responder>)>,
+    file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Screen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Screen")
+            .field("offset", &self.offset())
+            .field("file", &self.file)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Bytes fed per step when catching up, so the lock is never held for long.
+const CATCH_UP_STEP: usize = 256 * 1024;
+/// How often a changing screen is saved.
+const SAVE_EVERY: Duration = Duration::from_secs(1);
+
+impl Screen {
+    /// A blank screen that will follow `log` from its oldest byte. `file` is where its state is
+    /// saved (`None`: never saved).
+    pub fn new(
+        log: Arc<OutputLog>,
+        size: TerminalSize,
+        options: ScreenOptions,
+        file: Option<PathBuf>,
+    ) -> Arc<Screen> {
+        let start = log.start_offset();
+        let model = Model::new(size, options.scrollback, options.palette.clone());
+        Arc::new(Screen {
+            log,
+            state: Mutex::new(State {
+                model,
+                offset: start,
+                resizes: VecDeque::new(),
+                exact: start == 0,
+                saved_offset: start,
+                saved_at: None,
+            }),
+            options,
+            responder: Mutex::new((0, None)),
+            file,
+        })
+    }
+
+    /// The screen saved in `file` (see [`Screen::save`]), continued with whatever `log` holds
+    /// after it; a blank screen following the log when there is no usable save. A save that
+    /// cannot be read is logged and replaced, never fatal.
+    pub fn load(
+        log: Arc<OutputLog>,
+        size: TerminalSize,
+        options: ScreenOptions,
+        file: PathBuf,
+    ) -> Arc<Screen> {
+        let saved = match read_file(&file) {
+            Ok(saved) => saved,
+            Err(err) => {
+                tracing::warn!(path = %file.display(), %err, "ignoring an unreadable screen save");
+                None
+            }
+        };
+        let (start, end) = log.bounds();
+        match saved {
+            // The save must describe a point the log has reached (the log may have been flushed
+            // a moment before the save) and not before what it still holds.
+            Some(snap) if snap.offset <= end && snap.offset >= start => {
+                let model = Model::from_snapshot(
+                    &snap.data,
+                    snap.size,
+                    options.scrollback,
+                    options.palette.clone(),
+                );
+                Arc::new(Screen {
+                    log,
+                    state: Mutex::new(State {
+                        model,
+                        offset: snap.offset,
+                        resizes: VecDeque::new(),
+                        exact: true,
+                        saved_offset: snap.offset,
+                        saved_at: None,
+                    }),
+                    options,
+                    responder: Mutex::new((0, None)),
+                    file: Some(file),
+                })
+            }
+            _ => Screen::new(log, size, options, Some(file)),
+        }
+    }
+
+    /// The log this screen follows.
+    pub fn log(&self) -> &Arc<OutputLog> {
+        &self.log
+    }
+
+    /// The options the model was made with.
+    pub fn options(&self) -> &ScreenOptions {
+        &self.options
+    }
+
+    /// Log offset of the next byte the model has not seen yet.
+    pub fn offset(&self) -> u64 {
+        lock(&self.state).offset
+    }
+
+    /// False when the model has missed output (it was restored from an older save than the log
+    /// holds, or it fell a whole ring behind); it then shows what it could rebuild.
+    pub fn is_exact(&self) -> bool {
+        lock(&self.state).exact
+    }
+
+    /// Sends the answers to the program's queries to `responder` (the running program's input).
+    /// Returns a number for [`Screen::clear_responder`].
+    pub fn set_responder(&self, responder: Responder) -> u64 {
+        let mut r = lock(&self.responder);
+        r.0 += 1;
+        r.1 = Some(responder);
+        r.0
+    }
+
+    /// Drops answers from now on, unless another responder replaced responder `id` meanwhile
+    /// (a restarted program).
+    pub fn clear_responder(&self, id: u64) {
+        let mut r = lock(&self.responder);
+        if r.0 == id {
+            r.1 = None;
+        }
+    }
+
+    /// Records a resize at the log's current end: output before it was drawn at the old size.
+    pub fn resize(&self, size: TerminalSize) {
+        let at = self.log.end_offset();
+        let mut st = lock(&self.state);
+        if st.offset >= at && st.resizes.is_empty() {
+            st.model.resize(size);
+        } else {
+            st.resizes.push_back((at, size));
+        }
+    }
+
+    /// Feeds everything the log holds beyond the model; returns the model's new offset.
+    pub fn catch_up(&self) -> u64 {
+        let mut buf = Vec::with_capacity(CATCH_UP_STEP);
+        loop {
+            let mut st = lock(&self.state);
+            buf.clear();
+            let from = self.log.copy_range(st.offset, CATCH_UP_STEP, &mut buf);
+            if buf.is_empty() {
+                return st.offset;
+            }
+            self.feed_locked(&mut st, from, &buf);
+        }
+    }
+
+    /// Feeds a chunk that starts at log offset `offset` (bytes the model has already seen are
+    /// skipped, so several feeders can never apply a byte twice).
+    pub fn feed(&self, offset: u64, bytes: &[u8]) {
+        let mut st = lock(&self.state);
+        self.feed_locked(&mut st, offset, bytes);
+    }
+
+    fn feed_locked(&self, st: &mut State, offset: u64, bytes: &[u8]) {
+        let end = offset + bytes.len() as u64;
+        if end <= st.offset {
+            return;
+        }
+        let mut bytes = bytes;
+        if offset > st.offset {
+            // Bytes between were lost to the model.
+            st.exact = false;
+            st.offset = offset;
+        } else {
+            bytes = &bytes[(st.offset - offset) as usize..];
+        }
+        let mut answers = Vec::new();
+        while !bytes.is_empty() {
+            // Apply resizes that happened at or before this point of the stream.
+            while let Some(&(at, size)) = st.resizes.front() {
+                if at > st.offset {
+                    break;
+                }
+                st.model.resize(size);
+                st.resizes.pop_front();
+            }
+            let until = st.resizes.front().map_or(bytes.len(), |&(at, _)| {
+                ((at - st.offset) as usize).min(bytes.len())
+            });
+            st.model.feed(&bytes[..until], &mut answers);
+            st.offset += until as u64;
+            bytes = &bytes[until..];
+        }
+        while let Some(&(at, size)) = st.resizes.front() {
+            if at > st.offset {
+                break;
+            }
+            st.model.resize(size);
+            st.resizes.pop_front();
+        }
+        if !answers.is_empty()
+            && let Some(respond) = lock(&self.responder).1.as_ref()
+        {
+            respond(&answers);
+        }
+    }
+
+    /// The current screen, caught up with the log.
+    pub fn snapshot(&self) -> Snapshot {
+        self.catch_up();
+        let mut st = lock(&self.state);
+        // Pending resizes whose offset the model has reached were applied by the feed; any
+        // others happened after the last byte, so they apply now.
+        while let Some((_, size)) = st.resizes.pop_front() {
+            st.model.resize(size);
+        }
+        Snapshot {
+            offset: st.offset,
+            size: st.model.size(),
+            data: st.model.snapshot(),
+        }
+    }
+
+    /// Runs `f` on the model, caught up with the log (tests and diagnostics).
+    pub fn with_model<R>(&self, f: impl FnOnce(&Model) -> R) -> R {
+        self.catch_up();
+        f(&lock(&self.state).model)
+    }
+
+    /// Saves the screen to its file when it changed since the last save (atomically: a crash
+    /// mid-save leaves the previous save).
+    pub fn save(&self) -> std::io::Result<()> {
+        let Some(file) = &self.file else {
+            return Ok(());
+        };
+        let snap = {
+            let st = lock(&self.state);
+            if st.offset == st.saved_offset && st.saved_at.is_some() {
+                return Ok(());
+            }
+            drop(st);
+            self.snapshot()
+        };
+        write_file(file, &snap)?;
+        let mut st = lock(&self.state);
+        st.saved_offset = snap.offset;
+        st.saved_at = Some(Instant::now());
+        Ok(())
+    }
+
+    fn save_due(&self) -> bool {
+        let st = lock(&self.state);
+        self.file.is_some()
+            && st.offset != st.saved_offset
+            && st.saved_at.is_none_or(|t| t.elapsed() >= SAVE_EVERY)
+    }
+
+    fn save_logged(&self) {
+        if let Err(err) = self.save() {
+            tracing::warn!(path = ?self.file, %err, "could not save the terminal's screen");
+        }
+    }
+}
+
+const MAGIC: &str = "GROVE-SCREEN 1";
+
+fn write_file(path: &Path, snap: &Snapshot) -> std::io::Result<()> {
+    let tmp = path.with_extension("screen.tmp");
+    {
+        let mut f = fs_err::File::create(&tmp)?;
+        write!(
+            f,
+            "{MAGIC}\n{} {} {}\n",
+            snap.offset, snap.size.rows, snap.size.cols
+        )?;
+        f.write_all(snap.data.as_bytes())?;
+        f.sync_data()?;
+    }
+    fs_err::rename(&tmp, path)
+}
+
+fn read_file(path: &Path) -> std::io::Result<Option<Snapshot>> {
+    let text = match fs_err::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, "not a Grove screen save");
+    let (magic, rest) = text.split_once('\n').ok_or_else(bad)?;
+    let (header, data) = rest.split_once('\n').ok_or_else(bad)?;
+    if magic != MAGIC {
+        return Err(bad());
+    }
+    let mut parts = header.split(' ');
+    let mut next = || parts.next().ok_or_else(bad);
+    let offset = next()?.parse::<u64>().map_err(|_| bad())?;
+    let rows = next()?.parse::<u16>().map_err(|_| bad())?;
+    let cols = next()?.parse::<u16>().map_err(|_| bad())?;
+    if rows == 0 || cols == 0 {
+        return Err(bad());
+    }
+    Ok(Some(Snapshot {
+        offset,
+        size: TerminalSize { rows, cols },
+        data: data.to_owned(),
+    }))
+}
+
+/// The `pty-screen` thread's work: follow the log, feed the model, save it now and then, until
+/// the output ends (or `stop`, for a reader that could not be joined).
+pub(crate) fn follow(screen: &Screen, stop: &AtomicBool) {
+    let log = Arc::clone(&screen.log);
+    let mut sub = log.subscribe(screen.offset());
+    // The model must see every byte: the PTY reader waits for it (see OutputLog::wait_for_room).
+    let flow = log.strict_flow_reader(sub.next_offset());
+    loop {
+        match sub.next_blocking(CATCH_UP_STEP, Some(Duration::from_millis(100))) {
+            Some(Chunk::Data { offset, bytes }) => {
+                screen.feed(offset, &bytes);
+                let at = screen.offset();
+                flow.set_position(at);
+                if sub.next_offset() < at {
+                    // Somebody else fed further (a snapshot caught up): skip what they did.
+                    sub = log.subscribe(at);
+                }
+                if screen.save_due() {
+                    screen.save_logged();
+                }
+            }
+            Some(Chunk::Truncated { lost_until }) => {
+                // Only when the model could not keep up for the reader's maximum wait.
+                screen.feed(lost_until, &[]);
+                flow.set_position(lost_until);
+            }
+            Some(Chunk::End) => break,
+            None => {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                if screen.save_due() {
+                    screen.save_logged();
+                }
+            }
+        }
+    }
+    screen.catch_up();
+    screen.save_logged();
+}

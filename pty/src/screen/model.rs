@@ -1,0 +1,366 @@
+//! The emulator behind a terminal's screen: `alacritty_terminal`'s `Term` (the crate Alacritty
+//! and Zed render from) fed with every byte the program prints. It answers the program's
+//! queries and renders snapshots; it knows nothing of threads or logs (see `super::Screen`).
+
+use std::sync::{Arc, Mutex};
+
+use alacritty_terminal::event::{Event, EventListener, WindowSize};
+use alacritty_terminal::grid::Dimensions;
+use alacritty_terminal::term::{Config, Term, TermMode};
+use alacritty_terminal::vte::ansi::{Processor, Rgb, Timeout};
+
+use super::scan::{Found, Scanner, Sequence};
+use super::serialize;
+use crate::terminal::TerminalSize;
+
+/// Colours the model reports when a program asks (OSC 10/11/12 and OSC 4). They must be the
+/// colours the panes draw with (`web/src/lib/terminal/theme.ts`; a test checks they agree).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Palette {
+    pub foreground: [u8; 3],
+    pub background: [u8; 3],
+    pub cursor: [u8; 3],
+    /// The 16 ANSI colours: black, red, green, yellow, blue, magenta, cyan, white, then bright.
+    pub ansi: [[u8; 3]; 16],
+}
+
+impl Default for Palette {
+    fn default() -> Self {
+        const fn hex(v: u32) -> [u8; 3] {
+            [(v >> 16) as u8, (v >> 8) as u8, v as u8]
+        }
+        Palette {
+            foreground: hex(0xd1d7e0),
+            background: hex(0x0d1117),
+            cursor: hex(0xd1d7e0),
+            ansi: [
+                hex(0x1c2128),
+                hex(0xf47067),
+                hex(0x8ddb8c),
+                hex(0xe0c36a),
+                hex(0x6cb6ff),
+                hex(0xdcbdfb),
+                hex(0x76e3ea),
+                hex(0xc9d1d9),
+                hex(0x636e7b),
+                hex(0xff938a),
+                hex(0xb4f1b4),
+                hex(0xf2d98b),
+                hex(0x96d0ff),
+                hex(0xeedcff),
+                hex(0xb3f0ff),
+                hex(0xffffff),
+            ],
+        }
+    }
+}
+
+impl Palette {
+    /// The colour at xterm's index: 0–255 (the 256-colour cube and greys beyond the 16),
+    /// 256 foreground, 257 background, 258 cursor.
+    pub fn color(&self, index: usize) -> [u8; 3] {
+        match index {
+            0..=15 => self.ansi[index],
+            16..=231 => {
+                let i = index - 16;
+                let level = |v: usize| if v == 0 { 0 } else { (55 + v * 40) as u8 };
+                [level(i / 36), level((i / 6) % 6), level(i % 6)]
+            }
+            232..=255 => {
+                let v = (8 + (index - 232) * 10) as u8;
+                [v, v, v]
+            }
+            257 => self.background,
+            258 => self.cursor,
+            _ => self.foreground,
+        }
+    }
+}
+
+/// Cell size assumed when a program asks for the text area in pixels (`CSI 14 t`): the panes'
+/// 13 px monospace font at line height 1.1.
+const CELL_PX: (u16, u16) = (8, 17);
+
+/// The answer to XTVERSION.
+const VERSION: &str = concat!("Grove ", env!("CARGO_PKG_VERSION"));
+
+/// Synchronized updates are applied as they come: the model never renders, so holding bytes
+/// back (what `Processor` does by default) would only make snapshots and answers lag.
+#[derive(Debug, Default)]
+pub(crate) struct Unsynchronized;
+
+impl Timeout for Unsynchronized {
+    fn set_timeout(&mut self, _: std::time::Duration) {}
+    fn clear_timeout(&mut self) {}
+    fn pending_timeout(&self) -> bool {
+        false
+    }
+}
+
+/// Collects the events the model acts on; the rest (wake-ups, bells, cursor blinking) are
+/// dropped at once.
+#[derive(Clone, Default)]
+pub(crate) struct Listener(Arc<Mutex<Vec<Event>>>);
+
+impl EventListener for Listener {
+    fn send_event(&self, event: Event) {
+        if matches!(
+            event,
+            Event::PtyWrite(_)
+                | Event::ColorRequest(..)
+                | Event::TextAreaSizeRequest(_)
+                | Event::Title(_)
+                | Event::ResetTitle
+        ) {
+            self.0.lock().unwrap_or_else(|p| p.into_inner()).push(event);
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+pub(crate) struct Dims {
+    pub rows: usize,
+    pub cols: usize,
+}
+
+impl Dimensions for Dims {
+    fn total_lines(&self) -> usize {
+        self.rows
+    }
+    fn screen_lines(&self) -> usize {
+        self.rows
+    }
+    fn columns(&self) -> usize {
+        self.cols
+    }
+}
+
+impl From<TerminalSize> for Dims {
+    fn from(s: TerminalSize) -> Self {
+        Dims {
+            rows: usize::from(s.rows.max(1)),
+            cols: usize::from(s.cols.max(2)),
+        }
+    }
+}
+
+/// One terminal's screen model.
+pub struct Model {
+    pub(crate) term: Term<Listener>,
+    parser: Processor<Unsynchronized>,
+    events: Listener,
+    scanner: Scanner,
+    found: Vec<Found>,
+    pub(crate) palette: Palette,
+    pub(crate) title: Option<String>,
+    /// Scroll region as 0-based inclusive rows, when not the whole screen.
+    pub(crate) region: Option<(u16, u16)>,
+    pub(crate) sync: bool,
+    size: TerminalSize,
+}
+
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model")
+            .field("size", &self.size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Model {
+    /// A blank screen of `size` keeping up to `scrollback` lines of history.
+    pub fn new(size: TerminalSize, scrollback: usize, palette: Palette) -> Model {
+        let events = Listener::default();
+        let config = Config {
+            scrolling_history: scrollback,
+            // Grove's panes (xterm.js) do not speak the kitty keyboard protocol; the model
+            // must not claim it either.
+            kitty_keyboard: false,
+            ..Config::default()
+        };
+        Model {
+            term: Term::new(config, &Dims::from(size), events.clone()),
+            parser: Processor::new(),
+            events,
+            scanner: Scanner::default(),
+            found: Vec::new(),
+            palette,
+            title: None,
+            region: None,
+            sync: false,
+            size,
+        }
+    }
+
+    pub fn size(&self) -> TerminalSize {
+        self.size
+    }
+
+    /// Feeds program output; the answers to any queries in it are appended to `answers`, in the
+    /// order the queries came.
+    pub fn feed(&mut self, bytes: &[u8], answers: &mut Vec<u8>) {
+        let mut found = std::mem::take(&mut self.found);
+        found.clear();
+        self.scanner.scan(bytes, &mut found);
+        let mut done = 0;
+        for f in &found {
+            self.advance(&bytes[done..f.at], answers);
+            done = f.at;
+            self.handle(&f.what, answers);
+        }
+        self.advance(&bytes[done..], answers);
+        self.found = found;
+    }
+
+    /// Feeds bytes whose answers nobody wants (restoring a screen).
+    pub fn feed_quietly(&mut self, bytes: &[u8]) {
+        let mut sink = Vec::new();
+        self.feed(bytes, &mut sink);
+    }
+
+    fn advance(&mut self, bytes: &[u8], answers: &mut Vec<u8>) {
+        if bytes.is_empty() {
+            return;
+        }
+        self.parser.advance(&mut self.term, bytes);
+        let events = std::mem::take(&mut *self.events.0.lock().unwrap_or_else(|p| p.into_inner()));
+        for event in events {
+            match event {
+                Event::PtyWrite(text) => answers.extend_from_slice(text.as_bytes()),
+                Event::ColorRequest(index, format) => {
+                    let [r, g, b] = match self.term.colors()[index] {
+                        Some(c) => [c.r, c.g, c.b],
+                        None => self.palette.color(index),
+                    };
+                    answers.extend_from_slice(format(Rgb { r, g, b }).as_bytes());
+                }
+                Event::TextAreaSizeRequest(format) => {
+                    let size = WindowSize {
+                        num_lines: self.size.rows,
+                        num_cols: self.size.cols,
+                        cell_width: CELL_PX.0,
+                        cell_height: CELL_PX.1,
+                    };
+                    answers.extend_from_slice(format(size).as_bytes());
+                }
+                Event::Title(t) => self.title = Some(t),
+                Event::ResetTitle => self.title = None,
+                _ => {}
+            }
+        }
+    }
+
+    fn handle(&mut self, seq: &Sequence, answers: &mut Vec<u8>) {
+        match seq {
+            Sequence::XtVersion => {
+                answers.extend_from_slice(format!("\x1bP>|{VERSION}\x1b\\").as_bytes());
+            }
+            Sequence::Decrqss(setting) => {
+                let value = match setting.as_slice() {
+                    b"m" => Some(format!(
+                        "{}m",
+                        serialize::sgr_params(&self.term.grid().cursor.template)
+                    )),
+                    b" q" => Some(format!(
+                        "{} q",
+                        serialize::cursor_style_param(self.term.cursor_style())
+                    )),
+                    b"r" => {
+                        let (top, bottom) = self.region.unwrap_or((0, self.size.rows - 1));
+                        Some(format!("{};{}r", top + 1, bottom + 1))
+                    }
+                    _ => None,
+                };
+                let reply = match value {
+                    Some(v) => format!("\x1bP1$r{v}\x1b\\"),
+                    None => String::from("\x1bP0$r\x1b\\"),
+                };
+                answers.extend_from_slice(reply.as_bytes());
+            }
+            Sequence::ScrollRegion { top, bottom } => {
+                // Mirrors the emulator's own DECSTBM rule.
+                let rows = self.size.rows;
+                let top = (*top).max(1);
+                let bottom = if *bottom == 0 {
+                    rows
+                } else {
+                    (*bottom).min(rows)
+                };
+                if top < bottom {
+                    self.region = (top != 1 || bottom != rows).then(|| (top - 1, bottom - 1));
+                }
+            }
+            Sequence::Sync(on) => self.sync = *on,
+            Sequence::Reset => {
+                self.region = None;
+                self.sync = false;
+            }
+        }
+    }
+
+    /// Resizes the screen; text reflows to the new width.
+    pub fn resize(&mut self, size: TerminalSize) {
+        if size == self.size || size.rows == 0 || size.cols == 0 {
+            return;
+        }
+        self.size = size;
+        self.term.resize(Dims::from(size));
+        // Resizing resets the scroll region, as in every terminal.
+        self.region = None;
+    }
+
+    /// Escape sequences that reproduce this screen in a freshly reset terminal of the same size.
+    pub fn snapshot(&mut self) -> String {
+        serialize::snapshot(self)
+    }
+
+    /// Builds a model by replaying a snapshot (answers dropped).
+    pub fn from_snapshot(
+        data: &str,
+        size: TerminalSize,
+        scrollback: usize,
+        palette: Palette,
+    ) -> Model {
+        let mut m = Model::new(size, scrollback, palette);
+        m.feed_quietly(data.as_bytes());
+        m
+    }
+
+    /// Whether the alternate screen is showing.
+    pub fn alternate_screen(&self) -> bool {
+        self.term.mode().contains(TermMode::ALT_SCREEN)
+    }
+
+    /// The visible screen as text, one line per row, trailing blanks trimmed (for tests and
+    /// diagnostics).
+    pub fn screen_text(&self) -> String {
+        use alacritty_terminal::index::{Column, Line};
+        let grid = self.term.grid();
+        let mut out = String::new();
+        for line in 0..grid.screen_lines() {
+            let row = &grid[Line(line as i32)];
+            let mut s = String::new();
+            for col in 0..grid.columns() {
+                let cell = &row[Column(col)];
+                if !cell.flags.intersects(
+                    alacritty_terminal::term::cell::Flags::WIDE_CHAR_SPACER
+                        | alacritty_terminal::term::cell::Flags::LEADING_WIDE_CHAR_SPACER,
+                ) {
+                    s.push(cell.c);
+                    if let Some(zw) = cell.zerowidth() {
+                        s.extend(zw);
+                    }
+                }
+            }
+            out.push_str(s.trim_end());
+            out.push('\n');
+        }
+        out
+    }
+
+    /// The cursor as (row, column), 0-based.
+    pub fn cursor(&self) -> (usize, usize) {
+        let p = self.term.grid().cursor.point;
+        (p.line.0.max(0) as usize, p.column.0)
+    }
+}

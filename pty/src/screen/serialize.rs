@@ -1,0 +1,355 @@
+//! Renders a [`Model`] as escape sequences: written into a freshly reset terminal of the same
+//! size they reproduce the scrollback, both screens, colours and attributes, wide and combining
+//! characters, wrapped lines, hyperlinks, cursor (position, pending wrap, saved cursor, style,
+//! visibility), scroll region and modes. Live output continues from there exactly.
+
+use std::fmt::Write as _;
+
+use alacritty_terminal::grid::{Dimensions, Grid};
+use alacritty_terminal::index::{Column, Line};
+use alacritty_terminal::term::TermMode;
+use alacritty_terminal::term::cell::{Cell, Flags};
+use alacritty_terminal::vte::ansi::{
+    CharsetIndex, Color, CursorShape, CursorStyle, NamedColor, StandardCharset,
+};
+
+use super::model::Model;
+
+/// Attributes that change how a cell is drawn (not layout flags such as WRAPLINE).
+const STYLE_FLAGS: Flags = Flags::BOLD
+    .union(Flags::DIM)
+    .union(Flags::ITALIC)
+    .union(Flags::ALL_UNDERLINES)
+    .union(Flags::INVERSE)
+    .union(Flags::HIDDEN)
+    .union(Flags::STRIKEOUT);
+
+#[derive(Clone, PartialEq)]
+struct Style {
+    fg: Color,
+    bg: Color,
+    flags: Flags,
+    underline: Option<Color>,
+}
+
+impl Style {
+    fn of(cell: &Cell) -> Style {
+        Style {
+            fg: cell.fg,
+            bg: cell.bg,
+            flags: cell.flags & STYLE_FLAGS,
+            underline: cell.underline_color(),
+        }
+    }
+
+    fn plain() -> Style {
+        Style {
+            fg: Color::Named(NamedColor::Foreground),
+            bg: Color::Named(NamedColor::Background),
+            flags: Flags::empty(),
+            underline: None,
+        }
+    }
+}
+
+/// The SGR parameters (without `CSI` and `m`) that select `cell`'s attributes from a reset.
+pub(crate) fn sgr_params(cell: &Cell) -> String {
+    let mut out = String::from("0");
+    push_sgr(&mut out, &Style::of(cell));
+    out
+}
+
+fn push_sgr(out: &mut String, s: &Style) {
+    let f = s.flags;
+    for (flag, code) in [
+        (Flags::BOLD, ";1"),
+        (Flags::DIM, ";2"),
+        (Flags::ITALIC, ";3"),
+        (Flags::UNDERLINE, ";4"),
+        (Flags::DOUBLE_UNDERLINE, ";4:2"),
+        (Flags::UNDERCURL, ";4:3"),
+        (Flags::DOTTED_UNDERLINE, ";4:4"),
+        (Flags::DASHED_UNDERLINE, ";4:5"),
+        (Flags::INVERSE, ";7"),
+        (Flags::HIDDEN, ";8"),
+        (Flags::STRIKEOUT, ";9"),
+    ] {
+        if f.contains(flag) {
+            out.push_str(code);
+        }
+    }
+    push_color(out, s.fg, 30, 90, 38);
+    push_color(out, s.bg, 40, 100, 48);
+    if let Some(u) = s.underline {
+        push_color(out, u, 0, 0, 58);
+    }
+}
+
+/// `base`/`bright` select the 16 named colours (0 = use the extended form), `ext` is 38/48/58.
+fn push_color(out: &mut String, color: Color, base: u8, bright: u8, ext: u8) {
+    match color {
+        Color::Named(n) => {
+            let i = n as usize;
+            if i < 16 {
+                if base == 0 {
+                    let _ = write!(out, ";{ext}:5:{i}");
+                } else if i < 8 {
+                    let _ = write!(out, ";{}", usize::from(base) + i);
+                } else {
+                    let _ = write!(out, ";{}", usize::from(bright) + i - 8);
+                }
+            }
+            // Foreground/Background (and the dim/bright variants, which only renderers make)
+            // are the defaults a reset already selected.
+        }
+        Color::Indexed(i) => {
+            let _ = write!(out, ";{ext}:5:{i}");
+        }
+        Color::Spec(rgb) => {
+            let _ = write!(out, ";{ext}:2::{}:{}:{}", rgb.r, rgb.g, rgb.b);
+        }
+    }
+}
+
+/// DECSCUSR's parameter for a cursor style.
+pub(crate) fn cursor_style_param(style: CursorStyle) -> u8 {
+    let steady = u8::from(!style.blinking);
+    match style.shape {
+        CursorShape::Underline => 3 + steady,
+        CursorShape::Beam => 5 + steady,
+        _ => 1 + steady,
+    }
+}
+
+struct Writer {
+    out: String,
+    style: Style,
+    link: Option<(String, String)>,
+}
+
+impl Writer {
+    fn set_style(&mut self, style: &Style) {
+        if *style != self.style {
+            self.out.push_str("\x1b[0");
+            push_sgr(&mut self.out, style);
+            self.out.push('m');
+            self.style = style.clone();
+        }
+    }
+
+    fn set_link(&mut self, cell: &Cell) {
+        let link = cell
+            .hyperlink()
+            .map(|h| (h.id().to_owned(), h.uri().to_owned()));
+        if link != self.link {
+            match &link {
+                Some((id, uri)) => {
+                    let _ = write!(self.out, "\x1b]8;id={};{}\x1b\\", clean(id), clean(uri));
+                }
+                None => self.out.push_str("\x1b]8;;\x1b\\"),
+            }
+            self.link = link;
+        }
+    }
+
+    fn cell(&mut self, cell: &Cell) {
+        self.set_link(cell);
+        self.set_style(&Style::of(cell));
+        self.out.push(if cell.c == '\0' { ' ' } else { cell.c });
+        if let Some(zw) = cell.zerowidth() {
+            self.out.extend(zw);
+        }
+    }
+
+    /// Back to plain attributes and no link (before line breaks, so that scrolling fills new
+    /// lines with the default background as it did in the original terminal).
+    fn plain(&mut self) {
+        if self.link.is_some() {
+            self.out.push_str("\x1b]8;;\x1b\\");
+            self.link = None;
+        }
+        self.set_style(&Style::plain());
+    }
+
+    /// Writes rows `from..screen_lines` of `grid` (negative = history) as a stream of text.
+    fn rows(&mut self, grid: &Grid<Cell>, from: i32) {
+        let cols = grid.columns();
+        let last = grid.screen_lines() as i32 - 1;
+        for line in from..=last {
+            let row = &grid[Line(line)];
+            let wrapped = row[Column(cols - 1)].flags.contains(Flags::WRAPLINE);
+            let end = if wrapped {
+                cols
+            } else {
+                (0..cols)
+                    .rev()
+                    .find(|&c| !is_blank(&row[Column(c)]))
+                    .map_or(0, |c| c + 1)
+            };
+            for col in 0..end {
+                let cell = &row[Column(col)];
+                if cell
+                    .flags
+                    .intersects(Flags::WIDE_CHAR_SPACER | Flags::LEADING_WIDE_CHAR_SPACER)
+                {
+                    continue;
+                }
+                self.cell(cell);
+            }
+            if line != last && !wrapped {
+                self.plain();
+                self.out.push_str("\r\n");
+            }
+        }
+    }
+
+    fn goto(&mut self, line: i32, col: usize) {
+        let _ = write!(self.out, "\x1b[{};{}H", line + 1, col + 1);
+    }
+}
+
+fn is_blank(cell: &Cell) -> bool {
+    (cell.c == ' ' || cell.c == '\0')
+        && cell.bg == Color::Named(NamedColor::Background)
+        && !cell
+            .flags
+            .intersects(STYLE_FLAGS - Flags::BOLD - Flags::DIM - Flags::ITALIC)
+        && cell.zerowidth().is_none()
+        && cell.hyperlink().is_none()
+}
+
+/// Strips control characters from text put inside an OSC string.
+fn clean(s: &str) -> String {
+    s.chars().filter(|c| !c.is_control()).collect()
+}
+
+pub(crate) fn snapshot(model: &mut Model) -> String {
+    let mut w = Writer {
+        out: String::with_capacity(64 * 1024),
+        style: Style::plain(),
+        link: None,
+    };
+    let alt = model.term.mode().contains(TermMode::ALT_SCREEN);
+    let mode = *model.term.mode();
+
+    if alt {
+        // The primary screen is the emulator's inactive grid: swap it in to read it, then put
+        // the alternate screen back exactly (swapping back clears it, so keep a copy).
+        let alt_grid = model.term.grid().clone();
+        model.term.swap_alt();
+        {
+            let primary = model.term.grid();
+            w.rows(primary, -(primary.history_size() as i32));
+            // Entering 1049 saves the cursor: position it where the program left the primary
+            // screen's saved cursor, so leaving the alternate screen returns there.
+            w.plain();
+            let saved = &primary.saved_cursor;
+            w.goto(saved.point.line.0, saved.point.column.0);
+        }
+        model.term.swap_alt();
+        *model.term.grid_mut() = alt_grid;
+        w.out.push_str("\x1b[?1049h\x1b[H");
+        w.rows(model.term.grid(), 0);
+    } else {
+        let grid = model.term.grid();
+        w.rows(grid, -(grid.history_size() as i32));
+    }
+    w.plain();
+
+    let grid = model.term.grid();
+    // Saved cursor (DECSC) of the screen in use, when the program saved one.
+    let saved = &grid.saved_cursor;
+    if saved.point.line.0 != 0 || saved.point.column.0 != 0 || saved.template != Cell::default() {
+        w.goto(saved.point.line.0, saved.point.column.0);
+        w.set_style(&Style::of(&saved.template));
+        w.out.push_str("\x1b7");
+        w.plain();
+    }
+
+    // Programs' colour changes (OSC 4 / 10 / 11 / 12).
+    for index in 0..=258usize {
+        if let Some(c) = model.term.colors()[index] {
+            let spec = format!("rgb:{:02x}/{:02x}/{:02x}", c.r, c.g, c.b);
+            let _ = match index {
+                256..=258 => write!(w.out, "\x1b]{};{spec}\x1b\\", index - 256 + 10),
+                _ => write!(w.out, "\x1b]4;{index};{spec}\x1b\\"),
+            };
+        }
+    }
+    if let Some(title) = &model.title {
+        let _ = write!(w.out, "\x1b]2;{}\x1b\\", clean(title));
+    }
+
+    let cursor = &grid.cursor;
+    if cursor.charsets[CharsetIndex::G0] == StandardCharset::SpecialCharacterAndLineDrawing {
+        w.out.push_str("\x1b(0");
+    }
+    if cursor.charsets[CharsetIndex::G1] == StandardCharset::SpecialCharacterAndLineDrawing {
+        w.out.push_str("\x1b)0");
+    }
+
+    // Scroll region (homes the cursor), then origin mode (homes it to the region).
+    if let Some((top, bottom)) = model.region {
+        let _ = write!(w.out, "\x1b[{};{}r", top + 1, bottom + 1);
+    }
+    let origin = mode.contains(TermMode::ORIGIN);
+    if origin {
+        w.out.push_str("\x1b[?6h");
+    }
+    let (line, col) = (cursor.point.line.0, cursor.point.column.0);
+    let rel_line = if origin {
+        line - model.region.map_or(0, |(top, _)| i32::from(top))
+    } else {
+        line
+    };
+    if cursor.input_needs_wrap {
+        // Re-print the last cell so the next character wraps, as it would have.
+        w.goto(rel_line, col);
+        let cell = &grid[Line(line)][Column(col)];
+        w.cell(cell);
+        w.plain();
+    } else {
+        w.goto(rel_line, col);
+    }
+
+    let private = [
+        (TermMode::APP_CURSOR, 1),
+        (TermMode::MOUSE_REPORT_CLICK, 1000),
+        (TermMode::MOUSE_DRAG, 1002),
+        (TermMode::MOUSE_MOTION, 1003),
+        (TermMode::FOCUS_IN_OUT, 1004),
+        (TermMode::UTF8_MOUSE, 1005),
+        (TermMode::SGR_MOUSE, 1006),
+        (TermMode::BRACKETED_PASTE, 2004),
+    ];
+    for (flag, code) in private {
+        if mode.contains(flag) {
+            let _ = write!(w.out, "\x1b[?{code}h");
+        }
+    }
+    if !mode.contains(TermMode::LINE_WRAP) {
+        w.out.push_str("\x1b[?7l");
+    }
+    if !mode.contains(TermMode::SHOW_CURSOR) {
+        w.out.push_str("\x1b[?25l");
+    }
+    if mode.contains(TermMode::APP_KEYPAD) {
+        w.out.push_str("\x1b=");
+    }
+    if mode.contains(TermMode::INSERT) {
+        w.out.push_str("\x1b[4h");
+    }
+    if mode.contains(TermMode::LINE_FEED_NEW_LINE) {
+        w.out.push_str("\x1b[20h");
+    }
+    let style = model.term.cursor_style();
+    if style != CursorStyle::default() {
+        let _ = write!(w.out, "\x1b[{} q", cursor_style_param(style));
+    }
+    // The attributes the next printed character gets.
+    w.set_style(&Style::of(&cursor.template));
+    if model.sync {
+        w.out.push_str("\x1b[?2026h");
+    }
+    w.out
+}
