@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use grove_pty::{
-    DEFAULT_LOG_CAPACITY, Flusher, OutputLog, PersistOptions, Terminal, TerminalOptions,
-    TerminalSize,
+    DEFAULT_LOG_CAPACITY, Flusher, OutputLog, PersistOptions, Screen, ScreenOptions, ScreenSetting,
+    Terminal, TerminalOptions, TerminalSize,
 };
 use tokio::sync::{broadcast, mpsc};
 
@@ -226,7 +226,17 @@ impl Grove {
             let log_path = self.log_path(row.id);
             let log = self.load_log(&log_path);
             let end = log.end_offset();
-            let live = LiveTerminal::new(&row, log, log_path, None);
+            let size = TerminalSize {
+                rows: row.rows,
+                cols: row.cols,
+            };
+            let screen = Screen::load(
+                Arc::clone(&log),
+                size,
+                ScreenOptions::default(),
+                crate::live::screen_path(&log_path),
+            );
+            let live = LiveTerminal::new(&row, log, log_path, screen, None);
             // Only what a restarted program prints from now on is news.
             self.start_monitor(&live, end);
             lock(&self.inner.terminals).insert(row.id, live);

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
-use grove_pty::{OutputLog, Terminal, TerminalSize};
+use grove_pty::{OutputLog, Screen, Terminal, TerminalSize};
 use tokio::sync::watch;
 
 use crate::wire::{ExitInfo, TerminalInfo, TerminalKind, TerminalStatus};
@@ -33,6 +33,8 @@ pub struct LiveTerminal {
     pub command: String,
     pub(crate) log: Arc<OutputLog>,
     pub(crate) log_path: PathBuf,
+    /// The screen model, continued across restarts like the log.
+    pub(crate) screen: Arc<Screen>,
     term: Mutex<Option<Arc<Terminal>>>,
     pub(crate) state: Mutex<LiveState>,
     /// Bumped on every change of status, exit or program (restart); terminal sockets watch it.
@@ -45,6 +47,7 @@ impl LiveTerminal {
         row: &crate::db::TerminalRow,
         log: Arc<OutputLog>,
         log_path: PathBuf,
+        screen: Arc<Screen>,
         term: Option<Terminal>,
     ) -> Arc<Self> {
         let running = term.is_some();
@@ -59,6 +62,7 @@ impl LiveTerminal {
             command: row.command.clone(),
             log,
             log_path,
+            screen,
             term: Mutex::new(term.map(Arc::new)),
             state: Mutex::new(LiveState {
                 attention: false,
@@ -78,6 +82,11 @@ impl LiveTerminal {
 
     pub fn log(&self) -> &Arc<OutputLog> {
         &self.log
+    }
+
+    /// The terminal's screen model.
+    pub fn screen(&self) -> &Arc<Screen> {
+        &self.screen
     }
 
     /// The running program, if any.
@@ -193,4 +202,9 @@ impl FlowGuard {
     pub fn is_saturated(&self) -> bool {
         self.saturated
     }
+}
+
+/// Where a terminal's screen model is saved, beside its log.
+pub(crate) fn screen_path(log_path: &std::path::Path) -> PathBuf {
+    log_path.with_extension("screen")
 }

@@ -292,17 +292,38 @@ impl ClientFrame {
     }
 }
 
+/// The server's rendering of a terminal's screen: escape sequences that, written into a freshly
+/// reset terminal of `cols`×`rows`, reproduce its scrollback, screen, cursor and modes.
+#[derive(Debug, Clone, Serialize, Deserialize, TS, PartialEq)]
+pub struct ScreenSnapshot {
+    pub cols: u16,
+    pub rows: u16,
+    pub data: String,
+}
+
 /// Server → client text frames on a terminal socket. Output itself travels as binary frames.
 #[derive(Debug, Clone, Serialize, Deserialize, TS, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {
-    /// First frame: the offset of the first byte that will follow, and the terminal.
+    /// First frame: the offset of the first byte that will follow, and the terminal. With a
+    /// `snapshot` (an attach without `from`, or one whose offset the log no longer holds), the
+    /// client resets its screen and writes the snapshot first; the bytes that follow continue
+    /// it exactly, from `offset`.
     Hello {
         #[ts(type = "number")]
         offset: u64,
         terminal: TerminalInfo,
+        snapshot: Option<ScreenSnapshot>,
     },
-    /// Bytes before `lost_until` are gone; the stream continues there.
+    /// The client fell further behind than the log holds: reset the screen, write `snapshot`,
+    /// and continue from `offset`.
+    Resync {
+        #[ts(type = "number")]
+        offset: u64,
+        snapshot: ScreenSnapshot,
+    },
+    /// Bytes before `lost_until` are gone; the stream continues there. Only sent for a
+    /// terminal without a screen model.
     Truncated {
         #[ts(type = "number")]
         lost_until: u64,
@@ -338,6 +359,7 @@ pub fn export_all(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> {
         NewTerminalRequest,
         ClientFrame,
         ServerFrame,
+        ScreenSnapshot,
     );
     Ok(())
 }

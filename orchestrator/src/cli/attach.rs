@@ -14,8 +14,6 @@ use super::client::Client;
 
 /// The detach key: Ctrl-] (as in telnet).
 const DETACH: u8 = 0x1d;
-/// How much recent output to replay on attach.
-const REPLAY_TAIL: u64 = 256 * 1024;
 
 pub fn run(client: &Client, name: &str, repo: Option<&str>, index: usize) -> anyhow::Result<()> {
     let session = client.resolve_session(name, repo)?;
@@ -26,7 +24,8 @@ pub fn run(client: &Client, name: &str, repo: Option<&str>, index: usize) -> any
         );
     };
     let ws_base = client.base.replacen("http", "ws", 1);
-    let url = format!("{ws_base}/api/v1/terminals/{}?tail={REPLAY_TAIL}", term.id);
+    // No offset: the server sends a snapshot of the screen, then live output.
+    let url = format!("{ws_base}/api/v1/terminals/{}", term.id);
     let mut request = url.into_client_request()?;
     let protocols = format!("{PROTOCOL}, {TOKEN_PROTOCOL_PREFIX}{}", client.token);
     request
@@ -92,7 +91,16 @@ pub fn run(client: &Client, name: &str, repo: Option<&str>, index: usize) -> any
                         tx.send(Message::Text(ack.into())).await?;
                     }
                     Some(Ok(Message::Text(text))) => match serde_json::from_str::<ServerFrame>(&text) {
-                        Ok(ServerFrame::Hello { offset: o, .. }) => offset = o,
+                        Ok(ServerFrame::Hello { offset: o, snapshot, .. }) => {
+                            offset = o;
+                            if let Some(snap) = snapshot {
+                                draw_snapshot(&mut stdout, &snap.data)?;
+                            }
+                        }
+                        Ok(ServerFrame::Resync { offset: o, snapshot }) => {
+                            offset = o;
+                            draw_snapshot(&mut stdout, &snapshot.data)?;
+                        }
                         Ok(ServerFrame::Truncated { lost_until }) => offset = lost_until,
                         Ok(ServerFrame::Exit { exit }) => {
                             let how = match (exit.code, exit.signal) {
@@ -115,8 +123,23 @@ pub fn run(client: &Client, name: &str, repo: Option<&str>, index: usize) -> any
         let _ = tx.send(Message::Close(None)).await;
         Ok::<(), anyhow::Error>(())
     });
+    // Leave the user's terminal as we found it, whatever modes the program had set.
+    let _ = std::io::stdout().write_all(RESTORE_MODES.as_bytes());
+    let _ = std::io::stdout().flush();
     drop(_raw);
     result
+}
+
+/// Undoes what a snapshot or the program may have switched on: alternate screen, mouse and focus
+/// reporting, bracketed paste, application cursor keys and keypad, hidden cursor, attributes,
+/// scroll region.
+const RESTORE_MODES: &str = "\x1b[0m\x1b[r\x1b[?1049l\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1004l\x1b[?1006l\x1b[?2004l\x1b[?1l\x1b>\x1b[?25h\r\n";
+
+/// Clears the screen and draws a snapshot of the program's.
+fn draw_snapshot(out: &mut impl Write, data: &str) -> std::io::Result<()> {
+    out.write_all(b"\x1b[0m\x1b[H\x1b[2J")?;
+    out.write_all(data.as_bytes())?;
+    out.flush()
 }
 
 #[cfg(unix)]

@@ -292,6 +292,7 @@ impl Grove {
             }
             lock(&self.inner.terminals).remove(&t.id);
             let _ = fs_err::remove_file(&t.log_path);
+            let _ = fs_err::remove_file(crate::live::screen_path(&t.log_path));
         }
         self.db().delete_session(id)?;
         self.ctx().emit(Event::SessionRemoved { session_id: id });

@@ -2,6 +2,7 @@
 //! input and resize.
 
 use super::*;
+use crate::live::screen_path;
 
 impl Grove {
     pub(super) fn check_command(&self, command: &str) -> Result<()> {
@@ -39,7 +40,7 @@ impl Grove {
         terminal_id: i64,
         script: &str,
         size: TerminalSize,
-        log: Option<Arc<OutputLog>>,
+        continued: Option<&LiveTerminal>,
     ) -> Result<Terminal> {
         #[cfg(unix)]
         let mut opts = TerminalOptions::new("/bin/sh", &row.worktree).args(["-c", script]);
@@ -50,7 +51,10 @@ impl Grove {
         }
         opts.size = size;
         opts.log_capacity = self.inner.config.log_capacity;
-        opts.log = log;
+        if let Some(live) = continued {
+            opts.log = Some(Arc::clone(&live.log));
+            opts.screen = ScreenSetting::Continue(Arc::clone(&live.screen));
+        }
         opts.kill_grace = self.inner.config.kill_grace;
         opts.name = format!("t{terminal_id}");
         opts.persist = Some(PersistOptions {
@@ -78,12 +82,17 @@ impl Grove {
                 return Err(e);
             }
         };
-        let live = LiveTerminal::new(
-            &trow,
-            Arc::clone(term.log()),
-            self.log_path(trow.id),
-            Some(term),
-        );
+        let log_path = self.log_path(trow.id);
+        let screen = match term.screen() {
+            Some(screen) => Arc::clone(screen),
+            None => Screen::new(
+                Arc::clone(term.log()),
+                size,
+                ScreenOptions::default(),
+                Some(screen_path(&log_path)),
+            ),
+        };
+        let live = LiveTerminal::new(&trow, Arc::clone(term.log()), log_path, screen, Some(term));
         // From the log's first byte: the program may already have printed (e.g. the setup's
         // exit status) before the monitor task first runs.
         let start = live.log.start_offset();
@@ -184,8 +193,7 @@ impl Grove {
             old.kill();
         }
         let size = lock(&live.state).size;
-        let term =
-            self.spawn_program(&row, id, &live.command, size, Some(Arc::clone(&live.log)))?;
+        let term = self.spawn_program(&row, id, &live.command, size, Some(&live))?;
         drop(live.set_terminal(term));
         self.db().set_terminal_exit(id, None, None)?;
         let info = live.info();
@@ -207,6 +215,7 @@ impl Grove {
         lock(&self.inner.terminals).remove(&id);
         self.db().delete_terminal(id)?;
         let _ = fs_err::remove_file(&live.log_path);
+        let _ = fs_err::remove_file(screen_path(&live.log_path));
         self.ctx().emit(Event::TerminalRemoved {
             session_id: live.session_id,
             terminal_id: id,

@@ -1,14 +1,20 @@
-//! `/api/v1/terminals/{id}?from=OFFSET` (or `?tail=BYTES`): one attached client of a terminal.
+//! `/api/v1/terminals/{id}`: one attached client of a terminal.
 //!
-//! Server → client: a `hello` text frame with the offset of the first byte that follows, then
-//! binary frames of PTY bytes exactly as produced (at most 64 KiB each, whatever the log holds
-//! when the socket can take more), and text frames for `truncated`, `exit` and `restarted`.
-//! Client → server: binary frames are input, text frames are `resize` and `ack`.
+//! Where the stream starts: with no query, a snapshot of the terminal's screen (rendered by its
+//! screen model) and then live bytes from the offset the snapshot corresponds to; with
+//! `?from=OFFSET`, exactly the bytes after OFFSET (a reconnecting client that is current) — or a
+//! snapshot when the log no longer holds OFFSET; `?tail=BYTES` replays that many bytes.
+//!
+//! Server → client: a `hello` text frame with the offset of the first byte that follows (and the
+//! snapshot, if any), then binary frames of PTY bytes exactly as produced (at most 64 KiB each,
+//! whatever the log holds when the socket can take more), and text frames for `resync` (the
+//! client fell a whole ring behind: a fresh snapshot replaces the lost bytes), `exit` and
+//! `restarted`. Client → server: binary frames are input, text frames are `resize` and `ack`.
 //!
 //! Flow control follows xterm.js's guide: the client acks the offset it has parsed; once more
 //! than [`HIGH_WATERMARK`] bytes are unacked this client gets nothing more until it is back under
 //! [`LOW_WATERMARK`]. The PTY reader pauses only while every attached client is saturated; a slow
-//! client that never acks is simply left behind (and gets `truncated` when the ring moves past
+//! client that never acks is simply left behind (and gets `resync` when the ring moves past
 //! it), so it never holds up another client or grows a buffer.
 
 use std::sync::Arc;
@@ -24,7 +30,7 @@ use super::access::PROTOCOL;
 use super::api::error_response;
 use crate::grove::Grove;
 use crate::live::{FlowGuard, LiveTerminal};
-use crate::wire::{ApiError, ClientFrame, ErrorCode, ExitInfo, ServerFrame};
+use crate::wire::{ApiError, ClientFrame, ErrorCode, ExitInfo, ScreenSnapshot, ServerFrame};
 
 /// Most bytes in one binary frame.
 pub const FRAME_MAX: usize = 64 * 1024;
@@ -64,9 +70,9 @@ pub(super) async fn upgrade(
     };
     let (start, end) = live.log().bounds();
     let from = match (&q.from, &q.tail) {
-        (Some(f), _) => parse("from", f),
-        (None, Some(t)) => parse("tail", t).map(|v| end.saturating_sub(v).max(start)),
-        (None, None) => Ok(start),
+        (Some(f), _) => parse("from", f).map(|v| (v >= start).then_some(v)),
+        (None, Some(t)) => parse("tail", t).map(|v| Some(end.saturating_sub(v).max(start))),
+        (None, None) => Ok(None),
     };
     let from = match from {
         Ok(v) => v,
@@ -87,12 +93,37 @@ async fn send_frame(socket: &mut WebSocket, frame: &ServerFrame) -> Result<(), a
     socket.send(Message::Text(text.into())).await
 }
 
+/// The terminal's current screen, rendered off the async runtime (catching the model up with
+/// the log can take a moment after a flood).
+async fn snapshot(live: &Arc<LiveTerminal>) -> Result<(u64, ScreenSnapshot), axum::Error> {
+    let screen = Arc::clone(live.screen());
+    let snap = tokio::task::spawn_blocking(move || screen.snapshot())
+        .await
+        .map_err(axum::Error::new)?;
+    Ok((
+        snap.offset,
+        ScreenSnapshot {
+            cols: snap.size.cols,
+            rows: snap.size.rows,
+            data: snap.data,
+        },
+    ))
+}
+
+/// `from`: the offset to resume at, or `None` to start with a snapshot.
 async fn stream(
     grove: Grove,
     live: Arc<LiveTerminal>,
-    from: u64,
+    from: Option<u64>,
     mut socket: WebSocket,
 ) -> Result<(), axum::Error> {
+    let (from, snap) = match from {
+        Some(from) => (from, None),
+        None => {
+            let (offset, snap) = snapshot(&live).await?;
+            (offset, Some(snap))
+        }
+    };
     let mut sub = live.log().subscribe(from);
     let mut sent = sub.next_offset();
     let mut acked = sent;
@@ -101,6 +132,7 @@ async fn stream(
         &ServerFrame::Hello {
             offset: sent,
             terminal: live.info(),
+            snapshot: snap,
         },
     )
     .await?;
@@ -124,12 +156,16 @@ async fn stream(
                         flow.set_saturated(true);
                     }
                 }
-                Chunk::Truncated { lost_until } => {
+                Chunk::Truncated { .. } => {
+                    // The client fell a whole ring behind: a snapshot replaces what it missed,
+                    // and the stream continues from the snapshot's offset.
+                    let (offset, snapshot) = snapshot(&live).await?;
+                    sub = live.log().subscribe(offset);
+                    sent = offset;
                     // Bytes the client never got can never be acked.
-                    sent = lost_until;
-                    acked = acked.max(lost_until);
-                    flow.set_position(lost_until);
-                    send_frame(&mut socket, &ServerFrame::Truncated { lost_until }).await?;
+                    acked = offset;
+                    flow.set_position(offset);
+                    send_frame(&mut socket, &ServerFrame::Resync { offset, snapshot }).await?;
                 }
                 Chunk::End => {
                     at_end = true;

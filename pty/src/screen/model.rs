@@ -334,11 +334,20 @@ impl Model {
     /// The visible screen as text, one line per row, trailing blanks trimmed (for tests and
     /// diagnostics).
     pub fn screen_text(&self) -> String {
+        self.text_from(0)
+    }
+
+    /// The history and the visible screen as text (see [`Model::screen_text`]).
+    pub fn all_text(&self) -> String {
+        self.text_from(-(self.term.grid().history_size() as i32))
+    }
+
+    fn text_from(&self, first: i32) -> String {
         use alacritty_terminal::index::{Column, Line};
         let grid = self.term.grid();
         let mut out = String::new();
-        for line in 0..grid.screen_lines() {
-            let row = &grid[Line(line as i32)];
+        for line in first..grid.screen_lines() as i32 {
+            let row = &grid[Line(line)];
             let mut s = String::new();
             for col in 0..grid.columns() {
                 let cell = &row[Column(col)];
@@ -355,6 +364,61 @@ impl Model {
             out.push_str(s.trim_end());
             out.push('\n');
         }
+        out
+    }
+
+    /// Every cell of the history and the screen in use, with its attributes, then the cursor
+    /// and the modes: a canonical text for comparing two models cell by cell.
+    pub fn dump(&self) -> String {
+        use alacritty_terminal::index::{Column, Line};
+        use std::fmt::Write as _;
+        let grid = self.term.grid();
+        let mut out = String::new();
+        let history = grid.history_size() as i32;
+        for line in -history..grid.screen_lines() as i32 {
+            let row = &grid[Line(line)];
+            let _ = write!(out, "{line}:");
+            for col in 0..grid.columns() {
+                let c = &row[Column(col)];
+                // A blank's foreground colour cannot be seen (unless it is underlined, inverse
+                // or struck through), and terminals differ in what they leave there.
+                use alacritty_terminal::term::cell::Flags;
+                let visible_fg = c.c != ' '
+                    || c.flags
+                        .intersects(Flags::ALL_UNDERLINES | Flags::INVERSE | Flags::STRIKEOUT);
+                let fg = if visible_fg {
+                    format!("{:?}", c.fg)
+                } else {
+                    String::from("-")
+                };
+                let _ = write!(
+                    out,
+                    "[{:?}{:?}|{}|{:?}|{:?}|{:?}|{:?}]",
+                    c.c,
+                    c.zerowidth(),
+                    fg,
+                    c.bg,
+                    c.flags,
+                    c.underline_color(),
+                    c.hyperlink().map(|h| h.uri().to_owned())
+                );
+            }
+            out.push('\n');
+        }
+        let cur = &grid.cursor;
+        let _ = writeln!(
+            out,
+            "cursor {:?} wrap={} template={:?}/{:?}/{:?} mode={:?} region={:?} title={:?} alt={}",
+            cur.point,
+            cur.input_needs_wrap,
+            cur.template.fg,
+            cur.template.bg,
+            cur.template.flags,
+            self.term.mode(),
+            self.region,
+            self.title,
+            self.alternate_screen()
+        );
         out
     }
 

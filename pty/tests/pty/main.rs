@@ -6,4 +6,5 @@
 mod io;
 mod lifecycle;
 mod persistence;
+mod screen;
 mod support;

@@ -1,0 +1,243 @@
+//! The screen model: query answers with nobody attached, snapshot fidelity, restore.
+
+use std::time::Duration;
+
+use grove_pty::screen::{Model, Palette, ScreenOptions};
+use grove_pty::{Screen, Terminal, TerminalSize};
+
+use crate::support::{fixture, sh, wait_for};
+
+const T: Duration = Duration::from_secs(20);
+const SIZE: TerminalSize = TerminalSize { rows: 24, cols: 80 };
+
+fn bash(script: &str) -> grove_pty::TerminalOptions {
+    let mut opts = sh(script);
+    opts.program = "bash".into();
+    opts
+}
+
+#[test]
+fn a_program_blocked_on_a_cursor_report_gets_exactly_one_with_nobody_attached() {
+    // Like crossterm's cursor::position(): ask, then block until the answer arrives. Then
+    // listen a while longer for a second answer that must not come.
+    let term = Terminal::spawn(bash(
+        "stty raw -echo; printf '\\033[3;7Hx\\033[6n'; \
+         IFS= read -r -s -d R -t 10 reply || echo NO-REPLY; \
+         extra=0; while IFS= read -r -s -d R -t 1 more; do extra=$((extra+1)); done; \
+         printf '\\r\\nreply=%q extra=%d\\r\\n' \"$reply\" $extra",
+    ))
+    .unwrap();
+    let text = wait_for(&term, "extra=", T);
+    assert!(!text.contains("NO-REPLY"), "{text:?}");
+    // Row 3, column 8: after the `x` printed at column 7.
+    assert!(text.contains("reply=$'\\E[3;8' extra=0"), "{text:?}");
+}
+
+#[test]
+fn device_attributes_version_modes_and_colours_are_answered_in_order() {
+    // XTVERSION is answered by Grove's scanner, the others by the emulator: the answers must
+    // still come in the order of the queries (programs use DA1 as the "end of answers" mark).
+    let term = Terminal::spawn(bash(
+        "stty raw -echo; printf '\\033[>q\\033[?2004$p\\033]11;?\\007\\033[c'; \
+         IFS= read -r -s -d c -t 10 all; printf '\\r\\nall=%q\\r\\n' \"$all\"",
+    ))
+    .unwrap();
+    let text = wait_for(&term, "all=", T);
+    let line = text.lines().find(|l| l.contains("all=")).unwrap();
+    let v = line.find("Grove").expect("XTVERSION answer");
+    let m = line.find("2004;2$y").expect("DECRQM answer");
+    let c = line
+        .find("rgb:0d0d/1111/1717")
+        .expect("background colour answer");
+    let d = line.find("[?6").expect("DA1 answer");
+    assert!(v < m && m < c && c < d, "{line}");
+}
+
+fn feed(bytes: &[u8]) -> Model {
+    let mut m = Model::new(SIZE, 1000, Palette::default());
+    m.feed_quietly(bytes);
+    m
+}
+
+/// Feeds `bytes`, renders a snapshot, replays it into a fresh model and compares every cell,
+/// the cursor and the modes.
+fn assert_round_trip(name: &str, bytes: &[u8]) -> Model {
+    let mut original = feed(bytes);
+    let snapshot = original.snapshot();
+    let replayed = Model::from_snapshot(&snapshot, SIZE, 1000, Palette::default());
+    let (a, b) = (original.dump(), replayed.dump());
+    if a != b {
+        let (x, y) = a
+            .lines()
+            .zip(b.lines())
+            .find(|(x, y)| x != y)
+            .unwrap_or(("(length)", "(length)"));
+        let at = x.bytes().zip(y.bytes()).take_while(|(p, q)| p == q).count();
+        let cut =
+            |s: &str| s[at.saturating_sub(80).min(s.len())..(at + 120).min(s.len())].to_owned();
+        panic!(
+            "{name}: the snapshot does not reproduce the screen; first difference:\n  original: …{}\n  replayed: …{}",
+            cut(x),
+            cut(y)
+        );
+    }
+    // Rendering must not disturb the model (the alternate screen is swapped out and back).
+    assert_eq!(original.dump(), a, "{name}: snapshot changed the model");
+    original
+}
+
+#[test]
+fn snapshots_reproduce_recorded_sessions_cell_by_cell() {
+    for name in ["colors.ans", "vim.ans", "vim-quit.ans", "htop.ans"] {
+        let bytes = std::fs::read(fixture(name)).unwrap();
+        let m = assert_round_trip(name, &bytes);
+        match name {
+            "vim.ans" | "htop.ans" => assert!(m.alternate_screen(), "{name} is full-screen"),
+            _ => assert!(!m.alternate_screen(), "{name}"),
+        }
+    }
+    let vim = feed(&std::fs::read(fixture("vim.ans")).unwrap());
+    assert!(
+        vim.screen_text().contains("appended ✓ 漢字"),
+        "{}",
+        vim.screen_text()
+    );
+}
+
+#[test]
+fn snapshots_reproduce_wide_combining_wrapped_scrolled_and_modal_state() {
+    let mut s = String::new();
+    // History that scrolled off, wide and combining characters, a wrapped long line.
+    for i in 0..60 {
+        s.push_str(&format!(
+            "line {i} \x1b[1;3{}mcolour\x1b[0m é 漢字 e\u{301}\r\n",
+            i % 8
+        ));
+    }
+    s.push_str(&"wrap-".repeat(30));
+    // A wide character that does not fit in the last column wraps whole.
+    s.push_str(&format!("\r\n{}漢", "x".repeat(79)));
+    // Truecolour, 256 colours, underline styles and colour, inverse, strike, a hyperlink.
+    s.push_str("\r\n\x1b[38;2;1;2;3;48;5;200mrgb\x1b[4:3;58:2::9:8:7mcurl\x1b[0;7;9minv\x1b[0m");
+    s.push_str("\x1b]8;;https://example.com\x1b\\link\x1b]8;;\x1b\\ ");
+    // Erase with a background colour, a scroll region with origin mode, a saved cursor.
+    s.push_str("\x1b[44m\x1b[K\x1b[0m\x1b[5;20r\x1b[?6h\x1b[2;3H\x1b7\x1b[4;9H");
+    // Modes: app cursor/keypad, bracketed paste, SGR mouse, focus, hidden cursor, title.
+    s.push_str("\x1b[?1h\x1b=\x1b[?2004h\x1b[?1002;1006h\x1b[?1004h\x1b[?25l\x1b]2;my title\x07");
+    // The attributes the next character will get.
+    s.push_str("\x1b[1;32m");
+    let m = assert_round_trip("synthetic", s.as_bytes());
+    assert!(m.dump().contains("region=Some((4, 19))"), "{}", m.dump());
+
+    // A pending wrap at the last column survives: the next character goes to the next line.
+    let mut s = String::from("\x1b[1;1H");
+    s.push_str(&"z".repeat(80));
+    let mut a = assert_round_trip("pending wrap", s.as_bytes());
+    let mut b = Model::from_snapshot(&a.snapshot(), SIZE, 1000, Palette::default());
+    a.feed_quietly(b"Q");
+    b.feed_quietly(b"Q");
+    assert_eq!(a.dump(), b.dump());
+    assert!(a.screen_text().lines().nth(1).unwrap().starts_with('Q'));
+}
+
+#[test]
+fn snapshots_reproduce_the_alternate_screen_and_the_primary_screen_behind_it() {
+    let mut s = String::from("shell prompt $ ls\r\nfile-a file-b\r\n$ vim\x1b[?1049h\x1b[H\x1b[2J");
+    s.push_str("\x1b[1;1H~ editor line\x1b[24;1H\x1b[7m-- INSERT --\x1b[0m\x1b[3;5H");
+    let mut m = assert_round_trip("alternate", s.as_bytes());
+    // Leaving the alternate screen returns to the primary screen and its cursor.
+    let mut replayed = Model::from_snapshot(&m.snapshot(), SIZE, 1000, Palette::default());
+    m.feed_quietly(b"\x1b[?1049lback");
+    replayed.feed_quietly(b"\x1b[?1049lback");
+    assert_eq!(m.dump(), replayed.dump());
+    assert!(m.screen_text().contains("$ vimback"), "{}", m.screen_text());
+}
+
+#[test]
+fn a_full_screen_program_is_restored_after_the_log_wrapped_past_its_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.log");
+    // Enter the alternate screen, draw a marker, then redraw one line far more than the ring
+    // holds (64 KiB), so the bytes that entered the alternate screen are gone from the log.
+    let mut opts = bash(
+        "stty raw -echo; printf '\\033[?1049h\\033[H\\033[2J\\033[1;1H\\033[1mALT-MARKER\\033[0m'; \
+         for i in $(seq 1 20000); do printf '\\033[5;1Hcount %d' $i; done; sleep 30",
+    );
+    opts.log_capacity = 64 * 1024;
+    opts.persist = Some(grove_pty::PersistOptions {
+        path: path.clone(),
+        flusher: None,
+    });
+    let term = Terminal::spawn(opts).unwrap();
+    wait_for_screen(&term, "count 20000");
+    assert!(term.log().start_offset() > 0, "the log must have wrapped");
+    let snap = term.screen().unwrap().snapshot();
+    assert_eq!(snap.offset, term.log().end_offset());
+    assert!(snap.data.contains("\x1b[?1049h"));
+    let m = Model::from_snapshot(&snap.data, snap.size, 1000, Palette::default());
+    assert!(m.alternate_screen());
+    let text = m.screen_text();
+    assert!(
+        text.starts_with("ALT-MARKER\n") && text.contains("count 20000"),
+        "{text}"
+    );
+
+    // After the app goes away, the saved log and screen bring the same screen back.
+    drop(term);
+    let log = std::sync::Arc::new(grove_pty::persist::load(&path, 64 * 1024).unwrap());
+    let screen = Screen::load(
+        log,
+        SIZE,
+        ScreenOptions::default(),
+        path.with_extension("screen"),
+    );
+    assert!(screen.is_exact());
+    let restored = screen.with_model(|m| (m.alternate_screen(), m.screen_text()));
+    assert!(restored.0, "alternate screen lost on restore");
+    assert!(restored.1.contains("ALT-MARKER") && restored.1.contains("count 20000"));
+}
+
+fn wait_for_screen(term: &Terminal, needle: &str) {
+    let deadline = std::time::Instant::now() + T;
+    let screen = term.screen().unwrap();
+    loop {
+        let text = screen.with_model(|m| m.screen_text());
+        if text.contains(needle) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "screen never showed {needle:?}: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn resizes_apply_at_their_place_in_the_stream_and_reflow() {
+    let term = Terminal::spawn(bash(
+        "stty raw -echo; printf '%s' \"$(printf 'abcdefghij%.0s' $(seq 1 12))\"; read -r _",
+    ))
+    .unwrap();
+    wait_for(&term, "abcdefghij", T);
+    wait_for_screen(&term, "abcdefghij");
+    let screen = term.screen().unwrap();
+    // 120 characters wrap once at 80 columns; at 40 columns they fill three rows (the emulator
+    // keeps the cursor's row and moves what does not fit above into the history).
+    assert_eq!(
+        screen.with_model(|m| m.screen_text().lines().filter(|l| !l.is_empty()).count()),
+        2
+    );
+    term.resize(TerminalSize { rows: 24, cols: 40 }).unwrap();
+    let snap = screen.snapshot();
+    assert_eq!(snap.size, TerminalSize { rows: 24, cols: 40 });
+    let m = Model::from_snapshot(&snap.data, snap.size, 1000, Palette::default());
+    let rows: Vec<_> = m
+        .all_text()
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert_eq!(rows[2].len(), 40);
+}
