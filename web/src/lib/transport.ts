@@ -19,11 +19,27 @@ export class RequestError extends Error {
   }
 }
 
-/** Where a terminal stream starts: an exact offset, or this many bytes before the end. */
-export type StreamStart = { from: number } | { tail: number };
+/**
+ * Where a terminal stream starts: with the server's snapshot of the screen followed by live output
+ * (how a pane attaches), at an exact log offset (how a link resumes; the server answers with a
+ * snapshot instead when the log no longer holds that offset), or this many bytes before the end
+ * (kept for servers without screen snapshots).
+ */
+export type StreamStart = { snapshot: true } | { from: number } | { tail: number };
+
+/**
+ * The query string of a terminal socket's URL for `start`, with its `?` (empty for a snapshot
+ * attach): `${base}/terminals/${id}${terminalQuery(start)}`. Shared by every Transport so the
+ * socket URL means the same thing everywhere.
+ */
+export function terminalQuery(start: StreamStart): string {
+  if ('from' in start) return `?from=${Math.max(0, Math.floor(start.from))}`;
+  if ('tail' in start) return `?tail=${Math.max(0, Math.floor(start.tail))}`;
+  return '';
+}
 
 export interface TerminalSocketHandlers {
-  /** A server text frame (`hello`, `truncated`, `exit`, `restarted`, `error`). */
+  /** A server text frame (`hello`, `resync`, `truncated`, `exit`, `restarted`, `error`). */
   frame(frame: ServerFrame): void;
   /** Raw PTY bytes, exactly as the program wrote them. */
   data(bytes: Uint8Array): void;
@@ -127,8 +143,7 @@ export class BrowserTransport implements Transport {
   }
 
   terminal(id: number, start: StreamStart, handlers: TerminalSocketHandlers): TerminalSocket {
-    const q = 'from' in start ? `from=${Math.max(0, Math.floor(start.from))}` : `tail=${Math.max(0, Math.floor(start.tail))}`;
-    const ws = new WebSocket(`${this.#wsBase}/terminals/${id}?${q}`, this.#protocols());
+    const ws = new WebSocket(`${this.#wsBase}/terminals/${id}${terminalQuery(start)}`, this.#protocols());
     ws.binaryType = 'arraybuffer';
     let closedByUs = false;
     ws.onmessage = (m) => {

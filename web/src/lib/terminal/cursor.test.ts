@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ACK_EVERY, StreamCursor, tailBytes } from './cursor';
+import { ACK_EVERY, StreamCursor } from './cursor';
 
 describe('StreamCursor', () => {
   it('acks once the emulator caught up, and not per chunk while writes queue', () => {
@@ -64,13 +64,5 @@ describe('StreamCursor', () => {
     expect(c.received).toBe(5000);
     const q = c.receive(10);
     expect(c.parsedTo(q.end, q.epoch)).toBe(5010);
-  });
-});
-
-describe('tailBytes', () => {
-  it('is what the scrollback can hold, capped', () => {
-    expect(tailBytes(1000, 80)).toBe(80_000);
-    expect(tailBytes(5000, 200)).toBe(512 * 1024);
-    expect(tailBytes(0, 80)).toBe(0);
   });
 });

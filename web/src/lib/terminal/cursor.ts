@@ -17,7 +17,11 @@ export class StreamCursor {
   epoch = 0;
   #pending = 0;
 
-  /** A new stream begins at `offset` (the `hello` frame). */
+  /**
+   * A new stream begins at `offset`: the `hello` frame, or a `resync` (the server replaced the
+   * screen with a snapshot and skipped to `offset`). Parse callbacks of bytes written before this
+   * belong to an older epoch and never ack.
+   */
   start(offset: number): void {
     this.epoch++;
     this.received = this.parsed = this.acked = offset;
@@ -55,11 +59,4 @@ export class StreamCursor {
   get pending(): number {
     return this.#pending;
   }
-}
-
-/** How many bytes of output to replay when a pane is shown: what its scrollback can hold. */
-export function tailBytes(scrollbackLines: number, cols: number, cap = 512 * 1024): number {
-  const rows = Math.max(0, scrollbackLines);
-  const c = Math.max(20, cols);
-  return Math.min(cap, rows * c);
 }

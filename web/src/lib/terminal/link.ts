@@ -1,17 +1,25 @@
 // One attached terminal stream: opens the socket through the Transport, feeds bytes to a sink
 // (xterm) in order, acknowledges what the sink has parsed, and reconnects with backoff from the
-// exact offset when the connection drops.
+// exact offset when the connection drops. A stream may begin, or start over, with the server's
+// snapshot of the screen; the snapshot is not part of the log, so offsets and acks count only the
+// live bytes after it.
 
 import type { Transport, TerminalSocket, StreamStart } from '../transport';
 import type { ExitInfo } from '../wire/ExitInfo';
 import type { ServerFrame } from '../wire/ServerFrame';
 import type { TerminalInfo } from '../wire/TerminalInfo';
 import type { ApiError } from '../wire/ApiError';
+import type { ScreenSnapshot } from '../wire/ScreenSnapshot';
 import { StreamCursor } from './cursor';
 
 export interface TerminalSink {
   /** Writes raw bytes; calls `parsed` once the emulator has parsed them. */
   write(bytes: Uint8Array, parsed: () => void): void;
+  /**
+   * Replaces everything shown (scrollback, screen, modes) with the server's snapshot: a reset and
+   * then `snapshot.data`, in order after every write already queued and before every later one.
+   */
+  snapshot(snapshot: ScreenSnapshot): void;
   /** A readable line shown in the pane (not program output). */
   notice(text: string): void;
   info?(terminal: TerminalInfo): void;
@@ -133,7 +141,11 @@ export class TerminalLink {
   #frame(f: ServerFrame, start: StreamStart): void {
     switch (f.type) {
       case 'hello': {
-        if (this.#helloSeen && 'from' in start && f.offset > start.from) {
+        if (f.snapshot) {
+          // Either a fresh attach or a resume the log could no longer serve: the snapshot
+          // repairs any gap, so nothing was lost from the user's point of view.
+          this.#sink.snapshot(f.snapshot);
+        } else if (this.#helloSeen && 'from' in start && f.offset > start.from) {
           this.#sink.notice(`[grove: ${f.offset - start.from} bytes of output were lost while disconnected]`);
         }
         this.#helloSeen = true;
@@ -144,6 +156,13 @@ export class TerminalLink {
         if (this.#size) this.#socket?.send({ type: 'resize', ...this.#size });
         break;
       }
+      case 'resync':
+        // We fell further behind than the log holds. Bytes still queued in the sink are parsed
+        // before the snapshot replaces them; their parse callbacks belong to the old epoch, so
+        // they neither ack offsets from before the resync nor upset the count of queued writes.
+        this.#sink.snapshot(f.snapshot);
+        this.cursor.start(f.offset);
+        break;
       case 'truncated':
         if (f.lost_until > this.cursor.received && this.cursor.received > 0) {
           this.#sink.notice(`[grove: output before byte ${f.lost_until} is no longer kept]`);

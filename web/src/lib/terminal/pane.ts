@@ -1,7 +1,7 @@
 // One visible terminal pane: an xterm.js instance wired to a TerminalLink. Created when the pane
 // is shown and disposed when it is hidden, so only visible terminals cost memory. A new pane
-// attaches with `?tail=` sized to its scrollback, so showing a session again draws its current
-// screen at once instead of replaying minutes of output.
+// attaches with the server's snapshot of the screen (scrollback, screen, modes), so showing a
+// session again draws its current state at once instead of replaying minutes of output.
 
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
@@ -16,9 +16,10 @@ import type { Transport } from '../transport';
 import type { TerminalInfo } from '../wire/TerminalInfo';
 import type { ExitInfo } from '../wire/ExitInfo';
 import type { ApiError } from '../wire/ApiError';
+import type { ScreenSnapshot } from '../wire/ScreenSnapshot';
 import type { LivePane } from '../stores/terminals.svelte';
-import { TerminalLink, type LinkState } from './link';
-import { tailBytes } from './cursor';
+import { TerminalLink, type LinkState, type TerminalSink } from './link';
+import { swallowQueries } from './queries';
 import { darkTheme, FONT_FAMILY } from './theme';
 
 export const SCROLLBACK = 5000;
@@ -43,6 +44,8 @@ export class XtermPane implements LivePane {
   #resizeTimer: ReturnType<typeof setTimeout> | null = null;
   #webgl: WebglAddon | null = null;
   #disposed = false;
+  /** Set while the pane resizes xterm for a snapshot; those sizes are not the PTY's. */
+  #snapshotResize = false;
 
   constructor(container: HTMLElement, transport: Transport, terminalId: number, opts: PaneOptions) {
     this.terminalId = terminalId;
@@ -75,6 +78,8 @@ export class XtermPane implements LivePane {
       if (opts.allowOsc52()) writeOsc52(data);
       return true;
     });
+    // The server answers terminal queries; xterm answering too would double every reply.
+    swallowQueries(term.parser);
     term.attachCustomKeyEventHandler((e) => {
       // Ctrl+Shift+C copies the selection (Ctrl+C stays the interrupt key).
       if (e.type === 'keydown' && e.ctrlKey && e.shiftKey && e.code === 'KeyC') {
@@ -92,15 +97,16 @@ export class XtermPane implements LivePane {
     if (preferredRenderer() === 'webgl') this.#loadWebgl();
     this.#fitNow();
 
-    const sink = {
+    const sink: TerminalSink = {
       write: (bytes: Uint8Array, parsed: () => void) => term.write(bytes, parsed),
+      snapshot: (snapshot: ScreenSnapshot) => this.#writeSnapshot(snapshot),
       notice: (text: string) => term.write(`\r\n\x1b[2;3m${text}\x1b[0m\r\n`),
       info: (t: TerminalInfo) => opts.onInfo?.(t),
       exited: (exit: ExitInfo) => opts.onExit?.(exit),
       error: (e: ApiError) => opts.onError?.(e),
     };
     this.#link = new TerminalLink(transport, terminalId, sink, {
-      start: { tail: tailBytes(SCROLLBACK, term.cols) },
+      start: { snapshot: true },
       onState: (s) => opts.onState?.(s),
     });
     this.#link.resize(term.rows, term.cols);
@@ -111,7 +117,9 @@ export class XtermPane implements LivePane {
       for (let i = 0; i < d.length; i++) bytes[i] = d.charCodeAt(i) & 0xff;
       this.#link.input(bytes);
     });
-    term.onResize(({ rows, cols }) => this.#link.resize(rows, cols));
+    term.onResize(({ rows, cols }) => {
+      if (!this.#snapshotResize) this.#link.resize(rows, cols);
+    });
 
     this.#observer = new ResizeObserver(() => {
       if (this.#resizeTimer) clearTimeout(this.#resizeTimer);
@@ -150,6 +158,46 @@ export class XtermPane implements LivePane {
     this.#observer.disconnect();
     this.#link.dispose();
     this.term.dispose();
+  }
+
+  /**
+   * Replaces everything shown with the server's snapshot, in order with the bytes around it.
+   *
+   * The reset travels through xterm's write queue as CAN + RIS instead of calling `term.reset()`.
+   * `reset()` acts at once, so it would overtake bytes still queued (they would then be drawn over
+   * the snapshot), and it leaves the parser inside whatever sequence those bytes ended in. In the
+   * queue, CAN first aborts a half-received sequence without dispatching it (a dropped connection
+   * can cut one anywhere), then RIS runs xterm's full reset, the same as `term.reset()`, exactly
+   * between the old bytes and the snapshot.
+   *
+   * The snapshot is drawn at the size it was made at, since its cursor moves and line wraps assume
+   * it; then the pane goes back to its own size and xterm reflows. The PTY was told the pane's size
+   * when the stream went live, so the program redraws for it. The snapshot's size is never sent to
+   * the server.
+   */
+  #writeSnapshot(snapshot: ScreenSnapshot): void {
+    let own = { cols: this.term.cols, rows: this.term.rows };
+    this.term.write('\x18\x1bc', () => {
+      own = { cols: this.term.cols, rows: this.term.rows };
+      this.#resizeForSnapshot(snapshot.cols, snapshot.rows);
+    });
+    this.term.write(snapshot.data);
+    this.term.write('', () => {
+      this.#resizeForSnapshot(own.cols, own.rows);
+      // The container may have changed size while the snapshot was parsed.
+      this.#fitNow();
+    });
+  }
+
+  #resizeForSnapshot(cols: number, rows: number): void {
+    if (this.#disposed || cols < 1 || rows < 1) return;
+    if (cols === this.term.cols && rows === this.term.rows) return;
+    this.#snapshotResize = true;
+    try {
+      this.term.resize(cols, rows);
+    } finally {
+      this.#snapshotResize = false;
+    }
   }
 
   #fitNow(): void {

@@ -1,0 +1,220 @@
+// End-to-end: attaching a pane draws the server's snapshot of the screen instead of replaying the
+// log, and terminal queries get exactly one answer (the server's) while a pane is attached. The
+// real server, the real UI, Debian's Chromium; terminal contents are read through xterm's buffer
+// (window.__grove), since WebGL paints to a canvas.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { startServer, startBrowser, until, RESULTS } from './harness.mjs';
+
+/** @type {Awaited<ReturnType<typeof startServer>>} */ let server;
+/** @type {Awaited<ReturnType<typeof startBrowser>>} */ let chrome;
+/** @type {import('playwright-core').Page} */ let page;
+const pageErrors = [];
+
+before(async () => {
+  mkdirSync(RESULTS, { recursive: true });
+  server = await startServer();
+  chrome = await startBrowser();
+  page = chrome.context.pages()[0] ?? (await chrome.context.newPage());
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) pageErrors.push(m.text());
+  });
+  await page.goto(server.url);
+});
+
+after(async () => {
+  if (page) await page.screenshot({ path: join(RESULTS, 'snapshot-final.png') }).catch(() => {});
+  await chrome?.stop();
+  await server?.stop();
+});
+
+const shot = (name) => page.screenshot({ path: join(RESULTS, `${name}.png`) });
+
+async function visibleTerminal() {
+  return until('a visible terminal', () => page.evaluate(() => window.__grove.visibleTerminals()[0] ?? null));
+}
+
+const termText = (id) => page.evaluate((id) => window.__grove.terminalText(id) ?? '', id);
+
+async function waitForOutput(re, timeout = 20000) {
+  return until(`terminal output ${re}`, async () => {
+    const text = await termText(await visibleTerminal());
+    return re.test(text) ? text : null;
+  }, timeout);
+}
+
+async function typeInTerminal(line) {
+  await page.locator('[data-testid=terminal] .xterm').first().click();
+  await page.keyboard.type(line);
+  await page.keyboard.press('Enter');
+}
+
+async function createSession(name) {
+  await page.click('[data-testid=new-session]');
+  await page.fill('[data-testid=ns-name]', name);
+  await page.selectOption('[data-testid=ns-agent]', '__custom');
+  await page.fill('[data-testid=ns-command]', 'bash');
+  await page.click('[data-testid=ns-submit]');
+  await page.waitForSelector(`[data-testid=session-view][data-session="${name}"]`, { timeout: 30000 });
+  await until('the new-session dialog to close', async () => (await page.locator('[role=dialog]').count()) === 0);
+  await waitForOutput(/\$ /);
+}
+
+async function selectSession(name) {
+  await page.click(`[data-testid=session-item][data-session="${name}"]`);
+  await page.waitForSelector(`[data-testid=session-view][data-session="${name}"] [data-testid=terminal]`);
+}
+
+test('sets up a repo and a quiet session', async () => {
+  await page.waitForSelector('[data-testid=sidebar]');
+  await page.click('[data-testid=add-repo-open]');
+  await page.fill('[data-testid=repo-path]', server.repo);
+  await page.click('[data-testid=add-repo-submit]');
+  await page.waitForSelector('.sidebar .repo:has-text("demo")');
+  await createSession('quiet');
+});
+
+test('a cursor position query gets exactly one answer while a pane is attached', async () => {
+  // Raw mode, so the replies are read as they come instead of echoed; then count them. The server
+  // answers from its screen model; the pane's xterm must not answer as well.
+  const script = join(server.dir, 'replies.py');
+  writeFileSync(
+    script,
+    [
+      'import os, re, select, sys, termios, time, tty',
+      'fd = sys.stdin.fileno()',
+      'old = termios.tcgetattr(fd)',
+      'tty.setraw(fd)',
+      'got = b""',
+      'try:',
+      '    os.write(1, b"\\x1b[6n")',
+      '    end = time.time() + 1.5',
+      '    while time.time() < end:',
+      '        r, _, _ = select.select([fd], [], [], 0.1)',
+      '        if r:',
+      '            got += os.read(fd, 1024)',
+      'finally:',
+      '    termios.tcsetattr(fd, termios.TCSADRAIN, old)',
+      'n = len(re.findall(rb"\\x1b\\[\\d+;\\d+R", got))',
+      'print("REPLIES=%d %r" % (n, got))',
+    ].join('\n') + '\n',
+  );
+  await selectSession('quiet');
+  await typeInTerminal(`python3 ${script}`);
+  const text = await waitForOutput(/^REPLIES=\d+/m, 20000);
+  const line = /^REPLIES=.*$/m.exec(text)?.[0] ?? '';
+  console.log(`# ${line}`);
+  assert.match(line, /^REPLIES=1 /, `expected exactly one reply: ${line}`);
+});
+
+test('a color set still reaches xterm (only color queries are swallowed)', async () => {
+  await selectSession('quiet');
+  await typeInTerminal(`printf '\\e]11;#123456\\a'; echo bg-$((5+5))`);
+  await waitForOutput(/^bg-10\s*$/m);
+  // xterm paints its new default background on the viewport's scrollable element.
+  const painted = await until('the background set by OSC 11', () =>
+    page.evaluate(() =>
+      [...document.querySelectorAll('[data-testid=terminal] .xterm *')].some(
+        (el) => el instanceof HTMLElement && el.style.backgroundColor === 'rgb(18, 52, 86)',
+      ),
+    ), 5000);
+  assert.ok(painted);
+  await typeInTerminal(`printf '\\e]111\\a'; clear`);
+});
+
+test('a freshly opened pane shows the final screen of an 8 MiB flood at once, from a snapshot', async () => {
+  await createSession('flood');
+  const done = join(server.dir, 'flood-done');
+  // Enter the alternate screen, flood it (~8.7 MiB with the PTY's CRLF), then draw a final screen.
+  // The alternate-screen switch lies 8 MiB before the end of the log: only a snapshot (not a
+  // replay of the log's tail) can bring it back. The flood starts after the pane is hidden.
+  await typeInTerminal(
+    `sleep 2; printf '\\e[?1049h\\e[H\\e[2J'; seq 1 1100000; ` +
+      `printf '\\e[H\\e[2J\\e[1;32mFINAL-SCREEN-ONE\\e[0m\\n\\e[7mFINAL-SCREEN-TWO\\e[0m\\n'; touch ${done}`,
+  );
+  await selectSession('quiet');
+  assert.equal(await page.locator('[data-testid=session-view][data-session="flood"]').count(), 0);
+  await until('the flood to finish', () => existsSync(done), 120000, 250);
+  // The shell's prompt and the server's last reads land just after the file appears.
+  await new Promise((r) => setTimeout(r, 1000));
+
+  const sockets = [];
+  const onSocket = (ws) => {
+    if (!/\/api\/v1\/terminals\/\d+/.test(ws.url())) return;
+    const s = { url: ws.url(), binary: 0, text: 0, hello: null };
+    sockets.push(s);
+    ws.on('framereceived', ({ payload }) => {
+      if (typeof payload === 'string') {
+        s.text += payload.length;
+        if (!s.hello && payload.includes('"hello"')) s.hello = JSON.parse(payload);
+      } else {
+        s.binary += payload.length;
+      }
+    });
+  };
+  page.on('websocket', onSocket);
+  const started = Date.now();
+  await selectSession('flood');
+  const id = await until('the flood pane', () =>
+    page.evaluate(() => window.__grove.visibleTerminals()[0] ?? null));
+  await until('the final screen', async () => /^FINAL-SCREEN-TWO\s*$/m.test(await termText(id)), 5000, 25);
+  const ms = Date.now() - started;
+  // Let any live bytes after the snapshot arrive before counting.
+  await new Promise((r) => setTimeout(r, 1000));
+  page.off('websocket', onSocket);
+  await shot('snapshot-flood');
+
+  const socket = sockets.find((s) => s.url.includes(`/terminals/${id}`));
+  assert.ok(socket, `no terminal socket seen for ${id}: ${JSON.stringify(sockets.map((s) => s.url))}`);
+  console.log(
+    `# flood: final screen after ${ms} ms; socket received ${socket.binary} live bytes and ` +
+      `${socket.text} bytes of text frames (the log holds ~8.7 MiB)`,
+  );
+  assert.ok(!socket.url.includes('?'), `the pane attached with a query: ${socket.url}`);
+  assert.ok(socket.hello?.snapshot, 'hello carried no snapshot');
+  assert.ok(socket.hello.offset > 8_000_000, `hello offset ${socket.hello.offset} is not at the end of the flood`);
+  assert.ok(socket.binary + socket.text < 1024 * 1024, 'the pane received more than 1 MiB: the log was replayed');
+
+  const screen = await page.evaluate((id) => {
+    const term = window.__grove.xterm(id);
+    const buf = term.buffer.active;
+    const find = (text) => {
+      for (let y = 0; y < buf.length; y++) {
+        const line = buf.getLine(y);
+        if (line?.translateToString(true) === text) return line;
+      }
+      return null;
+    };
+    const one = find('FINAL-SCREEN-ONE')?.getCell(0);
+    const two = find('FINAL-SCREEN-TWO')?.getCell(0);
+    return {
+      type: buf.type,
+      oneFg: one?.getFgColor(),
+      oneFgPalette: one?.isFgPalette(),
+      oneBold: one?.isBold(),
+      twoInverse: two?.isInverse(),
+      normalText: Array.from({ length: term.buffer.normal.length }, (_, y) =>
+        term.buffer.normal.getLine(y)?.translateToString(true) ?? '').join('\n'),
+    };
+  }, id);
+  assert.equal(screen.type, 'alternate', 'the alternate screen was not restored');
+  assert.deepEqual(
+    { fg: screen.oneFg, palette: screen.oneFgPalette, bold: !!screen.oneBold, inverse: !!screen.twoInverse },
+    { fg: 2, palette: true, bold: true, inverse: true },
+    'colors and attributes of the final screen',
+  );
+  // The flood went to the alternate screen, which has no scrollback.
+  assert.ok(!/^1099999$/m.test(screen.normalText), 'flood lines in the normal screen');
+
+  // The pane is live after the snapshot: typing still echoes.
+  await typeInTerminal('echo after-$((20+22))');
+  await waitForOutput(/^after-42\s*$/m);
+});
+
+test('no uncaught errors in the page', () => {
+  assert.deepEqual(pageErrors, []);
+});

@@ -1,0 +1,14 @@
+import { describe, expect, it } from 'vitest';
+import { terminalQuery } from './transport';
+
+describe('terminalQuery', () => {
+  it('asks for a snapshot with no query at all', () => {
+    expect(terminalQuery({ snapshot: true })).toBe('');
+  });
+
+  it('resumes from an exact offset, or tails, with whole non-negative numbers', () => {
+    expect(terminalQuery({ from: 1300 })).toBe('?from=1300');
+    expect(terminalQuery({ from: 12.7 })).toBe('?from=12');
+    expect(terminalQuery({ tail: -5 })).toBe('?tail=0');
+  });
+});
