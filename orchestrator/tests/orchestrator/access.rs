@@ -327,3 +327,116 @@ fn tls_serves_https_with_the_given_certificate() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// Status line and headers (lower-cased names) of a raw HTTP/1.1 exchange.
+fn raw_head(addr: std::net::SocketAddr, request: &str) -> (u16, Vec<(String, String)>) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp).unwrap();
+    let text = String::from_utf8_lossy(&resp).into_owned();
+    let head = text.split("\r\n\r\n").next().unwrap_or("");
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    (status, headers)
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+#[test]
+fn cors_for_the_desktop_webview_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = Grove::start(dir.path());
+    let host = g.host();
+    let preflight = |host: &str, origin: &str| {
+        raw_head(
+            g.addr,
+            &format!(
+                "OPTIONS /api/v1/repos HTTP/1.1\r\nHost: {host}\r\nOrigin: {origin}\r\n\
+                 Access-Control-Request-Method: POST\r\n\
+                 Access-Control-Request-Headers: authorization, content-type\r\n\
+                 Connection: close\r\n\r\n"
+            ),
+        )
+    };
+    // The webview's origins get a preflight answer without a token, echoing that exact origin.
+    for origin in ["tauri://localhost", "http://tauri.localhost"] {
+        let (status, h) = preflight(&host, origin);
+        assert_eq!(status, 204, "{origin}");
+        assert_eq!(header(&h, "access-control-allow-origin"), Some(origin));
+        assert!(
+            header(&h, "access-control-allow-headers").is_some_and(|v| v.contains("authorization"))
+        );
+        assert_eq!(header(&h, "access-control-allow-credentials"), None);
+    }
+    // Other origins and hosts are refused before CORS, with no CORS headers.
+    for (host, origin) in [
+        (host.as_str(), "https://evil.example"),
+        (host.as_str(), "null"),
+        (host.as_str(), "tauri://localhost.evil"),
+        ("evil.example", "tauri://localhost"),
+    ] {
+        let (status, h) = preflight(host, origin);
+        assert_eq!(status, 403, "{host} {origin}");
+        assert_eq!(header(&h, "access-control-allow-origin"), None);
+    }
+    // The actual request still needs the token, and its answer carries the CORS headers.
+    let get = |auth: &str| {
+        raw_head(
+            g.addr,
+            &format!(
+                "GET /api/v1/repos HTTP/1.1\r\nHost: {host}\r\nOrigin: tauri://localhost\r\n\
+                 {auth}Connection: close\r\n\r\n"
+            ),
+        )
+    };
+    let (status, h) = get("");
+    assert_eq!(status, 401, "no token");
+    assert_eq!(
+        header(&h, "access-control-allow-origin"),
+        Some("tauri://localhost"),
+        "the UI must be able to read the refusal"
+    );
+    let (status, h) = get(&format!("Authorization: Bearer {}\r\n", g.token));
+    assert_eq!(status, 200);
+    assert_eq!(
+        header(&h, "access-control-allow-origin"),
+        Some("tauri://localhost")
+    );
+    // An OPTIONS that is not a preflight is not answered by CORS: it meets the token check.
+    let (status, _) = raw_head(
+        g.addr,
+        &format!(
+            "OPTIONS /api/v1/repos HTTP/1.1\r\nHost: {host}\r\nOrigin: tauri://localhost\r\n\
+             Connection: close\r\n\r\n"
+        ),
+    );
+    assert_eq!(status, 401);
+    // Same-origin and origin-less requests (the CLI) are unchanged: no CORS headers without
+    // Origin.
+    let (_, h) = raw_head(
+        g.addr,
+        &format!(
+            "GET /api/v1/health HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {}\r\n\
+             Connection: close\r\n\r\n",
+            g.token
+        ),
+    );
+    assert_eq!(header(&h, "access-control-allow-origin"), None);
+}

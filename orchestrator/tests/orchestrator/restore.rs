@@ -58,6 +58,14 @@ fn kill_9_loses_nothing() {
             c.bytes
         });
         assert!(replay.starts_with(&bytes), "log replays the same bytes");
+        // The saved screen comes back as the snapshot of a fresh attach.
+        let snap = rt().block_on(async { TermClient::connect(&g, tid, "").await.snapshot });
+        let data = snap.expect("a snapshot").data;
+        let i = sid_index(&bytes);
+        assert!(
+            data.contains(&format!("output-of-{i}")) && data.contains("2000"),
+            "restored screen: {data:?}"
+        );
     }
     // One call restarts an agent.
     let tid = sessions[0].terminals[0].id;
@@ -67,6 +75,13 @@ fn kill_9_loses_nothing() {
         c.send_input("echo back-again\n").await;
         c.read_until("back-again").await;
     });
+}
+
+/// Which `output-of-N` a terminal printed.
+fn sid_index(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let at = text.find("output-of-").unwrap() + "output-of-".len();
+    text[at..at + 1].to_owned()
 }
 
 #[test]

@@ -63,6 +63,48 @@ fn two_clients_see_identical_streams_and_resume_is_exact() {
     });
 }
 
+#[test]
+fn attaching_without_an_offset_shows_the_screen_then_continues_live() {
+    let (_dir, g, tid) = setup("snap", "bash --norc --noprofile");
+    rt().block_on(async {
+        let mut a = TermClient::connect(&g, tid, "?from=0").await;
+        // Far more history than a pane keeps, then a screen drawn with colour.
+        a.send_input("seq 1 200000; clear; printf '\\033[1;32mSCREEN-%s\\033[0m\\n' one two\n")
+            .await;
+        a.read_until("SCREEN-two").await;
+        let end = a.offset();
+        let mut b = TermClient::connect(&g, tid, "").await;
+        let snap = b.snapshot.clone().expect("hello carries a snapshot");
+        // The snapshot stands for everything up to the offset where the live bytes start.
+        assert!(
+            b.start >= end,
+            "snapshot at {} before the output at {end}",
+            b.start
+        );
+        assert!(
+            snap.data.contains("SCREEN-one") && snap.data.contains("SCREEN-two"),
+            "{:?}",
+            snap.data
+        );
+        assert!(snap.data.contains(";32m"), "colour kept: {:?}", snap.data);
+        assert!(
+            !snap.data.contains("\n100000\r"),
+            "cleared history is not replayed"
+        );
+        a.send_input("echo after-$((2+3))\n").await;
+        b.read_until("after-5").await;
+        a.read_until("after-5").await;
+        // b got only what came after its snapshot: no replay, no gap.
+        let a_tail = &a.bytes[(b.start - a.start) as usize..];
+        assert!(a_tail.starts_with(&b.bytes[..b.bytes.len().min(a_tail.len())]));
+        assert!(
+            b.bytes.len() < 4096,
+            "live bytes only, got {}",
+            b.bytes.len()
+        );
+    });
+}
+
 fn rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .unwrap_or_default()

@@ -271,6 +271,10 @@ pub struct TermClient {
     pub bytes: Vec<u8>,
     pub exit: Option<serde_json::Value>,
     pub truncated: Vec<u64>,
+    /// The screen snapshot `hello` carried (an attach without an offset).
+    pub snapshot: Option<grove_orchestrator::wire::ScreenSnapshot>,
+    /// Offsets at which `resync` replaced lost output with a snapshot.
+    pub resyncs: Vec<u64>,
     pub ack: bool,
 }
 
@@ -287,10 +291,17 @@ impl TermClient {
             bytes: Vec::new(),
             exit: None,
             truncated: Vec::new(),
+            snapshot: None,
+            resyncs: Vec::new(),
             ack: true,
         };
         match c.next_frame().await {
-            Some(Some(ServerFrame::Hello { offset, .. })) => c.start = offset,
+            Some(Some(ServerFrame::Hello {
+                offset, snapshot, ..
+            })) => {
+                c.start = offset;
+                c.snapshot = snapshot;
+            }
             other => panic!("expected hello, got {other:?}"),
         }
         c
@@ -344,6 +355,7 @@ impl TermClient {
                 Some(Some(ServerFrame::Truncated { lost_until })) => {
                     self.truncated.push(lost_until)
                 }
+                Some(Some(ServerFrame::Resync { offset, .. })) => self.resyncs.push(offset),
                 Some(Some(ServerFrame::Exit { exit })) => {
                     self.exit = Some(serde_json::to_value(exit).unwrap());
                     panic!(
