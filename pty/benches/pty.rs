@@ -18,6 +18,8 @@ use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 
 mod common;
 use common::{MIB, data_file, median, mixed_block, report};
+use grove_pty::ScreenSetting;
+use grove_pty::screen::{Model, Palette, ScreenOptions};
 const REPS: usize = 5;
 
 fn main() {
@@ -29,6 +31,8 @@ fn main() {
         "pty_flood_mixed",
         "pty_flood_lines",
         "pty_slow_subscriber_rss",
+        "model_flood",
+        "attach_snapshot",
     ];
     let run: Vec<&str> = if names.is_empty() {
         all.to_vec()
@@ -45,6 +49,8 @@ fn main() {
             "pty_slow_subscriber_rss" => {
                 slow_subscriber_rss(&data_file("mixed", 256 * MIB, mixed_block))
             }
+            "model_flood" => model_flood(&data_file("mixed", 256 * MIB, mixed_block)),
+            "attach_snapshot" => attach_snapshot(&data_file("mixed", 256 * MIB, mixed_block)),
             _ => unreachable!(),
         }
     }
@@ -95,13 +101,17 @@ fn bare_read(path: &Path) -> (usize, Duration) {
     (total, elapsed)
 }
 
-/// Grove's path: terminal reader thread → output log → one subscriber reading it all.
+/// Grove's path: terminal reader thread → output log (and screen model) → one subscriber
+/// reading it all.
 fn grove_read(path: &Path) -> (usize, Duration) {
+    grove_read_with(path, ScreenSetting::New(ScreenOptions::default()))
+}
+
+fn grove_read_with(path: &Path, screen: ScreenSetting) -> (usize, Duration) {
     let started = Instant::now();
-    let term = Terminal::spawn(
-        TerminalOptions::new("sh", std::env::temp_dir()).args(["-c", &cat_script(path)]),
-    )
-    .unwrap();
+    let mut opts = TerminalOptions::new("sh", std::env::temp_dir()).args(["-c", &cat_script(path)]);
+    opts.screen = screen;
+    let term = Terminal::spawn(opts).unwrap();
     let mut sub = term.subscribe(0);
     let mut total = 0;
     loop {
@@ -196,5 +206,83 @@ fn slow_subscriber_rss(path: &Path) {
             size / MIB as u64,
             read as f64 / MIB as f64
         ),
+    );
+}
+
+/// The same flood with the screen model on (Grove's default) and off, alternating.
+fn model_flood(path: &Path) {
+    let size = std::fs::metadata(path).unwrap().len() as usize;
+    let mbps = |(n, d): (usize, Duration)| {
+        assert_eq!(n, size, "every byte arrives");
+        n as f64 / 1e6 / d.as_secs_f64()
+    };
+    let (mut on, mut off) = (Vec::new(), Vec::new());
+    grove_read_with(path, ScreenSetting::Off);
+    for _ in 0..REPS {
+        off.push(mbps(grove_read_with(path, ScreenSetting::Off)));
+        on.push(mbps(grove_read_with(
+            path,
+            ScreenSetting::New(ScreenOptions::default()),
+        )));
+    }
+    report(
+        "model_flood",
+        median(on),
+        "MB/s",
+        median(off),
+        &format!(",\"bytes\":{size}"),
+    );
+}
+
+/// A terminal with 8 MiB of history: time until a fresh emulator holds the complete current
+/// screen, from the server's snapshot versus by replaying the whole log. A fresh `Model` (the
+/// same emulator) stands in for the pane on both sides.
+fn attach_snapshot(path: &Path) {
+    let history = 8 * MIB;
+    let script = format!(
+        "stty raw -echo cols 120 rows 40 && head -c {history} '{}' && exec sleep 60",
+        path.display()
+    );
+    let mut opts = TerminalOptions::new("sh", std::env::temp_dir()).args(["-c", &script]);
+    opts.size = grove_pty::TerminalSize {
+        rows: 40,
+        cols: 120,
+    };
+    let term = Terminal::spawn(opts).unwrap();
+    while term.log().end_offset() < history as u64 {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let screen = term.screen().unwrap();
+    let size = term.size();
+    let opts = ScreenOptions::default();
+    let expected = screen.with_model(|m| m.screen_text());
+    let (mut snap_ms, mut replay_ms, mut snap_bytes) = (Vec::new(), Vec::new(), 0);
+    for _ in 0..REPS {
+        let t = Instant::now();
+        let snap = screen.snapshot();
+        let pane = Model::from_snapshot(&snap.data, snap.size, opts.scrollback, Palette::default());
+        snap_ms.push(t.elapsed().as_secs_f64() * 1e3);
+        assert_eq!(
+            pane.screen_text(),
+            expected,
+            "the snapshot shows the screen"
+        );
+        snap_bytes = snap.data.len();
+
+        let t = Instant::now();
+        let mut log = Vec::new();
+        term.log().copy_range(0, usize::MAX, &mut log);
+        let mut pane = Model::new(size, opts.scrollback, Palette::default());
+        pane.feed_quietly(&log);
+        replay_ms.push(t.elapsed().as_secs_f64() * 1e3);
+        assert_eq!(pane.screen_text(), expected, "the replay shows the screen");
+    }
+    drop(term);
+    report(
+        "attach_snapshot",
+        median(snap_ms),
+        "ms",
+        median(replay_ms),
+        &format!(",\"history_bytes\":{history},\"snapshot_bytes\":{snap_bytes}"),
     );
 }

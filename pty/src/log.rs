@@ -115,8 +115,6 @@ struct FlowSlot {
     id: u64,
     position: u64,
     saturated: bool,
-    /// Must see every byte (the screen model): the writer waits for it without a time limit.
-    strict: bool,
 }
 
 #[derive(Debug)]
@@ -243,17 +241,6 @@ impl OutputLog {
     /// Registers a flow-controlled reader (an attached client) that has consumed the log up to
     /// `position`. See [`OutputLog::wait_for_room`] for what it holds back.
     pub fn flow_reader(self: &std::sync::Arc<Self>, position: u64) -> FlowReader {
-        self.add_flow_reader(position, false)
-    }
-
-    /// Registers a reader that must see every byte (the terminal's screen model): the writer
-    /// waits for it however long it takes, instead of overwriting what it has not read. It
-    /// never counts as a client for [`OutputLog::wait_for_room`]'s saturation rule.
-    pub fn strict_flow_reader(self: &std::sync::Arc<Self>, position: u64) -> FlowReader {
-        self.add_flow_reader(position, true)
-    }
-
-    fn add_flow_reader(self: &std::sync::Arc<Self>, position: u64, strict: bool) -> FlowReader {
         let mut st = self.lock();
         let id = st.next_flow_id;
         st.next_flow_id += 1;
@@ -261,7 +248,6 @@ impl OutputLog {
             id,
             position,
             saturated: false,
-            strict,
         });
         FlowReader {
             log: std::sync::Arc::clone(self),
@@ -303,16 +289,14 @@ impl OutputLog {
         let lag_deadline = Instant::now() + max_lag_wait;
         let mut st = self.lock();
         loop {
-            let mut clients = st.flow.iter().filter(|s| !s.strict).peekable();
-            let all_saturated = clients.peek().is_some() && clients.all(|s| s.saturated);
+            let all_saturated = !st.flow.is_empty() && st.flow.iter().all(|s| s.saturated);
             let cap = st.ring.capacity as u64;
             let end = st.ring.end + want as u64;
-            let overrun = |s: &&FlowSlot| !s.saturated && end.saturating_sub(s.position) > cap;
-            let strict_overrun = st.flow.iter().filter(|s| s.strict).any(|s| overrun(&s));
-            let client_overrun = st.flow.iter().filter(|s| !s.strict).any(|s| overrun(&s));
-            let waiting = all_saturated
-                || strict_overrun
-                || (client_overrun && Instant::now() < lag_deadline);
+            let overrun = st
+                .flow
+                .iter()
+                .any(|s| !s.saturated && end.saturating_sub(s.position) > cap);
+            let waiting = all_saturated || (overrun && Instant::now() < lag_deadline);
             if !waiting || stop() {
                 return;
             }

@@ -397,17 +397,23 @@ fn read_file(path: &Path) -> std::io::Result<Option<Snapshot>> {
 
 /// The `pty-screen` thread's work: follow the log, feed the model, save it now and then, until
 /// the output ends (or `stop`, for a reader that could not be joined).
+///
+/// The model never slows the program down: this thread runs at a lower priority than the PTY
+/// readers and the server, so during a flood the CPU goes to moving output and the model catches
+/// up when there is room (a program waiting for an answer prints nothing, so it is answered at
+/// once). A flood longer than the whole log (8 MiB) can leave the model more than a ring behind;
+/// it then continues from the oldest byte the log still holds, marked inexact — for the floods
+/// that do this (builds, `cat`, test runs) the screen and history are rebuilt from those last
+/// megabytes all the same.
 pub(crate) fn follow(screen: &Screen, stop: &AtomicBool) {
+    lower_priority();
     let log = Arc::clone(&screen.log);
     let mut sub = log.subscribe(screen.offset());
-    // The model must see every byte: the PTY reader waits for it (see OutputLog::wait_for_room).
-    let flow = log.strict_flow_reader(sub.next_offset());
     loop {
         match sub.next_blocking(CATCH_UP_STEP, Some(Duration::from_millis(100))) {
             Some(Chunk::Data { offset, bytes }) => {
                 screen.feed(offset, &bytes);
                 let at = screen.offset();
-                flow.set_position(at);
                 if sub.next_offset() < at {
                     // Somebody else fed further (a snapshot caught up): skip what they did.
                     sub = log.subscribe(at);
@@ -417,9 +423,8 @@ pub(crate) fn follow(screen: &Screen, stop: &AtomicBool) {
                 }
             }
             Some(Chunk::Truncated { lost_until }) => {
-                // Only when the model could not keep up for the reader's maximum wait.
+                tracing::debug!(lost_until, "screen model fell a ring behind a flood");
                 screen.feed(lost_until, &[]);
-                flow.set_position(lost_until);
             }
             Some(Chunk::End) => break,
             None => {
@@ -435,3 +440,17 @@ pub(crate) fn follow(screen: &Screen, stop: &AtomicBool) {
     screen.catch_up();
     screen.save_logged();
 }
+
+/// Nice 19 for the calling thread (Linux schedules threads as tasks): it still gets a share of
+/// a busy CPU, so answers never starve, but yields to the PTY readers during floods.
+#[cfg(target_os = "linux")]
+fn lower_priority() {
+    // SAFETY: gettid has no preconditions; setpriority on our own thread id only affects it.
+    unsafe {
+        let tid = libc::gettid();
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 19);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_priority() {}
