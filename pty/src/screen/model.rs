@@ -428,3 +428,52 @@ impl Model {
         (p.line.0.max(0) as usize, p.column.0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Palette;
+
+    /// The colours the model reports must be the ones the panes draw with.
+    #[test]
+    fn palette_matches_the_web_theme() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../web/src/lib/terminal/theme.ts"
+        );
+        let theme = std::fs::read_to_string(path).unwrap();
+        let color = |name: &str| -> [u8; 3] {
+            let line = theme
+                .lines()
+                .find(|l| l.trim_start().starts_with(&format!("{name}:")))
+                .unwrap_or_else(|| panic!("{name} missing from theme.ts"));
+            let hex = line.split('#').nth(1).unwrap();
+            let v = u32::from_str_radix(&hex[..6], 16).unwrap();
+            [(v >> 16) as u8, (v >> 8) as u8, v as u8]
+        };
+        let p = Palette::default();
+        assert_eq!(p.foreground, color("foreground"));
+        assert_eq!(p.background, color("background"));
+        assert_eq!(p.cursor, color("cursor"));
+        let names = [
+            "black",
+            "red",
+            "green",
+            "yellow",
+            "blue",
+            "magenta",
+            "cyan",
+            "white",
+            "brightBlack",
+            "brightRed",
+            "brightGreen",
+            "brightYellow",
+            "brightBlue",
+            "brightMagenta",
+            "brightCyan",
+            "brightWhite",
+        ];
+        for (i, name) in names.iter().enumerate() {
+            assert_eq!(p.ansi[i], color(name), "{name}");
+        }
+    }
+}
