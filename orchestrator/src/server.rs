@@ -224,8 +224,28 @@ fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .merge(ui::routes())
+        // Inside `require_site`: a preflight is answered only for an allowed Host and Origin.
+        .layer(middleware::from_fn(cors))
         .layer(middleware::from_fn_with_state(state.clone(), require_site))
         .with_state(state)
+}
+
+/// CORS for the allowed cross origins (the desktop webview at `tauri://localhost` calls
+/// `http://127.0.0.1:PORT`). `require_site` has already refused any Origin not on the list, so
+/// the one echoed here is an allowed one, never `*`. A preflight carries no token (browsers do not
+/// send one) and is answered here, before the token check; the real request still needs it.
+async fn cors(req: Request, next: Next) -> Response {
+    let origin = req.headers().get(axum::http::header::ORIGIN).cloned();
+    let Some(origin) = origin else {
+        return next.run(req).await;
+    };
+    let mut res = if access::is_preflight(req.method(), req.headers()) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        next.run(req).await
+    };
+    access::add_cors_headers(res.headers_mut(), origin);
+    res
 }
 
 async fn require_site(State(state): State<AppState>, req: Request, next: Next) -> Response {

@@ -10,13 +10,15 @@
 //! 3. **Token** (401) on everything under `/api`: `Authorization: Bearer <token>` for HTTP, and for
 //!    WebSockets (browsers cannot set headers there) a `grove.token.<token>` subprotocol offered
 //!    next to `grove.v1`. Compared in constant time. A token in the query string is never read.
+//!    CORS preflights (`OPTIONS`, which browsers send without the token) are the one exception:
+//!    answered after the Host and Origin checks, they grant nothing by themselves.
 //!
 //! The token never appears in a URL the server sees, in logs or in error messages: `grove serve`
 //! prints it in the URL *fragment*, which browsers do not send.
 
 use std::path::Path;
 
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use subtle::ConstantTimeEq;
 
 /// The subprotocol a Grove WebSocket speaks (and the server selects).
@@ -201,6 +203,32 @@ impl Access {
     }
 }
 
+/// Whether a request is a CORS preflight (`OPTIONS` with `Access-Control-Request-Method`).
+pub fn is_preflight(method: &axum::http::Method, headers: &HeaderMap) -> bool {
+    method == axum::http::Method::OPTIONS
+        && headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+}
+
+/// CORS response headers for an Origin that already passed [`Access::check_site`]: that exact
+/// origin, the methods and headers the API uses, no credentials (the token is a header, not a
+/// cookie).
+pub fn add_cors_headers(headers: &mut HeaderMap, origin: HeaderValue) {
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, POST, DELETE"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("authorization, content-type"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("600"),
+    );
+    headers.append(header::VARY, HeaderValue::from_static("Origin"));
+}
+
 /// The host part of a Host header value (`[::1]:8080` → `[::1]`, `a.b:1` → `a.b`).
 fn host_name(host: &str) -> &str {
     if host.starts_with('[') {
@@ -212,7 +240,6 @@ fn host_name(host: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
 
     fn access() -> Access {
         Access::new(
