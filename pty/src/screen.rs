@@ -65,8 +65,16 @@ pub struct Snapshot {
 /// Where the answers to the program's queries go (the PTY's input).
 pub type Responder = Arc<dyn Fn(&[u8]) + Send + Sync>;
 
+/// The model, or while the terminal is quiet, the snapshot it is rebuilt from.
+enum Slot {
+    Awake(Box<Model>),
+    /// A quiet terminal's model costs its whole grid (cells of every history line, ≈ 4 MB for
+    /// 2000 lines of 80 columns); its snapshot costs about its text. Rebuilt on the next use.
+    Asleep(Snapshot),
+}
+
 struct State {
-    model: Model,
+    slot: Slot,
     /// Log offset of the next byte the model has not seen.
     offset: u64,
     /// Resizes waiting for the model to reach the log offset at which they happened.
@@ -75,6 +83,40 @@ struct State {
     exact: bool,
     saved_offset: u64,
     saved_at: Option<Instant>,
+    /// When the model last took output or was last woken.
+    active_at: Instant,
+}
+
+impl State {
+    fn new(model: Model, offset: u64, exact: bool) -> State {
+        State {
+            slot: Slot::Awake(Box::new(model)),
+            offset,
+            resizes: VecDeque::new(),
+            exact,
+            saved_offset: offset,
+            saved_at: None,
+            active_at: Instant::now(),
+        }
+    }
+
+    /// The model, rebuilt from its snapshot if it was asleep.
+    fn model(&mut self, options: &ScreenOptions) -> &mut Model {
+        if let Slot::Asleep(snap) = &self.slot {
+            let model = Model::from_snapshot(
+                &snap.data,
+                snap.size,
+                options.scrollback,
+                options.palette.clone(),
+            );
+            self.slot = Slot::Awake(Box::new(model));
+            self.active_at = Instant::now();
+        }
+        match &mut self.slot {
+            Slot::Awake(model) => model,
+            Slot::Asleep(_) => unreachable!("woken above"),
+        }
+    }
 }
 
 /// A terminal's screen model, shared by its feeder thread, the server and restarts of the
@@ -105,6 +147,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 const CATCH_UP_STEP: usize = 256 * 1024;
 /// How often a changing screen is saved.
 const SAVE_EVERY: Duration = Duration::from_secs(1);
+/// How long a terminal prints nothing before its model goes to sleep (rebuilding it takes a few
+/// milliseconds; an idle agent waiting for its user sleeps almost all of the time).
+pub const SLEEP_AFTER: Duration = Duration::from_secs(3);
 
 impl Screen {
     /// A blank screen that will follow `log` from its oldest byte. `file` is where its state is
@@ -119,14 +164,7 @@ impl Screen {
         let model = Model::new(size, options.scrollback, options.palette.clone());
         Arc::new(Screen {
             log,
-            state: Mutex::new(State {
-                model,
-                offset: start,
-                resizes: VecDeque::new(),
-                exact: start == 0,
-                saved_offset: start,
-                saved_at: None,
-            }),
+            state: Mutex::new(State::new(model, start, start == 0)),
             options,
             responder: Mutex::new((0, None)),
             file,
@@ -162,14 +200,7 @@ impl Screen {
                 );
                 Arc::new(Screen {
                     log,
-                    state: Mutex::new(State {
-                        model,
-                        offset: snap.offset,
-                        resizes: VecDeque::new(),
-                        exact: true,
-                        saved_offset: snap.offset,
-                        saved_at: None,
-                    }),
+                    state: Mutex::new(State::new(model, snap.offset, true)),
                     options,
                     responder: Mutex::new((0, None)),
                     file: Some(file),
@@ -223,7 +254,7 @@ impl Screen {
         let at = self.log.end_offset();
         let mut st = lock(&self.state);
         if st.offset >= at && st.resizes.is_empty() {
-            st.model.resize(size);
+            st.model(&self.options).resize(size);
         } else {
             st.resizes.push_back((at, size));
         }
@@ -270,13 +301,14 @@ impl Screen {
                 if at > st.offset {
                     break;
                 }
-                st.model.resize(size);
+                st.model(&self.options).resize(size);
                 st.resizes.pop_front();
             }
             let until = st.resizes.front().map_or(bytes.len(), |&(at, _)| {
                 ((at - st.offset) as usize).min(bytes.len())
             });
-            st.model.feed(&bytes[..until], &mut answers);
+            st.model(&self.options).feed(&bytes[..until], &mut answers);
+            st.active_at = Instant::now();
             st.offset += until as u64;
             bytes = &bytes[until..];
         }
@@ -284,7 +316,7 @@ impl Screen {
             if at > st.offset {
                 break;
             }
-            st.model.resize(size);
+            st.model(&self.options).resize(size);
             st.resizes.pop_front();
         }
         if !answers.is_empty()
@@ -298,22 +330,65 @@ impl Screen {
     pub fn snapshot(&self) -> Snapshot {
         self.catch_up();
         let mut st = lock(&self.state);
+        if let (Slot::Asleep(snap), true) = (&st.slot, st.resizes.is_empty()) {
+            // Asleep means nothing happened since this snapshot was taken.
+            return Snapshot {
+                offset: st.offset,
+                ..snap.clone()
+            };
+        }
         // Pending resizes whose offset the model has reached were applied by the feed; any
         // others happened after the last byte, so they apply now.
         while let Some((_, size)) = st.resizes.pop_front() {
-            st.model.resize(size);
+            st.model(&self.options).resize(size);
         }
+        let offset = st.offset;
+        let model = st.model(&self.options);
         Snapshot {
-            offset: st.offset,
-            size: st.model.size(),
-            data: st.model.snapshot(),
+            offset,
+            size: model.size(),
+            data: model.snapshot(),
         }
     }
 
     /// Runs `f` on the model, caught up with the log (tests and diagnostics).
     pub fn with_model<R>(&self, f: impl FnOnce(&Model) -> R) -> R {
         self.catch_up();
-        f(&lock(&self.state).model)
+        f(lock(&self.state).model(&self.options))
+    }
+
+    /// Whether the model is asleep (see [`Screen::sleep_if_quiet`]).
+    pub fn is_asleep(&self) -> bool {
+        matches!(lock(&self.state).slot, Slot::Asleep(_))
+    }
+
+    /// Puts the model to sleep when it has taken no output for `quiet` and is caught up with
+    /// the log, between sequences, with no resize pending: it keeps only its snapshot and is
+    /// rebuilt from it (the same bytes an attaching pane gets) when output, a resize or a
+    /// snapshot request next needs it. Returns whether it is asleep.
+    pub fn sleep_if_quiet(&self, quiet: Duration) -> bool {
+        let mut guard = lock(&self.state);
+        let st = &mut *guard;
+        let model = match &mut st.slot {
+            Slot::Asleep(_) => return true,
+            Slot::Awake(model) => model,
+        };
+        if !model.at_rest()
+            || !st.resizes.is_empty()
+            || st.active_at.elapsed() < quiet
+            || self.log.end_offset() != st.offset
+        {
+            return false;
+        }
+        let snap = Snapshot {
+            offset: st.offset,
+            size: model.size(),
+            data: model.snapshot(),
+        };
+        st.slot = Slot::Asleep(snap);
+        drop(guard);
+        release_freed_memory();
+        true
     }
 
     /// Saves the screen to its file when it changed since the last save (atomically: a crash
@@ -434,12 +509,29 @@ pub(crate) fn follow(screen: &Screen, stop: &AtomicBool) {
                 if screen.save_due() {
                     screen.save_logged();
                 }
+                screen.sleep_if_quiet(SLEEP_AFTER);
             }
         }
     }
     screen.catch_up();
     screen.save_logged();
+    // The output has ended: only a snapshot will ever be asked of this screen.
+    screen.sleep_if_quiet(Duration::ZERO);
 }
+
+/// Hands the pages of a model that went to sleep back to the OS. glibc keeps freed small
+/// blocks (a model's rows) in its arenas, so without this a sleeping model would still count
+/// against the app's memory.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn release_freed_memory() {
+    // SAFETY: malloc_trim only returns free memory to the OS; it takes the allocator's locks.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn release_freed_memory() {}
 
 /// Nice 19 for the calling thread (Linux schedules threads as tasks): it still gets a share of
 /// a busy CPU, so answers never starve, but yields to the PTY readers during floods.

@@ -157,6 +157,8 @@ pub struct Model {
     pub(crate) region: Option<(u16, u16)>,
     pub(crate) sync: bool,
     size: TerminalSize,
+    /// Continuation bytes still expected by a UTF-8 character the output ended inside.
+    utf8_pending: u8,
 }
 
 impl std::fmt::Debug for Model {
@@ -189,7 +191,14 @@ impl Model {
             region: None,
             sync: false,
             size,
+            utf8_pending: 0,
         }
+    }
+
+    /// True when the output so far ended between sequences and characters, so a snapshot
+    /// carries the whole state: a model rebuilt from it continues exactly like this one.
+    pub fn at_rest(&self) -> bool {
+        self.scanner.is_ground() && self.utf8_pending == 0
     }
 
     pub fn size(&self) -> TerminalSize {
@@ -210,6 +219,7 @@ impl Model {
         }
         self.advance(&bytes[done..], answers);
         self.found = found;
+        self.utf8_pending = utf8_pending(self.utf8_pending, bytes);
     }
 
     /// Feeds bytes whose answers nobody wants (restoring a screen).
@@ -429,9 +439,30 @@ impl Model {
     }
 }
 
+/// Continuation bytes still expected after `bytes`, given `before` expected before them.
+fn utf8_pending(before: u8, bytes: &[u8]) -> u8 {
+    // A character is at most 4 bytes: its lead byte is within the last 4 when the chunk is
+    // at least that long.
+    let (mut need, tail) = if bytes.len() >= 4 {
+        (0, &bytes[bytes.len() - 4..])
+    } else {
+        (before, bytes)
+    };
+    for &b in tail {
+        need = match b {
+            0x80..=0xbf => need.saturating_sub(1),
+            0xc2..=0xdf => 1,
+            0xe0..=0xef => 2,
+            0xf0..=0xf4 => 3,
+            _ => 0,
+        };
+    }
+    need
+}
+
 #[cfg(test)]
 mod tests {
-    use super::Palette;
+    use super::{Palette, utf8_pending};
 
     /// The colours the model reports must be the ones the panes draw with.
     #[test]
@@ -475,5 +506,18 @@ mod tests {
         for (i, name) in names.iter().enumerate() {
             assert_eq!(p.ansi[i], color(name), "{name}");
         }
+    }
+
+    #[test]
+    fn utf8_pending_across_chunks() {
+        let text = "a€😀".as_bytes(); // 1 + 3 + 4 bytes
+        assert_eq!(utf8_pending(0, text), 0);
+        assert_eq!(utf8_pending(0, &text[..2]), 2);
+        assert_eq!(utf8_pending(0, &text[..3]), 1);
+        assert_eq!(utf8_pending(1, &text[3..4]), 0);
+        assert_eq!(utf8_pending(0, &text[..5]), 3);
+        assert_eq!(utf8_pending(0, &text[..7]), 1);
+        assert_eq!(utf8_pending(3, &text[5..6]), 2);
+        assert_eq!(utf8_pending(0, b"plain ascii"), 0);
     }
 }

@@ -59,6 +59,11 @@ impl Default for Scanner {
 }
 
 impl Scanner {
+    /// True between sequences (not inside an escape, control sequence or string).
+    pub fn is_ground(&self) -> bool {
+        self.state == State::Ground
+    }
+
     /// Scans `bytes`, appending what it finds to `found`.
     pub fn scan(&mut self, bytes: &[u8], found: &mut Vec<Found>) {
         let mut i = 0;

@@ -241,3 +241,82 @@ fn resizes_apply_at_their_place_in_the_stream_and_reflow() {
     assert_eq!(rows.len(), 3, "{rows:?}");
     assert_eq!(rows[2].len(), 40);
 }
+
+#[test]
+fn a_quiet_terminal_model_sleeps_and_wakes_exactly_where_it_was() {
+    // A full-screen program's screen (vim, with the primary screen behind it), then quiet until
+    // input arrives. (The recording's queries are answered into the input: keep its last word.)
+    let vim = fixture("vim.ans");
+    let term = Terminal::spawn(bash(&format!(
+        "stty raw -echo; cat '{}'; IFS= read -r -d x line; printf '\\033[2;3HWOKE:%s' \"${{line: -5}}\"; read -r _",
+        vim.display()
+    )))
+    .unwrap();
+    let screen = term.screen().unwrap();
+    wait_for_screen(&term, "appended ✓ 漢字");
+    let before = screen.snapshot();
+    // The terminal's own screen thread puts the model to sleep once it has been quiet.
+    let deadline = std::time::Instant::now() + grove_pty::screen::SLEEP_AFTER + T;
+    while !screen.is_asleep() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a quiet model never went to sleep"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Asleep, it renders the same snapshot without waking.
+    assert_eq!(screen.snapshot(), before);
+    assert!(screen.is_asleep(), "a snapshot woke the model");
+
+    // Output wakes it; it goes on exactly like a model that never slept.
+    term.write_input(b"hellox").unwrap();
+    wait_for(&term, "WOKE:hello", T);
+    wait_for_screen(&term, "WOKE:hello");
+    assert!(!screen.is_asleep());
+    let mut all = Vec::new();
+    term.log().copy_range(0, usize::MAX, &mut all);
+    let mut never_slept = Model::new(
+        SIZE,
+        ScreenOptions::default().scrollback,
+        Palette::default(),
+    );
+    never_slept.feed_quietly(&all);
+    assert_eq!(screen.with_model(|m| m.dump()), never_slept.dump());
+    assert!(screen.with_model(|m| m.alternate_screen()));
+}
+
+#[test]
+fn a_model_does_not_sleep_inside_an_escape_sequence_or_a_character() {
+    let log = std::sync::Arc::new(grove_pty::OutputLog::new(1 << 16));
+    let screen = Screen::new(log.clone(), SIZE, ScreenOptions::default(), None);
+    let parts: [&[u8]; 3] = [
+        b"abc\x1b[3",
+        "8;5;1mred \u{20ac}".as_bytes(),
+        b"\x1b[0m done",
+    ];
+    // Split inside the CSI, then inside the three bytes of the euro sign.
+    let euro_cut = parts[1].len() - 1;
+    for (bytes, rests) in [
+        (parts[0], false),
+        (&parts[1][..euro_cut], false),
+        (&parts[1][euro_cut..], true),
+        (parts[2], true),
+    ] {
+        log.append(bytes);
+        screen.catch_up();
+        assert_eq!(
+            screen.sleep_if_quiet(Duration::ZERO),
+            rests,
+            "after {bytes:?}"
+        );
+    }
+    let mut all = Vec::new();
+    log.copy_range(0, usize::MAX, &mut all);
+    let mut never_slept = Model::new(
+        SIZE,
+        ScreenOptions::default().scrollback,
+        Palette::default(),
+    );
+    never_slept.feed_quietly(&all);
+    assert_eq!(screen.with_model(|m| m.dump()), never_slept.dump());
+}
