@@ -116,11 +116,20 @@ impl std::fmt::Debug for Server {
     }
 }
 
+/// Why TLS options fail in a build without the `tls` feature.
+#[cfg(not(feature = "tls"))]
+const NO_TLS: &str = "this build of Grove has no TLS support (built without the `tls` feature); \
+                      run `grove serve` from a default build, or use an SSH tunnel to 127.0.0.1";
+
 impl Server {
     /// Checks the options, binds the socket and builds the router.
     pub fn bind(grove: Grove, opts: ServeOptions) -> Result<Server, ServeError> {
         if !opts.host.is_loopback() && opts.tls.is_none() {
             return Err(ServeError::PlainNonLoopback { host: opts.host });
+        }
+        #[cfg(not(feature = "tls"))]
+        if opts.tls.is_some() {
+            return Err(ServeError::Tls(NO_TLS.into()));
         }
         let token = match opts.token.clone() {
             Some(t) => t,
@@ -186,6 +195,9 @@ impl Server {
                     .with_graceful_shutdown(shutdown)
                     .await?;
             }
+            #[cfg(not(feature = "tls"))]
+            Some(_) => return Err(ServeError::Tls(NO_TLS.into())),
+            #[cfg(feature = "tls")]
             Some(tls) => {
                 let _ = rustls::crypto::ring::default_provider().install_default();
                 let config =

@@ -16,10 +16,27 @@ use super::AppState;
 use super::api::error_response;
 use crate::wire::{ApiError, ErrorCode};
 
+#[cfg(feature = "ui")]
 #[derive(rust_embed::Embed)]
 #[folder = "../web/dist/"]
 #[allow_missing = true]
 struct Dist;
+
+/// Built without the `ui` feature (the desktop app, whose window carries the UI): no files.
+#[cfg(not(feature = "ui"))]
+struct Dist;
+
+#[cfg(not(feature = "ui"))]
+impl Dist {
+    fn get(_path: &str) -> Option<NoFile> {
+        None
+    }
+}
+
+#[cfg(not(feature = "ui"))]
+struct NoFile {
+    data: std::borrow::Cow<'static, [u8]>,
+}
 
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
                    connect-src 'self'; img-src 'self' data:; font-src 'self' data:; \
