@@ -28,3 +28,9 @@ ensure_nextest() {
   echo "installing cargo-nextest (one-time, a few minutes)" >&2
   cargo install cargo-nextest --locked
 }
+
+# Installs web/'s npm packages when node_modules is missing or older than the lockfile, then
+# builds the UI into web/dist (which `grove` release builds and grove-desktop embed).
+build_web() {
+  (cd web && { [ -f node_modules/.package-lock.json ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; } && npm run -s build)
+}

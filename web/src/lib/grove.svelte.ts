@@ -8,6 +8,7 @@ import { RepoStore } from './stores/repos.svelte';
 import { SessionStore } from './stores/sessions.svelte';
 import { TerminalStore } from './stores/terminals.svelte';
 import type { Event } from './wire/Event';
+import { markOnce } from './startup';
 
 const BACKOFF = [250, 500, 1000, 2000, 4000, 8000];
 
@@ -20,6 +21,8 @@ export class Grove {
   #events: Closable | null = null;
   #attempt = 0;
   #stopped = false;
+  /** Loads started so far (see `reload`). */
+  #loads = 0;
 
   constructor(transport: Transport) {
     this.transport = transport;
@@ -29,6 +32,10 @@ export class Grove {
   }
 
   start(): void {
+    // The first paint does not wait for the events socket: this load runs while it connects.
+    // The load on open follows and is the one that cannot miss an event; whichever load started
+    // last wins, so an early answer never overwrites a later one.
+    void this.reload({ early: true });
     this.#openEvents();
   }
 
@@ -38,10 +45,15 @@ export class Grove {
     this.terminals.disposeAll();
   }
 
-  /** Reloads everything from the server (on connect and on `resync`). */
-  async reload(): Promise<void> {
+  /** Reloads everything from the server (on connect and on `resync`). An `early` load (before the
+   *  events socket is open) leaves failures to the load on open, which reports them. */
+  async reload({ early = false } = {}): Promise<void> {
+    const seq = ++this.#loads;
+    const current = () => seq === this.#loads;
     try {
-      await Promise.all([this.repos.load(), this.sessions.load()]);
+      await Promise.all([this.repos.load(current), this.sessions.load(current)]);
+      if (!current()) return;
+      markOnce('loaded');
       if (this.sessions.selectedId === null) {
         const first = this.sessions.ordered(this.repos.list)[0];
         if (first) this.sessions.select(first.id);
@@ -51,6 +63,7 @@ export class Grove {
         this.connection.server = 'unauthorized';
         return;
       }
+      if (early || !current()) return;
       this.connection.error(`Could not load the state: ${messageOf(e)}`);
     }
   }
@@ -73,6 +86,7 @@ export class Grove {
         const wasDown = this.connection.server === 'down';
         this.#attempt = 0;
         this.connection.server = 'up';
+        markOnce('events-open');
         void this.reload();
         // Visible panes resume from their offsets right away rather than waiting for a backoff.
         if (wasDown) this.terminals.reconnectAll();

@@ -20,11 +20,13 @@ export class RepoStore {
     return this.list.find((r) => r.id === id);
   }
 
-  async load(): Promise<void> {
+  /** Loads the repos and agent presets; `current` says whether the result is still wanted. */
+  async load(current: () => boolean = () => true): Promise<void> {
     const [repos, agents] = await Promise.all([
       this.#t.request<Repo[]>('GET', '/repos'),
       this.#t.request<AgentPreset[]>('GET', '/agents'),
     ]);
+    if (!current()) return;
     this.list = repos;
     this.agents = agents;
   }

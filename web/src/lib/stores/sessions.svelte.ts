@@ -122,8 +122,10 @@ export class SessionStore {
 
   // ---- server calls ----
 
-  async load(): Promise<void> {
+  /** Loads every session; `current` says whether the result is still wanted when it arrives. */
+  async load(current: () => boolean = () => true): Promise<void> {
     const list = await this.#t.request<Session[]>('GET', '/sessions');
+    if (!current()) return;
     const next: Record<number, Session> = {};
     for (const s of list) next[s.id] = s;
     this.byId = next;

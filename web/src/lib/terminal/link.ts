@@ -11,6 +11,7 @@ import type { TerminalInfo } from '../wire/TerminalInfo';
 import type { ApiError } from '../wire/ApiError';
 import type { ScreenSnapshot } from '../wire/ScreenSnapshot';
 import { StreamCursor } from './cursor';
+import { markOnce } from '../startup';
 
 export interface TerminalSink {
   /** Writes raw bytes; calls `parsed` once the emulator has parsed them. */
@@ -141,6 +142,7 @@ export class TerminalLink {
   #frame(f: ServerFrame, start: StreamStart): void {
     switch (f.type) {
       case 'hello': {
+        markOnce('terminal-hello');
         if (f.snapshot) {
           // Either a fresh attach or a resume the log could no longer serve: the snapshot
           // repairs any gap, so nothing was lost from the user's point of view.

@@ -5,7 +5,8 @@
 
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
-import { WebglAddon } from '@xterm/addon-webgl';
+// The WebGL renderer is a separate chunk, fetched only by panes that use it (not in WebKitGTK).
+import type { WebglAddon } from '@xterm/addon-webgl';
 import { preferredRenderer } from './renderer';
 import { Unicode11Addon } from '@xterm/addon-unicode11';
 import { WebLinksAddon } from '@xterm/addon-web-links';
@@ -21,6 +22,7 @@ import type { LivePane } from '../stores/terminals.svelte';
 import { TerminalLink, type LinkState, type TerminalSink } from './link';
 import { swallowQueries } from './queries';
 import { darkTheme, FONT_FAMILY } from './theme';
+import { markOnce } from '../startup';
 
 export const SCROLLBACK = 5000;
 const RESIZE_DEBOUNCE_MS = 100;
@@ -31,6 +33,20 @@ export interface PaneOptions {
   onInfo?(t: TerminalInfo): void;
   onExit?(exit: ExitInfo): void;
   onError?(e: ApiError): void;
+}
+
+function terminalOptions(): ConstructorParameters<typeof Terminal>[0] {
+  return {
+    theme: darkTheme,
+    fontFamily: FONT_FAMILY,
+    fontSize: 13,
+    lineHeight: 1.1,
+    scrollback: SCROLLBACK,
+    cursorBlink: true,
+    allowProposedApi: true, // unicode11's activeVersion
+    macOptionIsMeta: true,
+    rightClickSelectsWord: true,
+  };
 }
 
 export class XtermPane implements LivePane {
@@ -49,18 +65,23 @@ export class XtermPane implements LivePane {
 
   constructor(container: HTMLElement, transport: Transport, terminalId: number, opts: PaneOptions) {
     this.terminalId = terminalId;
-    const term = new Terminal({
-      theme: darkTheme,
-      fontFamily: FONT_FAMILY,
-      fontSize: 13,
-      lineHeight: 1.1,
-      scrollback: SCROLLBACK,
-      cursorBlink: true,
-      allowProposedApi: true, // unicode11's activeVersion
-      macOptionIsMeta: true,
-      rightClickSelectsWord: true,
-    });
+    const term = new Terminal(terminalOptions());
     this.term = term;
+    markOnce('pane');
+    // Connect first: the socket's handshake and the server's snapshot then overlap with opening
+    // and fitting xterm below (the first frame cannot arrive before this constructor returns).
+    const sink: TerminalSink = {
+      write: (bytes: Uint8Array, parsed: () => void) => term.write(bytes, parsed),
+      snapshot: (snapshot: ScreenSnapshot) => this.#writeSnapshot(snapshot),
+      notice: (text: string) => term.write(`\r\n\x1b[2;3m${text}\x1b[0m\r\n`),
+      info: (t: TerminalInfo) => opts.onInfo?.(t),
+      exited: (exit: ExitInfo) => opts.onExit?.(exit),
+      error: (e: ApiError) => opts.onError?.(e),
+    };
+    this.#link = new TerminalLink(transport, terminalId, sink, {
+      start: { snapshot: true },
+      onState: (s) => opts.onState?.(s),
+    });
     term.loadAddon(this.#fit);
     term.loadAddon(new Unicode11Addon());
     term.unicode.activeVersion = '11';
@@ -97,18 +118,6 @@ export class XtermPane implements LivePane {
     if (preferredRenderer() === 'webgl') this.#loadWebgl();
     this.#fitNow();
 
-    const sink: TerminalSink = {
-      write: (bytes: Uint8Array, parsed: () => void) => term.write(bytes, parsed),
-      snapshot: (snapshot: ScreenSnapshot) => this.#writeSnapshot(snapshot),
-      notice: (text: string) => term.write(`\r\n\x1b[2;3m${text}\x1b[0m\r\n`),
-      info: (t: TerminalInfo) => opts.onInfo?.(t),
-      exited: (exit: ExitInfo) => opts.onExit?.(exit),
-      error: (e: ApiError) => opts.onError?.(e),
-    };
-    this.#link = new TerminalLink(transport, terminalId, sink, {
-      start: { snapshot: true },
-      onState: (s) => opts.onState?.(s),
-    });
     this.#link.resize(term.rows, term.cols);
 
     term.onData((d) => this.#link.input(d));
@@ -212,21 +221,30 @@ export class XtermPane implements LivePane {
   }
 
   #loadWebgl(): void {
-    try {
-      const webgl = new WebglAddon();
-      webgl.onContextLoss(() => {
-        // Back to the DOM renderer; the buffer is unaffected.
-        webgl.dispose();
-        this.#webgl = null;
+    import('@xterm/addon-webgl').then(
+      ({ WebglAddon }) => {
+        if (this.#disposed) return;
+        try {
+          const webgl = new WebglAddon();
+          webgl.onContextLoss(() => {
+            // Back to the DOM renderer; the buffer is unaffected.
+            webgl.dispose();
+            this.#webgl = null;
+            this.renderer = 'dom';
+          });
+          this.term.loadAddon(webgl);
+          this.#webgl = webgl;
+          this.renderer = 'webgl';
+        } catch {
+          this.renderer = 'dom';
+        }
+      },
+      () => {
         this.renderer = 'dom';
-      });
-      this.term.loadAddon(webgl);
-      this.#webgl = webgl;
-      this.renderer = 'webgl';
-    } catch {
-      this.renderer = 'dom';
-    }
+      },
+    );
   }
+
 }
 
 /** OSC 52 `c;BASE64` → clipboard, only when the user allowed it. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isSoftwareRenderer } from './renderer';
+import { isSoftwareRenderer, preferredRenderer, setDefaultRenderer } from './renderer';
 
 describe('isSoftwareRenderer', () => {
   it('recognises software WebGL', () => {
@@ -22,5 +22,15 @@ describe('isSoftwareRenderer', () => {
     ]) {
       expect(isSoftwareRenderer(name), name).toBe(false);
     }
+  });
+});
+
+describe('setDefaultRenderer', () => {
+  it('is used without probing WebGL', () => {
+    // The probe finds no WebGL here and would answer 'dom'.
+    setDefaultRenderer('webgl');
+    expect(preferredRenderer()).toBe('webgl');
+    setDefaultRenderer('dom');
+    expect(preferredRenderer()).toBe('dom');
   });
 });

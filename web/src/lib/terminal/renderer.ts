@@ -21,6 +21,12 @@ export function preferredRenderer(): RendererChoice {
   return detected;
 }
 
+/** Sets the renderer used when the user has not chosen one, without probing WebGL (the desktop
+ *  shell on Linux: see `desktop.ts`). */
+export function setDefaultRenderer(choice: RendererChoice): void {
+  detected = choice;
+}
+
 function probe(): RendererChoice {
   try {
     const canvas = document.createElement('canvas');

@@ -1,0 +1,159 @@
+//! Follows the orchestrator's events in-process: keeps the tray's counts current and raises a
+//! native notification when a terminal asks for the user or an agent exits. Clicking one focuses
+//! its session (where the platform reports clicks: freedesktop notifications on Linux).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use grove_orchestrator::wire::{Event, TerminalKind, TerminalStatus};
+use tauri::{AppHandle, Manager};
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::shell::{self, Shell, UiAction};
+use crate::tray::Tray;
+
+/// Counts are recomputed at most this often during bursts of events.
+const COALESCE: Duration = Duration::from_millis(150);
+/// At most one notification per session this often (a program ringing the bell in a loop).
+const PER_SESSION: Duration = Duration::from_secs(10);
+/// Notifications whose click is awaited at once (each waits on its own thread until closed).
+const MAX_WAITING: usize = 8;
+
+/// Runs until the event stream ends (the app exits).
+pub async fn follow(app: AppHandle, tray: Option<Tray>) {
+    let grove = app.state::<Shell>().grove.clone();
+    let mut events = grove.subscribe_events();
+    let mut last_notified: HashMap<i64, Instant> = HashMap::new();
+    let mut exited: HashMap<i64, bool> = HashMap::new();
+    let waiting = Arc::new(AtomicUsize::new(0));
+    let refresh = |tray: &Option<Tray>| {
+        if let Some(tray) = tray {
+            let g = grove.clone();
+            let c = shell::counts(&g);
+            tray.show(c);
+        }
+    };
+    refresh(&tray);
+    loop {
+        let ev = match events.recv().await {
+            Ok(ev) => ev,
+            Err(RecvError::Lagged(_)) => {
+                refresh(&tray);
+                continue;
+            }
+            Err(RecvError::Closed) => return,
+        };
+        let note = match &ev {
+            Event::Attention {
+                session_id,
+                message,
+                ..
+            } => Some((
+                *session_id,
+                "needs your attention",
+                message
+                    .clone()
+                    .unwrap_or_else(|| "A terminal rang the bell.".into()),
+            )),
+            Event::TerminalUpdated { terminal } => {
+                let now_exited = terminal.status == TerminalStatus::Exited;
+                let was = exited.insert(terminal.id, now_exited).unwrap_or(false);
+                (terminal.kind == TerminalKind::Agent && now_exited && !was).then(|| {
+                    let how = match terminal.exit.and_then(|e| e.code) {
+                        Some(0) => "The agent finished.".to_owned(),
+                        Some(code) => format!("The agent exited with code {code}."),
+                        None => "The agent ended.".to_owned(),
+                    };
+                    (terminal.session_id, "agent exited", how)
+                })
+            }
+            _ => None,
+        };
+        if let Some((session_id, what, body)) = note {
+            let recent = last_notified
+                .get(&session_id)
+                .is_some_and(|t| t.elapsed() < PER_SESSION);
+            if !recent && !window_focused(&app) {
+                last_notified.insert(session_id, Instant::now());
+                let name = grove
+                    .session(session_id)
+                    .map(|s| s.name)
+                    .unwrap_or_else(|_| format!("session {session_id}"));
+                notify(
+                    &app,
+                    &waiting,
+                    session_id,
+                    &format!("{name}: {what}"),
+                    &body,
+                );
+            }
+        }
+        if matches!(
+            ev,
+            Event::SessionUpdated { .. }
+                | Event::SessionRemoved { .. }
+                | Event::TerminalUpdated { .. }
+                | Event::TerminalRemoved { .. }
+                | Event::Attention { .. }
+                | Event::Resync
+        ) {
+            // Let a burst settle, then count once.
+            tokio::time::sleep(COALESCE).await;
+            while let Ok(ev) = events.try_recv() {
+                if let Event::TerminalUpdated { terminal } = ev {
+                    exited.insert(terminal.id, terminal.status == TerminalStatus::Exited);
+                }
+            }
+            refresh(&tray);
+        }
+    }
+}
+
+fn window_focused(app: &AppHandle) -> bool {
+    app.get_webview_window(shell::MAIN)
+        .is_some_and(|w| w.is_focused().unwrap_or(false) && w.is_visible().unwrap_or(false))
+}
+
+fn notify(app: &AppHandle, waiting: &Arc<AtomicUsize>, session_id: i64, summary: &str, body: &str) {
+    let mut n = notify_rust::Notification::new();
+    n.appname("Grove").summary(summary).body(body);
+    #[cfg(all(unix, not(target_os = "macos")))]
+    {
+        n.action("default", "Show session");
+        match n.show() {
+            Ok(handle) => {
+                if waiting.fetch_add(1, Ordering::SeqCst) >= MAX_WAITING {
+                    waiting.fetch_sub(1, Ordering::SeqCst);
+                    return;
+                }
+                let app = app.clone();
+                let counter = waiting.clone();
+                let spawned = std::thread::Builder::new()
+                    .name("notification click".into())
+                    .spawn(move || {
+                        handle.wait_for_action(|action| {
+                            if action == "default" {
+                                shell::dispatch(&app, UiAction::FocusSession { session_id });
+                            }
+                        });
+                        counter.fetch_sub(1, Ordering::SeqCst);
+                    });
+                if spawned.is_err() {
+                    waiting.fetch_sub(1, Ordering::SeqCst);
+                    tracing::warn!("could not wait for a notification click");
+                }
+            }
+            Err(err) => tracing::info!(%err, "no notification (is a notification daemon running?)"),
+        }
+    }
+    #[cfg(not(all(unix, not(target_os = "macos"))))]
+    {
+        // macOS and Windows report no click through notify-rust: the notification only informs.
+        let _ = (app, waiting, session_id);
+        if let Err(err) = n.show() {
+            tracing::info!(%err, "no notification");
+        }
+    }
+}

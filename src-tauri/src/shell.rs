@@ -1,0 +1,330 @@
+//! The shell's state and the few things it does with the window: hand the connection to the UI,
+//! deliver UI actions (queued until the UI listens), show and hide, quit with a confirmation.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use grove_orchestrator::Grove;
+use grove_orchestrator::wire::{SessionState, TerminalStatus};
+use serde::Serialize;
+use tauri::{AppHandle, Emitter, Manager};
+
+use crate::links::{self, AuthOutcome, Link};
+use crate::local_server::LocalServer;
+use crate::settings::Settings;
+
+/// The window every action is about.
+pub const MAIN: &str = "main";
+/// The event the UI listens to for [`UiAction`]s.
+const UI_ACTION: &str = "grove:ui-action";
+/// Actions kept while the UI is not listening yet; older ones are dropped beyond this.
+const MAX_QUEUED: usize = 32;
+
+/// What the shell asks the UI to do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum UiAction {
+    FocusSession { session_id: i64 },
+    NewSession,
+}
+
+/// The address and token of the in-process server, for the UI only.
+#[derive(Serialize)]
+pub struct Connection {
+    url: String,
+    token: String,
+}
+
+#[derive(Default)]
+struct UiQueue {
+    ready: bool,
+    queued: Vec<UiAction>,
+}
+
+/// Managed state of the app.
+pub struct Shell {
+    pub grove: Grove,
+    server: Mutex<Option<LocalServer>>,
+    ui: Mutex<UiQueue>,
+    pub settings: Mutex<Settings>,
+    settings_path: std::path::PathBuf,
+    confirming: AtomicBool,
+}
+
+impl Shell {
+    pub fn new(server: LocalServer, settings_path: std::path::PathBuf) -> Shell {
+        Shell {
+            grove: server.grove.clone(),
+            server: Mutex::new(Some(server)),
+            ui: Mutex::new(UiQueue::default()),
+            settings: Mutex::new(Settings::load(&settings_path)),
+            settings_path,
+            confirming: AtomicBool::new(false),
+        }
+    }
+
+    pub fn close_to_tray(&self) -> bool {
+        self.settings
+            .lock()
+            .map(|s| s.close_to_tray)
+            .unwrap_or(true)
+    }
+
+    pub fn set_close_to_tray(&self, on: bool) {
+        if let Ok(mut s) = self.settings.lock() {
+            s.close_to_tray = on;
+            s.save(&self.settings_path);
+        }
+    }
+
+    /// Stops the server and every terminal (on exit).
+    pub fn stop(&self) {
+        let server = self.server.lock().ok().and_then(|mut s| s.take());
+        if let Some(mut server) = server {
+            server.stop();
+        }
+    }
+}
+
+/// The `connection` command: where the UI finds the server.
+#[tauri::command]
+pub fn connection(shell: tauri::State<'_, Shell>) -> Result<Connection, String> {
+    let server = shell
+        .server
+        .lock()
+        .map_err(|_| "shell state poisoned".to_owned())?;
+    let server = server.as_ref().ok_or("the server has stopped")?;
+    Ok(Connection {
+        url: server.info.url.clone(),
+        token: server.info.token.expose().to_owned(),
+    })
+}
+
+/// The `desktop_ready` command: the UI listens from now on; returns what was queued before.
+#[tauri::command]
+pub fn desktop_ready(shell: tauri::State<'_, Shell>) -> Vec<UiAction> {
+    match shell.ui.lock() {
+        Ok(mut ui) => {
+            ui.ready = true;
+            std::mem::take(&mut ui.queued)
+        }
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Delivers an action to the UI now, or queues it until the UI is ready. Brings the window up.
+pub fn dispatch(app: &AppHandle, action: UiAction) {
+    show_main(app);
+    let shell = app.state::<Shell>();
+    let Ok(mut ui) = shell.ui.lock() else { return };
+    if !ui.ready {
+        if ui.queued.len() >= MAX_QUEUED {
+            ui.queued.remove(0);
+            tracing::warn!("too many actions before the UI was ready; dropped the oldest");
+        }
+        ui.queued.push(action);
+        return;
+    }
+    drop(ui);
+    if let Err(err) = app.emit_to(MAIN, UI_ACTION, action) {
+        tracing::warn!(%err, "could not deliver an action to the UI");
+    }
+}
+
+/// Handles one `grove:` link from the command line, a second launch or the OS.
+pub fn open_link(app: &AppHandle, raw: &str) {
+    let link = match links::parse(raw) {
+        Ok(link) => link,
+        Err(err) => {
+            // The link itself is not logged: a malformed auth callback may still hold a code.
+            tracing::warn!(%err, "ignored a grove:// link");
+            return;
+        }
+    };
+    match link {
+        Link::Session(id) => {
+            let grove = app.state::<Shell>().grove.clone();
+            if grove.session(id).is_ok() {
+                dispatch(app, UiAction::FocusSession { session_id: id });
+            } else {
+                tracing::warn!(id, "ignored a link to a session that does not exist");
+            }
+        }
+        Link::AuthCallback(cb) => {
+            // The OAuth exchange (state check, PKCE, token into the vault) belongs to the
+            // orchestrator's GitHub sign-in, which does not exist yet: the callback is validated
+            // in shape, logged without its code, and the window comes forward.
+            match &cb.outcome {
+                AuthOutcome::Code(_) => {
+                    tracing::info!(callback = ?cb, "GitHub sign-in callback received")
+                }
+                AuthOutcome::Error(e) => tracing::warn!(error = %e, "GitHub sign-in was refused"),
+            }
+            show_main(app);
+        }
+    }
+}
+
+/// Shows, unminimizes and focuses the main window.
+pub fn show_main(app: &AppHandle) {
+    if let Some(w) = app.get_webview_window(MAIN) {
+        let _ = w.show();
+        let _ = w.unminimize();
+        let _ = w.set_focus();
+    }
+}
+
+/// Shows the window if hidden, hides it otherwise.
+pub fn toggle_main(app: &AppHandle) {
+    if let Some(w) = app.get_webview_window(MAIN) {
+        if w.is_visible().unwrap_or(false) {
+            let _ = w.hide();
+        } else {
+            show_main(app);
+        }
+    }
+}
+
+/// Sessions with a live program, and sessions waiting for the user.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub running: usize,
+    pub attention: usize,
+    /// Live terminals across all sessions (what quitting would stop).
+    pub live_terminals: usize,
+}
+
+pub fn counts(grove: &Grove) -> Counts {
+    let Ok(sessions) = grove.sessions() else {
+        return Counts::default();
+    };
+    let mut c = Counts::default();
+    for s in sessions.iter().filter(|s| s.state == SessionState::Active) {
+        let live = |t: &&grove_orchestrator::wire::TerminalInfo| {
+            matches!(
+                t.status,
+                TerminalStatus::Running | TerminalStatus::Idle | TerminalStatus::NeedsAttention
+            )
+        };
+        let n = s.terminals.iter().filter(live).count();
+        c.live_terminals += n;
+        c.running += usize::from(n > 0);
+        c.attention += usize::from(
+            s.terminals
+                .iter()
+                .any(|t| t.status == TerminalStatus::NeedsAttention),
+        );
+    }
+    c
+}
+
+/// Quits, asking first when programs are still running in sessions.
+pub fn request_quit(app: &AppHandle) {
+    let shell = app.state::<Shell>();
+    let live = counts(&shell.grove).live_terminals;
+    if live == 0 {
+        app.exit(0);
+        return;
+    }
+    if shell.confirming.swap(true, Ordering::SeqCst) {
+        return; // a confirmation is already open
+    }
+    let app = app.clone();
+    let handle = app.clone();
+    // GTK dialogs are made on the main thread; the answer is awaited off it.
+    let _ = handle.run_on_main_thread(move || {
+        let plural = if live == 1 { "" } else { "s" };
+        let answer = rfd::AsyncMessageDialog::new()
+            .set_level(rfd::MessageLevel::Warning)
+            .set_title("Quit Grove?")
+            .set_description(format!(
+                "{live} program{plural} still running in your sessions will be stopped. \
+                 Their output is kept, and they can be restarted next time."
+            ))
+            .set_buttons(rfd::MessageButtons::OkCancelCustom(
+                "Quit".into(),
+                "Cancel".into(),
+            ))
+            .show();
+        std::thread::spawn(move || {
+            let result = tauri::async_runtime::block_on(answer);
+            app.state::<Shell>()
+                .confirming
+                .store(false, Ordering::SeqCst);
+            let quit = match result {
+                rfd::MessageDialogResult::Ok | rfd::MessageDialogResult::Yes => true,
+                rfd::MessageDialogResult::Custom(label) => label == "Quit",
+                _ => false,
+            };
+            if quit {
+                app.exit(0);
+            }
+        });
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use grove_orchestrator::GroveConfig;
+    use grove_orchestrator::wire::CreateSessionRequest;
+    use std::process::Command;
+
+    fn git(dir: &std::path::Path, args: &[&str]) {
+        let ok = Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "git {args:?}");
+    }
+
+    /// What the tray shows and what quitting would stop, from a real Grove with real sessions.
+    #[test]
+    fn counts_follow_live_terminals() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("repo");
+        fs_err::create_dir_all(&repo).unwrap();
+        git(&repo, &["init", "-q", "-b", "main"]);
+        fs_err::write(repo.join("a.txt"), "a\n").unwrap();
+        git(&repo, &["add", "."]);
+        git(
+            &repo,
+            &[
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t.invalid",
+                "commit",
+                "-qm",
+                "init",
+            ],
+        );
+        tauri::async_runtime::block_on(async {
+            let grove = Grove::open(GroveConfig::new(dir.path().join("data"))).unwrap();
+            assert_eq!(counts(&grove), Counts::default());
+            let r = grove.add_repo(&repo.display().to_string()).unwrap();
+            let g = grove.clone();
+            let session = tokio::task::spawn_blocking(move || {
+                g.create_session(CreateSessionRequest {
+                    repo_id: r.id,
+                    name: "one".into(),
+                    base: None,
+                    command: Some("cat".into()),
+                    use_existing_branch: None,
+                    rows: None,
+                    cols: None,
+                })
+            })
+            .await
+            .unwrap()
+            .unwrap();
+            let c = counts(&grove);
+            assert_eq!((c.running, c.attention, c.live_terminals), (1, 0, 1));
+            grove.delete_session(session.id, true).unwrap();
+            assert_eq!(counts(&grove), Counts::default());
+            grove.shutdown();
+        });
+    }
+}

@@ -1,0 +1,12 @@
+// Start-up milestones as `performance.mark`s (`grove:connection`, `grove:events-open`,
+// `grove:loaded`, `grove:pane`, `grove:terminal-hello`), each only the first time, so the timeline
+// never grows. The desktop cold-start benchmark prints them (web/e2e-desktop/bench.mjs); in any
+// browser they show in the devtools' performance panel.
+
+const seen = new Set<string>();
+
+export function markOnce(name: string): void {
+  if (seen.has(name)) return;
+  seen.add(name);
+  performance.mark(`grove:${name}`);
+}
