@@ -273,15 +273,10 @@ fn a_quiet_terminal_model_sleeps_and_wakes_exactly_where_it_was() {
     wait_for(&term, "WOKE:hello", T);
     wait_for_screen(&term, "WOKE:hello");
     assert!(!screen.is_asleep());
-    let mut all = Vec::new();
-    term.log().copy_range(0, usize::MAX, &mut all);
-    let mut never_slept = Model::new(
-        SIZE,
-        ScreenOptions::default().scrollback,
-        Palette::default(),
+    assert_eq!(
+        screen.with_model(|m| m.dump()),
+        never_slept(term.log()).dump()
     );
-    never_slept.feed_quietly(&all);
-    assert_eq!(screen.with_model(|m| m.dump()), never_slept.dump());
     assert!(screen.with_model(|m| m.alternate_screen()));
 }
 
@@ -310,13 +305,18 @@ fn a_model_does_not_sleep_inside_an_escape_sequence_or_a_character() {
             "after {bytes:?}"
         );
     }
+    assert_eq!(screen.with_model(|m| m.dump()), never_slept(&log).dump());
+}
+
+/// A model fed the whole log at once, as if it had never slept.
+fn never_slept(log: &grove_pty::OutputLog) -> Model {
     let mut all = Vec::new();
     log.copy_range(0, usize::MAX, &mut all);
-    let mut never_slept = Model::new(
+    let mut m = Model::new(
         SIZE,
         ScreenOptions::default().scrollback,
         Palette::default(),
     );
-    never_slept.feed_quietly(&all);
-    assert_eq!(screen.with_model(|m| m.dump()), never_slept.dump());
+    m.feed_quietly(&all);
+    m
 }
