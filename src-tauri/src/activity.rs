@@ -45,69 +45,81 @@ pub async fn follow(app: AppHandle, tray: Option<Tray>) {
             }
             Err(RecvError::Closed) => return,
         };
-        let note = match &ev {
-            Event::Attention {
-                session_id,
-                message,
-                ..
-            } => Some((
-                *session_id,
-                "needs your attention",
-                message
-                    .clone()
-                    .unwrap_or_else(|| "A terminal rang the bell.".into()),
-            )),
-            Event::TerminalUpdated { terminal } => {
-                let now_exited = terminal.status == TerminalStatus::Exited;
-                let was = exited.insert(terminal.id, now_exited).unwrap_or(false);
-                (terminal.kind == TerminalKind::Agent && now_exited && !was).then(|| {
-                    let how = match terminal.exit.and_then(|e| e.code) {
-                        Some(0) => "The agent finished.".to_owned(),
-                        Some(code) => format!("The agent exited with code {code}."),
-                        None => "The agent ended.".to_owned(),
-                    };
-                    (terminal.session_id, "agent exited", how)
-                })
-            }
-            _ => None,
-        };
-        if let Some((session_id, what, body)) = note {
-            let recent = last_notified
-                .get(&session_id)
-                .is_some_and(|t| t.elapsed() < PER_SESSION);
-            if !recent && !window_focused(&app) {
-                last_notified.insert(session_id, Instant::now());
-                let name = grove
-                    .session(session_id)
-                    .map(|s| s.name)
-                    .unwrap_or_else(|_| format!("session {session_id}"));
-                notify(
-                    &app,
-                    &waiting,
-                    session_id,
-                    &format!("{name}: {what}"),
-                    &body,
-                );
-            }
-        }
-        if matches!(
-            ev,
-            Event::SessionUpdated { .. }
-                | Event::SessionRemoved { .. }
-                | Event::TerminalUpdated { .. }
-                | Event::TerminalRemoved { .. }
-                | Event::Attention { .. }
-                | Event::Resync
-        ) {
-            // Let a burst settle, then count once.
+        let mut notes = Vec::new();
+        notes.extend(note_for(&ev, &mut exited));
+        if changes_counts(&ev) {
+            // Let a burst settle, then count once; the burst's events still each get their
+            // notification.
             tokio::time::sleep(COALESCE).await;
             while let Ok(ev) = events.try_recv() {
-                if let Event::TerminalUpdated { terminal } = ev {
-                    exited.insert(terminal.id, terminal.status == TerminalStatus::Exited);
-                }
+                notes.extend(note_for(&ev, &mut exited));
             }
             refresh(&tray);
         }
+        for (session_id, what, body) in notes {
+            let recent = last_notified
+                .get(&session_id)
+                .is_some_and(|t| t.elapsed() < PER_SESSION);
+            if recent || window_focused(&app) {
+                continue;
+            }
+            last_notified.insert(session_id, Instant::now());
+            let name = grove
+                .session(session_id)
+                .map(|s| s.name)
+                .unwrap_or_else(|_| format!("session {session_id}"));
+            notify(
+                &app,
+                &waiting,
+                session_id,
+                &format!("{name}: {what}"),
+                &body,
+            );
+        }
+    }
+}
+
+/// Whether an event can change the tray's counts.
+fn changes_counts(ev: &Event) -> bool {
+    matches!(
+        ev,
+        Event::SessionUpdated { .. }
+            | Event::SessionRemoved { .. }
+            | Event::TerminalUpdated { .. }
+            | Event::TerminalRemoved { .. }
+            | Event::Attention { .. }
+            | Event::Resync
+    )
+}
+
+/// The notification an event calls for, if any: (session, what happened, details). `exited`
+/// remembers which terminals had exited, so only the transition notifies.
+fn note_for(ev: &Event, exited: &mut HashMap<i64, bool>) -> Option<(i64, &'static str, String)> {
+    match ev {
+        Event::Attention {
+            session_id,
+            message,
+            ..
+        } => Some((
+            *session_id,
+            "needs your attention",
+            message
+                .clone()
+                .unwrap_or_else(|| "A terminal rang the bell.".into()),
+        )),
+        Event::TerminalUpdated { terminal } => {
+            let now_exited = terminal.status == TerminalStatus::Exited;
+            let was = exited.insert(terminal.id, now_exited).unwrap_or(false);
+            (terminal.kind == TerminalKind::Agent && now_exited && !was).then(|| {
+                let how = match terminal.exit.and_then(|e| e.code) {
+                    Some(0) => "The agent finished.".to_owned(),
+                    Some(code) => format!("The agent exited with code {code}."),
+                    None => "The agent ended.".to_owned(),
+                };
+                (terminal.session_id, "agent exited", how)
+            })
+        }
+        _ => None,
     }
 }
 

@@ -144,6 +144,8 @@ export async function launchApp(envInfo, { bin = desktopBinary(), args = [], ext
     /** Runs `script` (a function body; `arguments` holds args) in the page. */
     exec: (script, ...a) => wd(sessionUrl, 'POST', '/execute/sync', { script, args: a }),
     execAsync: (script, ...a) => wd(sessionUrl, 'POST', '/execute/async', { script, args: a }),
+    /** Any other WebDriver command of this session (e.g. `POST /window/minimize`). */
+    command: (method, path, body) => wd(sessionUrl, method, path, body),
     async find(css) {
       const el = await wd(sessionUrl, 'POST', '/element', { using: 'css selector', value: css });
       return Object.values(el)[0];

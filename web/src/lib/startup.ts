@@ -1,5 +1,6 @@
 // Start-up milestones as `performance.mark`s (`grove:connection`, `grove:events-open`,
-// `grove:loaded`, `grove:pane`, `grove:terminal-hello`), each only the first time, so the timeline
+// `grove:loaded`, `grove:pane`, `grove:terminal-hello`, `grove:pane-drawn`: the first pane has drawn
+// its session's screen), each only the first time, so the timeline
 // never grows. The desktop cold-start benchmark prints them (web/e2e-desktop/bench.mjs); in any
 // browser they show in the devtools' performance panel.
 

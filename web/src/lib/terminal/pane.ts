@@ -195,6 +195,8 @@ export class XtermPane implements LivePane {
       this.#resizeForSnapshot(own.cols, own.rows);
       // The container may have changed size while the snapshot was parsed.
       this.#fitNow();
+      // xterm draws in the next animation frame; this callback runs in that frame, after it.
+      requestAnimationFrame(() => markOnce('pane-drawn'));
     });
   }
 
