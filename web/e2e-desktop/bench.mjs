@@ -10,7 +10,7 @@ import { appendFileSync, readFileSync, readdirSync, writeFileSync, existsSync, s
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { makeChunk } from '../bench/data.mjs';
-import { startDesktopEnv, launchApp, desktopBinary, fixtureRepo, until, targetDir } from './harness.mjs';
+import { startDesktopEnv, launchApp, desktopBinary, fixtureRepo, until, targetDir, appApi } from './harness.mjs';
 
 const PROFILE = process.env.GROVE_DESKTOP_PROFILE ?? 'dist';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -28,19 +28,6 @@ function report(name, value, unit, baseline, extra = {}) {
 
 const groveBin = () => desktopBinary('grove-desktop', PROFILE);
 const emptyBin = () => desktopBinary('empty_window', PROFILE);
-
-/** The API of the app's in-process server, through the server file it leaves in the data dir. */
-async function api(env, method, path, body) {
-  const file = join(env.env.GROVE_DATA_DIR, 'server.json');
-  const { url, token } = await until('the server file', () => existsSync(file) && JSON.parse(readFileSync(file, 'utf8')));
-  const res = await fetch(`${url}/api/v1${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-  return res.json();
-}
 
 /** PSS (kB) of a process and all its descendants (the app and its WebKit processes). */
 function treePss(root) {
@@ -97,10 +84,10 @@ function processStartMs(pid) {
 }
 
 async function createSessions(env, repoPath, n, command) {
-  const repo = await api(env, 'POST', '/repos', { path: repoPath });
+  const repo = await appApi(env, 'POST', '/repos', { path: repoPath });
   const ids = [];
   for (let i = 0; i < n; i++) {
-    const s = await api(env, 'POST', '/sessions', { repo_id: repo.id, name: `s${String(i).padStart(2, '0')}`, command });
+    const s = await appApi(env, 'POST', '/sessions', { repo_id: repo.id, name: `s${String(i).padStart(2, '0')}`, command });
     ids.push(s.id);
   }
   return ids;

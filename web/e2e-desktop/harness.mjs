@@ -234,3 +234,16 @@ export function runOnce(envInfo, bin, args, timeoutMs = 20000) {
 export function readJson(path) {
   return JSON.parse(readFileSync(path, 'utf8'));
 }
+
+/** The API of the app's in-process server, through the server file it leaves in the data dir. */
+export async function appApi(env, method, path, body) {
+  const file = join(env.env.GROVE_DATA_DIR, 'server.json');
+  const { url, token } = await until('the server file', () => existsSync(file) && JSON.parse(readFileSync(file, 'utf8')));
+  const res = await fetch(`${url}/api/v1${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+  return res.json();
+}

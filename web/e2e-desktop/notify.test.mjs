@@ -5,25 +5,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { startDesktopEnv, launchApp, fixtureRepo, until } from './harness.mjs';
+import { startDesktopEnv, launchApp, fixtureRepo, until, appApi } from './harness.mjs';
 
 /** @type {Awaited<ReturnType<typeof startDesktopEnv>>} */ let env;
 /** @type {Awaited<ReturnType<typeof launchApp>>} */ let app;
 /** @type {import('node:child_process').ChildProcess} */ let dunst;
 let repoId;
 
-async function api(method, path, body) {
-  const { url, token } = JSON.parse(readFileSync(join(env.env.GROVE_DATA_DIR, 'server.json'), 'utf8'));
-  const res = await fetch(`${url}/api/v1${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-  return res.json();
-}
+const api = (method, path, body) => appApi(env, method, path, body);
 
 const dunstctl = (...args) =>
   execFileSync('dunstctl', args, { env: env.env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();

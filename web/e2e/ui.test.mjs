@@ -4,67 +4,20 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, copyFileSync } from 'node:fs';
+import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, startBrowser, until, RESULTS, ROOT } from './harness.mjs';
+import { until, RESULTS, ROOT } from './harness.mjs';
+import { useUi } from './page.mjs';
 
-/** @type {Awaited<ReturnType<typeof startServer>>} */ let server;
-/** @type {Awaited<ReturnType<typeof startBrowser>>} */ let chrome;
+const ui = useUi('final');
+const { pageErrors, shot, visibleTerminal, termText, waitForOutput, typeInTerminal, createSession } = ui;
 /** @type {import('playwright-core').Page} */ let page;
-const pageErrors = [];
-
+/** @type {typeof ui.server} */ let server;
 before(async () => {
-  mkdirSync(RESULTS, { recursive: true });
-  server = await startServer();
-  chrome = await startBrowser();
-  page = chrome.context.pages()[0] ?? (await chrome.context.newPage());
-  page.on('pageerror', (e) => pageErrors.push(String(e)));
-  page.on('console', (m) => {
-    // Refused requests (409 on archive) are expected; the browser logs every non-2xx response.
-    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) pageErrors.push(m.text());
-  });
-  await page.goto(server.url);
+  await ui.start();
+  ({ page, server } = ui);
 });
-
-after(async () => {
-  if (page) await page.screenshot({ path: join(RESULTS, 'final.png') }).catch(() => {});
-  await chrome?.stop();
-  await server?.stop();
-});
-
-const shot = (name) => page.screenshot({ path: join(RESULTS, `${name}.png`) });
-
-async function visibleTerminal() {
-  return until('a visible terminal', () => page.evaluate(() => window.__grove.visibleTerminals()[0] ?? null));
-}
-
-const termText = (id) => page.evaluate((id) => window.__grove.terminalText(id) ?? '', id);
-
-async function waitForOutput(re, timeout = 20000) {
-  return until(`terminal output ${re}`, async () => {
-    const id = await visibleTerminal();
-    const text = await termText(id);
-    return re.test(text) ? text : null;
-  }, timeout);
-}
-
-async function typeInTerminal(line) {
-  await page.locator('[data-testid=terminal] .xterm').first().click();
-  await page.keyboard.type(line);
-  await page.keyboard.press('Enter');
-}
-
-async function createSession(name) {
-  await page.click('[data-testid=new-session]');
-  await page.fill('[data-testid=ns-name]', name);
-  await page.selectOption('[data-testid=ns-agent]', '__custom');
-  await page.fill('[data-testid=ns-command]', 'bash');
-  await page.click('[data-testid=ns-submit]');
-  await page.waitForSelector(`[data-testid=session-view][data-session="${name}"]`, { timeout: 30000 });
-  await until('the new-session dialog to close', async () => (await page.locator('[role=dialog]').count()) === 0);
-  // The shell is up once it printed its prompt.
-  await waitForOutput(/\$ /);
-}
+after(() => ui.stop());
 
 async function selectSession(name) {
   await page.click(`[data-testid=session-item][data-session="${name}"]`);
