@@ -7,6 +7,7 @@
 mod access;
 mod cli;
 mod restore;
+mod security;
 mod sessions;
 mod streaming;
 mod support;

@@ -1,0 +1,6 @@
+//! The security suite: each attack from the threat list tried against the real `grove` binary,
+//! real repos and real sockets, and each refused. One file per area.
+
+mod files;
+mod terminals;
+mod trust;
