@@ -25,6 +25,7 @@ use crate::live::LiveTerminal;
 use crate::repo_config::{self, RepoConfig};
 mod sessions;
 mod terminals;
+mod trust;
 
 use crate::wire::{
     AgentPreset, Branch, CreateSessionRequest, CreateStage, Drift, Event, Repo, Session,

@@ -26,6 +26,7 @@ mod live;
 mod monitor;
 pub mod repo_config;
 pub mod server;
+pub mod trust;
 pub mod wire;
 
 pub use error::GroveError;

@@ -79,7 +79,9 @@ impl Grove {
         let repo = self.repo_row(req.repo_id)?;
         let name = req.name.trim().to_owned();
         let slug = slugify(&name)?;
-        let config = repo_config::load(&repo.path)?;
+        // Refused here, before anything is created, unless the user approved this exact config.
+        let trusted = self.trusted_config(&repo)?;
+        let config = trusted.config();
         let command = req
             .command
             .clone()
@@ -114,7 +116,18 @@ impl Grove {
                 repo: repo.name.clone(),
             })?;
 
-        match self.create_worktree_for(&repo, &row, &req, &config) {
+        for key in trusted.withheld() {
+            self.progress(
+                repo.id,
+                &name,
+                CreateStage::CreatingWorktree,
+                Some(format!(
+                    "{key} from grove.toml is not applied: it changes how programs load code. Allow it with `grove repo trust {} --allow-env {key}`",
+                    repo.name
+                )),
+            );
+        }
+        match self.create_worktree_for(&repo, &row, &req, config) {
             Ok(()) => {}
             Err(e) => {
                 let _ = self.db().delete_session(row.id);
@@ -128,7 +141,11 @@ impl Grove {
             rows: req.rows.unwrap_or(24).max(1),
             cols: req.cols.unwrap_or(80).max(1),
         };
-        let script = agent_script(&config.setup, &command);
+        let nonce = setup_nonce();
+        if !config.setup.is_empty() && !nonce.is_empty() {
+            self.db().set_setup_nonce(row.id, &nonce)?;
+        }
+        let script = agent_script(&config.setup, &command, &nonce);
         if let Err(e) = self.add_terminal(&row, TerminalKind::Agent, &command, &script, size) {
             // The worktree stays (it is the user's now); the session shows no terminal and can
             // get one with restart / new shell.
@@ -166,7 +183,10 @@ impl Grove {
         }
         if !config.copy.is_empty() {
             self.progress(repo.id, &row.name, CreateStage::CopyingFiles, None);
-            repo_config::copy_into(&repo.path, &created.path, &config.copy)?;
+            let copied = repo_config::copy_into(&repo.path, &created.path, &config.copy)?;
+            for refused in copied.refused {
+                self.progress(repo.id, &row.name, CreateStage::CopyingFiles, Some(refused));
+            }
         }
         let db = self.db();
         db.set_session_base(row.id, &created.base)?;
@@ -345,9 +365,21 @@ fn slugify(name: &str) -> Result<String> {
     Ok(slug)
 }
 
+/// A fresh random nonce for a session's setup run (128 bits, hex).
+fn setup_nonce() -> String {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        // Without randomness no report can be told from a forgery: an empty nonce never
+        // matches, so the setup's exit simply stays unknown.
+        return String::new();
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The script the first terminal runs: the setup commands, visibly, then the agent. The setup's
-/// exit status is reported with Grove's private OSC so the monitor can record it.
-fn agent_script(setup: &[String], command: &str) -> String {
+/// exit status is reported with Grove's private OSC, carrying the session's one-time `nonce`, so
+/// the monitor records it only from this run (a program printing the sequence later is ignored).
+fn agent_script(setup: &[String], command: &str, nonce: &str) -> String {
     if setup.is_empty() {
         return command.to_owned();
     }
@@ -361,7 +393,7 @@ fn agent_script(setup: &[String], command: &str) -> String {
     }
     s.push_str("}\n__grove_setup\n__grove_s=$?\n");
     s.push_str(&format!(
-        "printf '\\033]{};setup-exit;%d\\007' \"$__grove_s\"\n",
+        "printf '\\033]{};setup-exit;{nonce};%d\\007' \"$__grove_s\"\n",
         crate::attention::GROVE_OSC
     ));
     s.push_str(
@@ -403,9 +435,12 @@ mod tests {
         assert!(slugify("!!!").is_err());
         assert_eq!(plain_program("claude --resume"), Some("claude"));
         assert_eq!(plain_program("FOO=1 x"), None);
-        let s = agent_script(&["echo 'hi'".into()], "bash");
+        let s = agent_script(&["echo 'hi'".into()], "bash", "n0nce");
+        assert!(s.contains("6973;setup-exit;n0nce;%d"), "{s}");
         assert!(s.contains("'echo '\\''hi'\\'''"), "{s}");
         assert!(s.ends_with("bash\n"));
-        assert_eq!(agent_script(&[], "bash"), "bash");
+        assert_eq!(agent_script(&[], "bash", "n0nce"), "bash");
+        assert_eq!(setup_nonce().len(), 32);
+        assert_ne!(setup_nonce(), setup_nonce());
     }
 }

@@ -17,7 +17,10 @@ impl Grove {
     }
 
     pub(super) fn terminal_env(&self, row: &SessionRow) -> Vec<(String, String)> {
-        let mut env = vec![
+        // The approved config's environment first, so Grove's own variables below win: a
+        // repository cannot point GROVE_WORKTREE or PORT elsewhere.
+        let mut env = self.approved_env(row.repo_id);
+        env.extend([
             ("GROVE_SESSION".to_owned(), row.name.clone()),
             ("GROVE_SESSION_ID".to_owned(), row.id.to_string()),
             (
@@ -26,11 +29,7 @@ impl Grove {
             ),
             ("GROVE_PORT_BASE".to_owned(), row.port_base.to_string()),
             ("PORT".to_owned(), row.port_base.to_string()),
-        ];
-        // The committed config as the worktree has it; a malformed one was reported at creation.
-        if let Ok(cfg) = repo_config::load(&row.worktree) {
-            env.extend(cfg.env);
-        }
+        ]);
         env
     }
 
