@@ -8,10 +8,14 @@
 pub enum Signal {
     Bell,
     Notify(Option<String>),
-    SetupExit(i32),
+    /// Grove's own setup run reporting its exit status, with the session's one-time nonce.
+    SetupExit {
+        nonce: String,
+        code: i32,
+    },
 }
 
-/// Grove's private OSC number: `ESC ] 6973 ; setup-exit ; CODE BEL`.
+/// Grove's private OSC number: `ESC ] 6973 ; setup-exit ; NONCE ; CODE BEL`.
 pub const GROVE_OSC: &str = "6973";
 
 const MAX_OSC: usize = 1024;
@@ -136,11 +140,15 @@ impl Scanner {
                 }
             }
             GROVE_OSC => {
-                if let Some(code) = rest
+                if let Some((nonce, code)) = rest
                     .strip_prefix("setup-exit;")
-                    .and_then(|c| c.trim().parse().ok())
+                    .and_then(|r| r.split_once(';'))
+                    && let Ok(code) = code.trim().parse()
                 {
-                    out.push(Signal::SetupExit(code));
+                    out.push(Signal::SetupExit {
+                        nonce: nonce.to_owned(),
+                        code,
+                    });
                 }
             }
             _ => {}
@@ -173,8 +181,11 @@ mod tests {
             vec![Signal::Notify(Some("Claude: needs input".into()))]
         );
         assert_eq!(
-            scan(&[b"\x1b]6973;setup-exit;3\x07"]),
-            vec![Signal::SetupExit(3)]
+            scan(&[b"\x1b]6973;setup-exit;n0;3\x07"]),
+            vec![Signal::SetupExit {
+                nonce: "n0".into(),
+                code: 3
+            }]
         );
     }
 

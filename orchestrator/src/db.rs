@@ -427,14 +427,6 @@ impl Db {
         Ok(())
     }
 
-    pub fn set_setup_exit(&self, id: i64, code: i32) -> Result<(), DbError> {
-        self.conn.execute(
-            "UPDATE sessions SET setup_exit = ?2 WHERE id = ?1",
-            params![id, code],
-        )?;
-        Ok(())
-    }
-
     pub fn delete_session(&self, id: i64) -> Result<(), DbError> {
         self.conn
             .execute("DELETE FROM sessions WHERE id = ?1", [id])?;

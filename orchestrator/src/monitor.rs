@@ -115,11 +115,19 @@ fn handle_signal(ctx: &Ctx, live: &LiveTerminal, signal: Signal) {
                 terminal: live.info(),
             });
         }
-        Signal::SetupExit(code) => {
-            if let Err(err) = lock(&ctx.db).set_setup_exit(live.session_id, code) {
-                tracing::warn!(%err, "could not record the setup's exit status");
+        Signal::SetupExit { nonce, code } => {
+            // Only the session's own setup run knows the nonce, and it is spent on first use:
+            // a program that prints this sequence (or replays it) changes nothing.
+            match lock(&ctx.db).take_setup_exit(live.session_id, &nonce, code) {
+                Ok(true) => {
+                    let _ = ctx.session_changed.try_send(live.session_id);
+                }
+                Ok(false) => tracing::warn!(
+                    session = live.session_id,
+                    "ignored a setup-exit report that did not carry the setup run's nonce"
+                ),
+                Err(err) => tracing::warn!(%err, "could not record the setup's exit status"),
             }
-            let _ = ctx.session_changed.try_send(live.session_id);
         }
     }
 }
