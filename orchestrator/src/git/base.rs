@@ -185,7 +185,7 @@ fn fetch_command(repo_path: &Path, remote: &str, refspec: &str) -> Result<GitCom
 mod tests {
     use super::*;
     use crate::git::testing::{Fixture, commit_file, git};
-    use crate::git::{GitError, create_worktree};
+    use crate::git::{CreatedWorktree, GitError, create_worktree};
 
     #[test]
     fn create_fetches_the_base_upstream_first() {
@@ -257,9 +257,13 @@ mod tests {
         );
     }
 
-    /// Points `main`'s upstream at a remote called `remote` (same URL as origin) and tries to
-    /// create a worktree from `main`; returns the error.
-    fn create_with_upstream_remote(f: &Fixture, remote: &str, merge: &str) -> GitError {
+    /// Points `main`'s upstream at `merge` on a remote called `remote` (with origin's URL) and
+    /// tries to create a worktree from `main`.
+    fn create_with_upstream(
+        f: &Fixture,
+        remote: &str,
+        merge: &str,
+    ) -> Result<CreatedWorktree, GitError> {
         let origin = f.add_origin();
         git(
             &f.repo,
@@ -280,22 +284,21 @@ mod tests {
         );
         git(&f.repo, &["config", "branch.main.remote", remote]);
         git(&f.repo, &["config", "branch.main.merge", merge]);
-        let path = f.wt_path("evil");
-        let err = create_worktree(&f.opts(&path, "grove/evil")).unwrap_err();
-        assert!(git(&f.repo, &["branch", "--list", "grove/evil"]).is_empty());
-        assert!(fs_err::symlink_metadata(&path).is_err());
-        err
+        create_worktree(&f.opts(&f.wt_path("evil"), "grove/evil"))
     }
 
     #[test]
     fn an_upstream_remote_named_like_an_option_is_refused() {
         let f = Fixture::new();
-        let err = create_with_upstream_remote(&f, "-oops", "refs/heads/main");
+        let err = create_with_upstream(&f, "-oops", "refs/heads/main").unwrap_err();
         assert!(
-            matches!(&err, GitError::OptionLike { what, value } if what == "remote" && value == "-oops"),
+            matches!(&err, GitError::OptionLike { what, value }
+                if what == "remote" && value == "-oops"),
             "{err:?}"
         );
         assert!(err.to_string().contains("`-oops`"), "{err}");
+        assert!(git(&f.repo, &["branch", "--list", "grove/evil"]).is_empty());
+        assert!(fs_err::symlink_metadata(f.wt_path("evil")).is_err());
     }
 
     #[test]
@@ -304,12 +307,14 @@ mod tests {
         // `touch pwned` through the shell, in the repository's folder.
         let f = Fixture::new();
         let remote = "--upload-pack=touch${IFS}pwned";
-        let err = create_with_upstream_remote(&f, remote, "refs/heads/main");
+        let created = create_with_upstream(&f, remote, "refs/heads/main");
+        assert!(!f.repo.join("pwned").exists(), "the remote's command ran");
+        let err = created.unwrap_err();
         assert!(
-            matches!(&err, GitError::OptionLike { what, value } if what == "remote" && value == remote),
+            matches!(&err, GitError::OptionLike { what, value }
+                if what == "remote" && value == remote),
             "{err:?}"
         );
-        assert!(!f.repo.join("pwned").exists(), "the remote's command ran");
     }
 
     #[test]
