@@ -218,7 +218,7 @@ fn stderr_summary(stderr: &str) -> String {
     let lines = || stderr.lines().map(str::trim).filter(|l| !l.is_empty());
     lines()
         .find(|l| l.starts_with("fatal:") || l.starts_with("error:"))
-        .or_else(|| lines().last())
+        .or_else(|| lines().next_back())
         .map(|line| format!(": {line}"))
         .unwrap_or_default()
 }
