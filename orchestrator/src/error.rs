@@ -82,6 +82,7 @@ impl GroveError {
                 GitError::Dirty { .. } => ErrorCode::DirtyWorktree,
                 GitError::Unpushed { .. } => ErrorCode::UnpushedCommits,
                 GitError::NotMerged { .. } => ErrorCode::NotMerged,
+                GitError::OptionLike { .. } => ErrorCode::InvalidRequest,
                 _ => ErrorCode::Internal,
             },
             E::Config(_) => ErrorCode::InvalidConfig,

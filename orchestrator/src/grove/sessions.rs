@@ -93,7 +93,7 @@ impl Grove {
         let worktree = self
             .inner
             .worktree_root
-            .join(sanitize(&repo.name))
+            .join(git::sanitize_name(&repo.name).unwrap_or_else(|| "repo".into()))
             .join(&slug);
         let base_hint = req.base.clone().unwrap_or_default();
 
@@ -342,21 +342,11 @@ fn refuse_unsafe_removal(repo: &Path, row: &SessionRow) -> Result<()> {
 }
 
 fn slugify(name: &str) -> Result<String> {
-    let mut slug = String::new();
-    for c in name.trim().chars() {
-        let c = c.to_ascii_lowercase();
-        if c.is_ascii_alphanumeric() || c == '_' {
-            slug.push(c);
-        } else if !slug.ends_with('-') {
-            slug.push('-');
-        }
-    }
-    let slug = slug.trim_matches('-').to_owned();
-    if slug.is_empty() {
+    let Some(slug) = git::sanitize_name(&name.to_ascii_lowercase()) else {
         return Err(GroveError::Invalid(format!(
             "session name `{name}` needs at least one letter or digit"
         )));
-    }
+    };
     if name.chars().count() > 80 {
         return Err(GroveError::Invalid(
             "session names are at most 80 characters".into(),
@@ -407,21 +397,6 @@ fn agent_script(setup: &[String], command: &str, nonce: &str) -> String {
 /// Quotes `s` for a POSIX shell.
 fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
-}
-
-fn sanitize(name: &str) -> String {
-    let s: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    let s = s.trim_start_matches('.').to_owned();
-    if s.is_empty() { "repo".into() } else { s }
 }
 
 #[cfg(test)]
