@@ -27,6 +27,8 @@ mod sessions;
 mod terminals;
 mod trust;
 
+pub use terminals::MAX_SIDE as MAX_TERMINAL_SIDE;
+
 use crate::wire::{
     AgentPreset, Branch, CreateSessionRequest, CreateStage, Drift, Event, Repo, Session,
     TerminalInfo, TerminalKind,
@@ -227,10 +229,7 @@ impl Grove {
             let log_path = self.log_path(row.id);
             let log = self.load_log(&log_path);
             let end = log.end_offset();
-            let size = TerminalSize {
-                rows: row.rows,
-                cols: row.cols,
-            };
+            let size = terminals::clamped_size(row.rows, row.cols);
             let screen = Screen::load(
                 Arc::clone(&log),
                 size,

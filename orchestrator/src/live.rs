@@ -71,8 +71,8 @@ impl LiveTerminal {
                 exit: if running { None } else { exit },
                 last_output: Instant::now(),
                 size: TerminalSize {
-                    rows: row.rows,
-                    cols: row.cols,
+                    rows: row.rows.clamp(1, crate::grove::MAX_TERMINAL_SIDE),
+                    cols: row.cols.clamp(1, crate::grove::MAX_TERMINAL_SIDE),
                 },
             }),
             changed: watch::channel(0).0,

@@ -137,10 +137,7 @@ impl Grove {
         }
         let row = self.session_row(row.id)?;
         self.progress(repo.id, &name, CreateStage::StartingTerminal, None);
-        let size = TerminalSize {
-            rows: req.rows.unwrap_or(24).max(1),
-            cols: req.cols.unwrap_or(80).max(1),
-        };
+        let size = super::terminals::clamped_size(req.rows.unwrap_or(24), req.cols.unwrap_or(80));
         let nonce = setup_nonce();
         if !config.setup.is_empty() && !nonce.is_empty() {
             self.db().set_setup_nonce(row.id, &nonce)?;

@@ -4,6 +4,19 @@
 use super::*;
 use crate::live::screen_path;
 
+/// The largest terminal side Grove accepts, in rows or columns. Sizes come from clients; one
+/// frame asking for 65535×65535 would make the screen model allocate until the server dies, and
+/// no display shows more than this.
+pub const MAX_SIDE: u16 = 1000;
+
+/// A client's requested size made safe: each side within 1..=[`MAX_SIDE`].
+pub(super) fn clamped_size(rows: u16, cols: u16) -> TerminalSize {
+    TerminalSize {
+        rows: rows.clamp(1, MAX_SIDE),
+        cols: cols.clamp(1, MAX_SIDE),
+    }
+}
+
 impl Grove {
     pub(super) fn check_command(&self, command: &str) -> Result<()> {
         if let Some(program) = plain_program(command)
@@ -244,6 +257,7 @@ impl Grove {
 
     pub fn resize_terminal(&self, id: i64, rows: u16, cols: u16) -> Result<()> {
         let live = self.terminal(id)?;
+        let (rows, cols) = (rows.min(MAX_SIDE), cols.min(MAX_SIDE));
         let size = TerminalSize { rows, cols };
         if let Some(term) = live.terminal() {
             term.resize(size)?;
