@@ -347,23 +347,39 @@ impl Grove {
         Arc::clone(lock(&self.inner.repo_locks).entry(repo_id).or_default())
     }
 
-    /// Ends every program (they show as "ended with the app" after the next start) and saves
-    /// every log. Blocks for at most about one kill grace period.
+    /// Ends every program (they show as "ended with the app" after the next start), saves every
+    /// log and screen, and only then returns. Blocks for about one kill grace period at most
+    /// (programs that ignore SIGHUP get SIGKILL when it runs out).
+    ///
+    /// Every terminal is killed explicitly: other holders of a terminal (its monitor task, a
+    /// socket) may keep it alive past this call, so nothing here relies on a drop.
     pub fn shutdown(&self) {
         self.ctx().shutting_down.store(true, Ordering::SeqCst);
         let all: Vec<_> = lock(&self.inner.terminals).values().cloned().collect();
-        std::thread::scope(|s| {
-            for live in &all {
-                if let Some(term) = live.take_terminal() {
-                    s.spawn(move || drop(term));
-                }
-            }
-        });
+        // Monitors first, so none of them records the exits this causes as the programs' own.
         for live in &all {
             if let Some(task) = lock(&live.monitor).take() {
                 task.abort();
             }
         }
+        std::thread::scope(|s| {
+            for live in &all {
+                s.spawn(move || {
+                    if let Some(term) = live.take_terminal() {
+                        // Returns once the program and every process holding its PTY are gone
+                        // and the reader has put their last bytes in the log.
+                        term.kill();
+                        if let Err(err) = term.flush_log() {
+                            tracing::warn!(terminal = live.id, %err, "could not save a log at shutdown");
+                        }
+                    }
+                    live.screen.catch_up();
+                    if let Err(err) = live.screen.save() {
+                        tracing::warn!(terminal = live.id, %err, "could not save a screen at shutdown");
+                    }
+                });
+            }
+        });
     }
 }
 
