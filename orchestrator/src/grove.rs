@@ -34,6 +34,9 @@ use crate::wire::{
     TerminalInfo, TerminalKind,
 };
 
+/// How often the drift watcher re-checks every session's worktree.
+const DRIFT_EVERY: Duration = Duration::from_secs(5);
+
 /// Agent presets: plain command names, nothing agent-specific.
 pub const AGENT_PRESETS: &[&str] = &["claude", "codex", "aider", "gemini", "opencode"];
 
@@ -101,6 +104,8 @@ struct Inner {
     shell: String,
     terminals: Mutex<HashMap<i64, Arc<LiveTerminal>>>,
     flusher: Flusher,
+    /// Each active session's drift as last checked (see `check_all_drift`).
+    drift: Mutex<HashMap<i64, Drift>>,
     /// Git mutations of one repo are serialised: libgit2 takes ref and index locks that
     /// concurrent worktree creations would otherwise fight over.
     repo_locks: Mutex<HashMap<i64, Arc<Mutex<()>>>>,
@@ -161,6 +166,7 @@ impl Grove {
                 terminals: Mutex::new(HashMap::new()),
                 flusher: Flusher::spawn(Duration::from_secs(1))?,
                 repo_locks: Mutex::new(HashMap::new()),
+                drift: Mutex::new(HashMap::new()),
                 runtime: tokio::runtime::Handle::current(),
                 data,
                 config,
@@ -168,6 +174,7 @@ impl Grove {
         };
         grove.restore()?;
         grove.spawn_session_notifier(changed_rx);
+        grove.spawn_drift_watcher();
         Ok(grove)
     }
 
@@ -205,6 +212,27 @@ impl Grove {
                 .await;
                 if let Ok((grove, Ok(session))) = built {
                     grove.ctx().emit(Event::SessionUpdated { session });
+                }
+            }
+        });
+    }
+
+    /// Every few seconds, on a blocking thread, re-checks the sessions' drift. Ends with Grove.
+    fn spawn_drift_watcher(&self) {
+        let weak = Arc::downgrade(&self.inner);
+        self.inner.runtime.spawn(async move {
+            let mut tick = tokio::time::interval(DRIFT_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let Some(inner) = weak.upgrade() else { return };
+                if inner.ctx.shutting_down.load(Ordering::SeqCst) {
+                    return;
+                }
+                let grove = Grove { inner };
+                let checked = tokio::task::spawn_blocking(move || grove.check_all_drift()).await;
+                if let Ok(Err(err)) = checked {
+                    tracing::warn!(%err, "could not check the sessions' drift");
                 }
             }
         });

@@ -3,6 +3,8 @@
 use super::*;
 
 impl Grove {
+    /// Every session. Drift comes from the cache the drift watcher keeps (one libgit2 look per
+    /// session every few seconds, not one per listing per session).
     pub fn sessions(&self) -> Result<Vec<Session>> {
         let rows = self.db().sessions()?;
         Ok(rows
@@ -12,8 +14,46 @@ impl Grove {
             .collect())
     }
 
+    /// One session, its drift checked now.
     pub fn session(&self, id: i64) -> Result<Session> {
-        Ok(self.session_wire(&self.session_row(id)?))
+        let row = self.session_row(id)?;
+        self.check_drift(&row);
+        Ok(self.session_wire(&row))
+    }
+
+    /// Checks a session's drift now and caches it; whether it changed.
+    pub(super) fn check_drift(&self, row: &SessionRow) -> bool {
+        let drift = Self::drift(row);
+        lock(&self.inner.drift).insert(row.id, drift.clone()) != Some(drift)
+    }
+
+    /// The cached drift of a session, checked now when there is none yet.
+    fn cached_drift(&self, row: &SessionRow) -> Drift {
+        if row.state != RowState::Active {
+            return Drift::None;
+        }
+        if let Some(d) = lock(&self.inner.drift).get(&row.id) {
+            return d.clone();
+        }
+        self.check_drift(row);
+        lock(&self.inner.drift)
+            .get(&row.id)
+            .cloned()
+            .unwrap_or(Drift::None)
+    }
+
+    /// Re-checks every active session's drift and announces the ones that changed (the user
+    /// switched a worktree's branch or removed it behind Grove's back).
+    pub(super) fn check_all_drift(&self) -> Result<()> {
+        let rows = self.db().sessions()?;
+        for row in rows.iter().filter(|r| r.state == RowState::Active) {
+            if self.check_drift(row) {
+                self.ctx().emit(Event::SessionUpdated {
+                    session: self.session_wire(row),
+                });
+            }
+        }
+        Ok(())
     }
 
     pub(super) fn session_row(&self, id: i64) -> Result<SessionRow> {
@@ -49,7 +89,7 @@ impl Grove {
             base: row.base.clone(),
             worktree: row.worktree.display().to_string(),
             state: row.state.wire(),
-            drift: Self::drift(row),
+            drift: self.cached_drift(row),
             port_base: row.port_base,
             setup_exit: row.setup_exit,
             has_setup: row.has_setup,
@@ -192,6 +232,8 @@ impl Grove {
     }
 
     pub(super) fn refuse_drift(&self, row: &SessionRow) -> Result<()> {
+        // Always checked now: a refusal must not rest on a cached answer.
+        self.check_drift(row);
         let drift = match Self::drift(row) {
             Drift::None => return Ok(()),
             Drift::Missing => format!("its worktree {} is missing", row.worktree.display()),
