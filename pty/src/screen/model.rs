@@ -345,7 +345,7 @@ impl Model {
         let cursor = self.term.grid().cursor.clone();
         let mut stops = vec![false; cols];
         let mut at = cols - 1;
-        stops[at] = at % serialize::TAB_WIDTH == 0;
+        stops[at] = at.is_multiple_of(serialize::TAB_WIDTH);
         loop {
             self.term.grid_mut().cursor.point.column = Column(at);
             self.term.move_backward_tabs(1);

@@ -182,6 +182,10 @@ impl Writer {
     fn rows(&mut self, grid: &Grid<Cell>, from: i32) {
         let cols = grid.columns();
         let last = grid.screen_lines() as i32 - 1;
+        let mut after_wrap = false;
+        // The last column of the previous (wrapped) row holds a tab's mark, to put back once
+        // this row's first character made the wrap.
+        let mut mark_above = false;
         for line in from..=last {
             let row = &grid[Line(line)];
             let wrapped = row[Column(cols - 1)].flags.contains(Flags::WRAPLINE);
@@ -193,15 +197,32 @@ impl Writer {
                     .find(|&c| !is_blank(&row[Column(c)]))
                     .map_or(0, |c| c + 1)
             };
+            if after_wrap && end == 0 {
+                // The previous row wrapped onto this blank one: only a character printed here
+                // makes the wrap (and marks the row above as wrapped); it is erased below.
+                self.plain();
+                self.out.push_str(" \r");
+                self.tab_mark_above(&mut mark_above, 0, cols);
+            }
             for col in 0..end {
                 let cell = &row[Column(col)];
                 if cell.flags.contains(Flags::WIDE_CHAR_SPACER) {
+                    // Written with its character, but a tab can mark it.
+                    if cell.c == '\t' {
+                        if col + 1 == cols && wrapped {
+                            mark_above = true;
+                        } else {
+                            self.tab_mark(col, cols);
+                        }
+                    }
                     continue;
                 }
                 if cell.flags.contains(Flags::LEADING_WIDE_CHAR_SPACER) {
                     // The emulator leaves this where a wide character did not fit and wraps
                     // the character to the next row, where writing it puts the spacer back. If
                     // the character was overwritten since, the spacer must be made on its own.
+                    // A tab can mark the spacer too.
+                    mark_above = wrapped && cell.c == '\t';
                     if wrapped && line != last {
                         let next = &grid[Line(line + 1)][Column(0)];
                         if !next.flags.contains(Flags::WIDE_CHAR) {
@@ -212,13 +233,32 @@ impl Writer {
                 }
                 self.cell(cell);
                 if cell.c == '\t' {
-                    self.tab_mark(col, cols, wrapped);
+                    if col + 1 == cols && wrapped {
+                        mark_above = true;
+                    } else {
+                        self.tab_mark(col, cols);
+                    }
                 }
+                if col == 0 && after_wrap {
+                    let width = if cell.flags.contains(Flags::WIDE_CHAR) {
+                        2
+                    } else {
+                        1
+                    };
+                    self.tab_mark_above(&mut mark_above, width, cols);
+                }
+            }
+            if after_wrap && end < cols {
+                // A wrap at the bottom scrolls in a line filled with the next character's
+                // background: the blanks after the text must be erased back to plain.
+                self.plain();
+                self.out.push_str("\x1b[K");
             }
             if line != last && !wrapped {
                 self.plain();
                 self.out.push_str("\r\n");
             }
+            after_wrap = wrapped;
         }
     }
 
@@ -239,22 +279,30 @@ impl Writer {
     /// rest of the row by the gap, which is what panes opened on a snapshot used to show. So
     /// the space goes first, then HT from its own column (it marks a blank cell and only moves
     /// the cursor), then CHA back to the column after it, whatever the tab stops are.
-    fn tab_mark(&mut self, col: usize, cols: usize, wrapped: bool) {
+    fn tab_mark(&mut self, col: usize, cols: usize) {
         if col + 1 < cols {
             let _ = write!(self.out, "\x08\t\x1b[{}G", col + 2);
-        } else if !wrapped {
+        } else {
             // The space in the last column left a pending wrap: CHA drops it (a tab there
             // would wrap instead), and HT in the last column stays there.
             let _ = write!(self.out, "\x1b[{}G\t", col + 1);
         }
-        // The last column of a soft-wrapped row (only a reflow puts a tab there) must keep its
-        // pending wrap for the next row's text, so it stays a plain space.
+    }
+
+    /// The last column of a wrapped row keeps its pending wrap for the next row's text, so a
+    /// tab's mark there (only a reflow puts one there) is put back from the next row, once its
+    /// first character (`width` columns, none for a blank row) has made the wrap: up a row, HT
+    /// in the last column, and back.
+    fn tab_mark_above(&mut self, mark_above: &mut bool, width: usize, cols: usize) {
+        if std::mem::take(mark_above) && width < cols {
+            let _ = write!(self.out, "\x1b[A\x1b[{cols}G\t\x1b[B\x1b[{}G", width + 1);
+        }
     }
 
     /// Sets the tab stops when a program changed them (HTS, TBC): a fresh terminal has one every
     /// eight columns, and the tabs the program prints next must land where they would have.
     fn tab_stops(&mut self, stops: &[bool]) {
-        let default = |col: usize| col % TAB_WIDTH == 0;
+        let default = |col: usize| col.is_multiple_of(TAB_WIDTH);
         if stops
             .iter()
             .enumerate()
@@ -307,13 +355,18 @@ pub(crate) fn snapshot(model: &mut Model) -> String {
             w.rows(primary, -(primary.history_size() as i32));
             // Entering 1049 saves the cursor: position it where the program left the primary
             // screen's saved cursor, so leaving the alternate screen returns there.
+            // It saves the attributes too, which leaving the alternate screen brings back.
             w.plain();
             let saved = &primary.saved_cursor;
             w.goto(saved.point.line.0, saved.point.column.0);
+            w.set_style(&Style::of(&saved.template));
         }
         model.term.swap_alt();
         *model.term.grid_mut() = alt_grid;
         w.out.push_str("\x1b[?1049h\x1b[H");
+        // Entering cleared the alternate screen with those attributes' background.
+        w.plain();
+        w.out.push_str("\x1b[2J");
         w.rows(model.term.grid(), 0);
     } else {
         let grid = model.term.grid();
