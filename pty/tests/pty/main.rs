@@ -7,4 +7,5 @@ mod io;
 mod lifecycle;
 mod persistence;
 mod screen;
+mod snapshot_golden;
 mod support;
