@@ -115,7 +115,7 @@ fn handle_signal(ctx: &Ctx, live: &LiveTerminal, signal: Signal) {
                 terminal: live.info(),
             });
         }
-        Signal::SetupExit(code) => {
+        Signal::SetupExit { code, .. } => {
             if let Err(err) = lock(&ctx.db).set_setup_exit(live.session_id, code) {
                 tracing::warn!(%err, "could not record the setup's exit status");
             }
