@@ -589,7 +589,8 @@ impl Terminal {
     }
 
     /// Ends the program's whole process group: SIGHUP, then SIGKILL if anything is still alive
-    /// after the grace period. Returns the exit status once the child is reaped.
+    /// after the grace period; then whatever left the group but carries the terminal's marker
+    /// (see `descendants.rs`). Returns the exit status once the child is reaped.
     pub fn kill(&self) -> Option<ExitStatus> {
         // A paused reader would never see the PTY close; the output no longer needs throttling.
         self.set_reading_paused(false);
