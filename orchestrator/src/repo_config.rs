@@ -140,7 +140,7 @@ pub fn load_head(repo_root: &Path) -> Result<Option<RepoConfig>, ConfigError> {
 /// Parses the text of a `grove.toml` (`path` only names it in errors) and checks its `env` keys.
 pub fn parse(path: &Path, text: &str) -> Result<RepoConfig, ConfigError> {
     let config: RepoConfig = toml::from_str(text).map_err(|e| {
-        let (line, column) = line_column(&text, e.span().map_or(0, |s| s.start));
+        let (line, column) = line_column(text, e.span().map_or(0, |s| s.start));
         ConfigError::Invalid {
             path: path.to_path_buf(),
             line,

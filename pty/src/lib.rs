@@ -19,7 +19,9 @@
 //!
 //! Input goes straight to the PTY writer ([`Terminal::write_input`]); resizes go to the master
 //! (`TIOCSWINSZ`, the program gets `SIGWINCH`). Killing or dropping a terminal sends SIGHUP to
-//! its whole process group, SIGKILL after a grace period, and reaps the child.
+//! its whole process group, SIGKILL after a grace period, and reaps the child; then every
+//! process that still carries the terminal's environment marker (daemons that left the group
+//! with `setsid`) is ended too (see `descendants.rs`).
 //!
 //! Logs can be saved and loaded with their offsets ([`persist`]); a single [`Flusher`] thread
 //! batches writes for all terminals (once a second), never once per chunk.
@@ -27,6 +29,7 @@
 //! Windows: the code compiles with ConPTY through portable-pty, but killing ends only the direct
 //! child (a Job Object to take grandchildren along is still to do).
 
+mod descendants;
 mod log;
 pub mod persist;
 mod process;

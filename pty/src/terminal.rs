@@ -210,6 +210,7 @@ pub struct Terminal {
     screen_thread: Option<JoinHandle<()>>,
     size: Mutex<TerminalSize>,
     pid: u32,
+    descendants: crate::descendants::Descendants,
     kill_grace: Duration,
     reader: Option<JoinHandle<()>>,
     waiter: Option<JoinHandle<()>>,
@@ -334,6 +335,8 @@ impl Terminal {
         for (k, v) in &opts.env {
             cmd.env(k, v);
         }
+        let descendants = crate::descendants::Descendants::new();
+        cmd.env(crate::descendants::ENV, descendants.marker());
 
         let spawn_err = |e: &dyn std::fmt::Display| SpawnError::Spawn {
             program: program_name.clone(),
@@ -342,10 +345,12 @@ impl Terminal {
         let reader = pair.master.try_clone_reader().map_err(|e| spawn_err(&e))?;
         let pending_fd = PendingFd::new(pair.master.as_ref());
         let writer = pair.master.take_writer().map_err(|e| spawn_err(&e))?;
+        let spawning = descendants.spawning();
         let child = pair
             .slave
             .spawn_command(cmd)
             .map_err(|e| spawn_err(&format!("{e:#}")))?;
+        spawning.leader(child.process_id().unwrap_or(0));
         // The child has its own copy of the slave; ours must close so that the reader sees EOF
         // when the child's side goes away.
         drop(pair.slave);
@@ -459,6 +464,7 @@ impl Terminal {
             screen_thread,
             size: Mutex::new(opts.size),
             pid,
+            descendants,
             kill_grace: opts.kill_grace,
             reader: Some(reader_thread),
             waiter: Some(waiter),
@@ -583,7 +589,8 @@ impl Terminal {
     }
 
     /// Ends the program's whole process group: SIGHUP, then SIGKILL if anything is still alive
-    /// after the grace period. Returns the exit status once the child is reaped.
+    /// after the grace period; then whatever left the group but carries the terminal's marker
+    /// (see `descendants.rs`). Returns the exit status once the child is reaped.
     pub fn kill(&self) -> Option<ExitStatus> {
         // A paused reader would never see the PTY close; the output no longer needs throttling.
         self.set_reading_paused(false);
@@ -605,6 +612,7 @@ impl Terminal {
                 self.wait_reader_done(Duration::from_millis(10));
             }
         }
+        self.descendants.end(self.pid, self.kill_grace);
         self.wait_exit(Duration::from_secs(5))
     }
 
@@ -767,6 +775,7 @@ fn wait_loop(shared: &Shared, child: Box<dyn portable_pty::Child + Send + Sync>,
         signal: None,
     });
     exit.status = Some(status);
+    crate::descendants::leader_reaped(pid);
     drop(exit);
     shared.exit_cond.notify_all();
     shared.exit_notify.notify_waiters();
@@ -793,6 +802,8 @@ impl Drop for Terminal {
     fn drop(&mut self) {
         if self.exit_status().is_none() || !self.output_finished() {
             self.kill();
+        } else {
+            self.descendants.end(self.pid, self.kill_grace);
         }
         lock(&self.shared.gate).stop = true;
         self.shared.gate_cond.notify_all();

@@ -143,7 +143,12 @@ fn window_focused(app: &AppHandle) -> bool {
 
 fn notify(app: &AppHandle, waiting: &Arc<AtomicUsize>, session_id: i64, summary: &str, body: &str) {
     let mut n = notify_rust::Notification::new();
-    n.appname("Grove").summary(summary).body(body);
+    // Notification servers render a subset of markup in these: a program's (or a session
+    // name's) `<a href=…>` must arrive as text.
+    use grove_orchestrator::attention::escape_markup;
+    n.appname("Grove")
+        .summary(&escape_markup(summary))
+        .body(&escape_markup(body));
     #[cfg(all(unix, not(target_os = "macos")))]
     {
         n.action("default", "Show session");
