@@ -31,8 +31,10 @@ struct Queue {
     items: VecDeque<(Kind, Vec<u8>)>,
     input_bytes: usize,
     answer_bytes: usize,
-    /// No more writes: the terminal is ending, or the PTY refused a write.
+    /// No more writes: the terminal is being killed, or the PTY refused a write.
     closed: bool,
+    /// The thread is to end (the terminal is dropped).
+    exit: bool,
     /// The thread has finished (it is not blocked in a write).
     done: bool,
 }
@@ -73,7 +75,13 @@ impl Writer {
         let worker = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name(format!("pty-writer:{name}"))
-            .spawn(move || write_loop(&worker, pty))?;
+            .spawn(move || {
+                // `pty` is dropped when the loop returns, before we report being done: its drop
+                // writes too, and may block like any write.
+                write_loop(&worker, pty);
+                worker.queue.lock().done = true;
+                worker.cond.notify_all();
+            })?;
         Ok(Writer {
             input: Input { shared },
             thread: Some(thread),
@@ -146,10 +154,10 @@ fn write_loop(shared: &Shared, mut pty: Box<dyn Write + Send>) {
         let (kind, bytes) = {
             let mut q = shared.queue.lock();
             loop {
-                if q.closed {
-                    q.done = true;
-                    drop(q);
-                    shared.cond.notify_all();
+                // The thread keeps the PTY writer until the terminal is dropped, not merely
+                // killed: dropping portable-pty's writer sends the program a newline and an EOF
+                // (to make a reader see the end), which a program still running must not get.
+                if q.exit {
                     return;
                 }
                 if let Some(item) = q.items.pop_front() {
@@ -177,8 +185,13 @@ fn write_loop(shared: &Shared, mut pty: Box<dyn Write + Send>) {
 
 impl Drop for Writer {
     fn drop(&mut self) {
-        self.input.close();
         let shared = &self.input.shared;
+        {
+            let mut q = shared.queue.lock();
+            close_locked(&mut q);
+            q.exit = true;
+        }
+        shared.cond.notify_all();
         let deadline = Instant::now() + Duration::from_secs(1);
         let mut q = shared.queue.lock();
         while !q.done {

@@ -133,6 +133,9 @@ pub struct Screen {
     /// The current responder and a number naming it (see [`Screen::set_responder`]).
     responder: Mutex<(u64, Option<Responder>)>,
     file: Option<PathBuf>,
+    /// Held while saving: the old program's follower can still be saving when a restarted
+    /// program's starts, and both write the same temporary file.
+    saving: Mutex<()>,
 }
 
 impl std::fmt::Debug for Screen {
@@ -168,6 +171,7 @@ impl Screen {
             state: Mutex::new(State::new(model, start, start == 0)),
             options,
             responder: Mutex::new((0, None)),
+            saving: Mutex::new(()),
             file,
         })
     }
@@ -204,6 +208,7 @@ impl Screen {
                     state: Mutex::new(State::new(model, snap.offset, true)),
                     options,
                     responder: Mutex::new((0, None)),
+                    saving: Mutex::new(()),
                     file: Some(file),
                 })
             }
@@ -398,6 +403,7 @@ impl Screen {
         let Some(file) = &self.file else {
             return Ok(());
         };
+        let _saving = self.saving.lock();
         let snap = {
             let st = self.state.lock();
             if st.offset == st.saved_offset && st.saved_at.is_some() {
