@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use grove_pty::{
-    DEFAULT_LOG_CAPACITY, Flusher, OutputLog, PersistOptions, Screen, ScreenOptions, ScreenSetting,
+    DEFAULT_LOG_CAPACITY, Flusher, LogSetting, OutputLog, Screen, ScreenOptions, ScreenSetting,
     Terminal, TerminalOptions, TerminalSize,
 };
 use tokio::sync::{broadcast, mpsc};

@@ -31,4 +31,4 @@ pub mod wire;
 
 pub use error::GroveError;
 pub use grove::{AGENT_PRESETS, Grove, GroveConfig};
-pub use live::{FlowGuard, LiveTerminal};
+pub use live::LiveTerminal;

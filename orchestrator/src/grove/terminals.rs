@@ -63,16 +63,17 @@ impl Grove {
         }
         opts.size = size;
         opts.log_capacity = self.inner.config.log_capacity;
-        if let Some(live) = continued {
-            opts.log = Some(Arc::clone(&live.log));
-            opts.screen = ScreenSetting::Continue(Arc::clone(&live.screen));
+        let flusher = self.inner.flusher.registry();
+        match continued {
+            // A restart continues the log, its one writer and its screen.
+            Some(live) => {
+                opts.log = LogSetting::ContinuePersisted(live.persisted_log(&flusher)?);
+                opts.screen = ScreenSetting::Continue(Arc::clone(&live.screen));
+            }
+            None => opts = opts.persist(self.log_path(terminal_id), Some(flusher)),
         }
         opts.kill_grace = self.inner.config.kill_grace;
         opts.name = format!("t{terminal_id}");
-        opts.persist = Some(PersistOptions {
-            path: self.log_path(terminal_id),
-            flusher: Some(self.inner.flusher.registry()),
-        });
         Ok(Terminal::spawn(opts)?)
     }
 
@@ -91,6 +92,8 @@ impl Grove {
             Ok(t) => t,
             Err(e) => {
                 let _ = self.db().delete_terminal(trow.id);
+                // The log file is opened before the program starts.
+                let _ = fs_err::remove_file(self.log_path(trow.id));
                 return Err(e);
             }
         };

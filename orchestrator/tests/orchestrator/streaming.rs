@@ -194,6 +194,32 @@ fn a_lone_client_that_stops_acking_pauses_the_program() {
 }
 
 #[test]
+fn a_client_that_never_reads_holds_a_flood_for_seconds_only() {
+    let (_dir, g, tid) = setup("dead-client", "bash --norc --noprofile");
+    let log_end = |g: &Grove| -> u64 { g.sessions()[0].terminals[0].log_end };
+    rt().block_on(async {
+        let mut c = TermClient::connect(&g, tid, "").await;
+        c.ack = false;
+        c.send_input("yes grove-flood\n").await;
+        c.read_until("grove-flood\r\ngrove-flood").await;
+        // From now on the client reads nothing at all (a dead socket): it saturates, brakes for
+        // a few seconds, and then no longer counts.
+        let start = log_end(&g);
+        let braked = std::time::Instant::now();
+        let deadline = braked + Duration::from_secs(20);
+        while log_end(&g) < start + 8 * 1024 * 1024 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "a client that never reads held the program: {start} -> {}",
+                log_end(&g)
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        drop(c);
+    });
+}
+
+#[test]
 fn events_report_progress_attention_and_exit() {
     use futures_util::StreamExt;
     use grove_orchestrator::wire::{CreateStage, Event, TerminalStatus};

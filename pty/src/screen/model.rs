@@ -11,7 +11,7 @@ use alacritty_terminal::vte::ansi::{Processor, Rgb, Timeout};
 
 use super::scan::{Found, Scanner, Sequence};
 use super::serialize;
-use crate::terminal::TerminalSize;
+use crate::size::TerminalSize;
 
 /// Colours the model reports when a program asks (OSC 10/11/12 and OSC 4). They must be the
 /// colours the panes draw with (`web/src/lib/terminal/theme.ts`; a test checks they agree).
