@@ -7,8 +7,10 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+
+use parking_lot::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use grove_pty::{
@@ -17,6 +19,7 @@ use grove_pty::{
 };
 use tokio::sync::{broadcast, mpsc};
 
+use crate::ctx::Ctx;
 use crate::data_dir::DataDir;
 use crate::db::{Db, NewSession, RowState, SessionRow};
 use crate::error::{GroveError, Result};
@@ -26,8 +29,6 @@ use crate::repo_config::{self, RepoConfig};
 mod sessions;
 mod terminals;
 mod trust;
-
-pub use terminals::MAX_SIDE as MAX_TERMINAL_SIDE;
 
 use crate::wire::{
     AgentPreset, Branch, CreateSessionRequest, CreateStage, Drift, Event, Repo, Session,
@@ -72,29 +73,6 @@ impl GroveConfig {
     }
 }
 
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// What monitors need: the database and the event stream, but not the terminal map (so there
-/// is no reference cycle between the map and the tasks it owns).
-#[derive(Debug)]
-pub(crate) struct Ctx {
-    pub db: Mutex<Db>,
-    pub events: broadcast::Sender<Event>,
-    pub idle_after: Duration,
-    pub shutting_down: AtomicBool,
-    /// Sessions whose summary changed (e.g. setup finished); a task turns these into events.
-    pub session_changed: mpsc::Sender<i64>,
-}
-
-impl Ctx {
-    pub fn emit(&self, event: Event) {
-        // No receiver is fine: nobody is listening.
-        let _ = self.events.send(event);
-    }
-}
-
 #[derive(Debug)]
 struct Inner {
     config: GroveConfig,
@@ -120,8 +98,8 @@ pub struct Grove {
 
 /// The first word of a command line, when it is a plain program name or path (so we can check
 /// it exists before creating anything). `None` for anything shell-ish.
-fn plain_program(command: &str) -> Option<&str> {
-    let first = command.split_whitespace().next()?;
+fn plain_program(command: &str) -> Option<String> {
+    let first = shlex::split(command)?.into_iter().next()?;
     first
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || "._-/+".contains(c))
@@ -183,7 +161,7 @@ impl Grove {
     }
 
     fn db(&self) -> MutexGuard<'_, Db> {
-        lock(&self.inner.ctx.db)
+        self.inner.ctx.db.lock()
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -267,7 +245,7 @@ impl Grove {
             let live = LiveTerminal::new(&row, log, log_path, screen, None);
             // Only what a restarted program prints from now on is news.
             self.start_monitor(&live, end);
-            lock(&self.inner.terminals).insert(row.id, live);
+            self.inner.terminals.lock().insert(row.id, live);
         }
         Ok(())
     }
@@ -372,7 +350,7 @@ impl Grove {
     }
 
     fn repo_lock(&self, repo_id: i64) -> Arc<Mutex<()>> {
-        Arc::clone(lock(&self.inner.repo_locks).entry(repo_id).or_default())
+        Arc::clone(self.inner.repo_locks.lock().entry(repo_id).or_default())
     }
 
     /// Ends every program (they show as "ended with the app" after the next start), saves every
@@ -383,10 +361,10 @@ impl Grove {
     /// socket) may keep it alive past this call, so nothing here relies on a drop.
     pub fn shutdown(&self) {
         self.ctx().shutting_down.store(true, Ordering::SeqCst);
-        let all: Vec<_> = lock(&self.inner.terminals).values().cloned().collect();
+        let all: Vec<_> = self.inner.terminals.lock().values().cloned().collect();
         // Monitors first, so none of them records the exits this causes as the programs' own.
         for live in &all {
-            if let Some(task) = lock(&live.monitor).take() {
+            if let Some(task) = live.monitor.lock().take() {
                 task.abort();
             }
         }

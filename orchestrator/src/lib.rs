@@ -17,6 +17,7 @@
 //! output; agents are not relaunched silently, each terminal shows it ended with the app.
 
 pub mod attention;
+mod ctx;
 pub mod data_dir;
 pub mod db;
 pub mod error;

@@ -3,7 +3,9 @@
 //! the one writer that saves that log, its status, and the clients attached to it.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::Instant;
 
 use grove_pty::{
@@ -13,10 +15,6 @@ use grove_pty::{
 use tokio::sync::watch;
 
 use crate::wire::{ExitInfo, TerminalInfo, TerminalKind, TerminalStatus};
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 #[derive(Debug)]
 pub(crate) struct LiveState {
@@ -80,8 +78,8 @@ impl LiveTerminal {
                 exit: if running { None } else { exit },
                 last_output: Instant::now(),
                 size: TerminalSize {
-                    rows: row.rows.clamp(1, crate::grove::MAX_TERMINAL_SIDE),
-                    cols: row.cols.clamp(1, crate::grove::MAX_TERMINAL_SIDE),
+                    rows: row.rows.clamp(1, crate::wire::MAX_TERMINAL_SIDE),
+                    cols: row.cols.clamp(1, crate::wire::MAX_TERMINAL_SIDE),
                 },
             }),
             changed: watch::channel(0).0,
@@ -105,7 +103,7 @@ impl LiveTerminal {
         &self,
         flusher: &FlushRegistry,
     ) -> Result<Arc<PersistedLog>, PersistError> {
-        let mut slot = lock(&self.persisted);
+        let mut slot = self.persisted.lock();
         if let Some(p) = &*slot {
             return Ok(Arc::clone(p));
         }
@@ -117,16 +115,16 @@ impl LiveTerminal {
 
     /// The running program, if any.
     pub fn terminal(&self) -> Option<Arc<Terminal>> {
-        lock(&self.term).clone()
+        self.term.lock().clone()
     }
 
     /// Replaces the program (restart); returns the previous one so the caller can end it off the
     /// async runtime.
     pub(crate) fn set_terminal(&self, term: Terminal) -> Option<Arc<Terminal>> {
         let size = term.size();
-        let old = lock(&self.term).replace(Arc::new(term));
+        let old = self.term.lock().replace(Arc::new(term));
         {
-            let mut st = lock(&self.state);
+            let mut st = self.state.lock();
             st.exit = None;
             st.ended_with_app = false;
             st.attention = false;
@@ -139,11 +137,11 @@ impl LiveTerminal {
     }
 
     pub(crate) fn take_terminal(&self) -> Option<Arc<Terminal>> {
-        lock(&self.term).take()
+        self.term.lock().take()
     }
 
     pub fn status(&self) -> TerminalStatus {
-        let st = lock(&self.state);
+        let st = self.state.lock();
         if st.ended_with_app {
             TerminalStatus::EndedWithApp
         } else if st.exit.is_some() {
@@ -158,13 +156,13 @@ impl LiveTerminal {
     }
 
     pub fn is_running(&self) -> bool {
-        let st = lock(&self.state);
+        let st = self.state.lock();
         !st.ended_with_app && st.exit.is_none()
     }
 
     pub fn info(&self) -> TerminalInfo {
         let status = self.status();
-        let st = lock(&self.state);
+        let st = self.state.lock();
         TerminalInfo {
             id: self.id,
             session_id: self.session_id,
@@ -179,7 +177,7 @@ impl LiveTerminal {
     }
 
     pub(crate) fn update<R>(&self, f: impl FnOnce(&mut LiveState) -> R) -> R {
-        let r = f(&mut lock(&self.state));
+        let r = f(&mut self.state.lock());
         self.bump();
         r
     }

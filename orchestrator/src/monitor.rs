@@ -8,7 +8,7 @@ use grove_pty::{Chunk, Terminal};
 use tokio::time::Instant;
 
 use crate::attention::{Scanner, Signal};
-use crate::grove::{Ctx, lock};
+use crate::ctx::Ctx;
 use crate::live::LiveTerminal;
 use crate::wire::{Event, ExitInfo};
 
@@ -32,7 +32,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>, live: Arc<LiveTerminal>, mut sub: grove_p
             current = term.clone();
         }
         let idle_at = {
-            let st = lock(&live.state);
+            let st = live.state.lock();
             (term.is_some() && !st.idle && st.exit.is_none())
                 .then(|| Instant::from_std(st.last_output) + ctx.idle_after)
         };
@@ -50,7 +50,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>, live: Arc<LiveTerminal>, mut sub: grove_p
                 Chunk::Data { bytes, .. } => {
                     scanner.feed(&bytes, &mut signals);
                     let was_idle = {
-                        let mut st = lock(&live.state);
+                        let mut st = live.state.lock();
                         st.last_output = std::time::Instant::now();
                         std::mem::replace(&mut st.idle, false)
                     };
@@ -105,7 +105,7 @@ async fn db_write<T: Send + 'static>(
     f: impl FnOnce(&crate::db::Db) -> Result<T, crate::db::DbError> + Send + 'static,
 ) -> Option<T> {
     let ctx = Arc::clone(ctx);
-    match tokio::task::spawn_blocking(move || f(&lock(&ctx.db))).await {
+    match tokio::task::spawn_blocking(move || f(&ctx.db.lock())).await {
         Ok(Ok(v)) => Some(v),
         Ok(Err(err)) => {
             tracing::warn!(%err, "a terminal's state could not be saved");

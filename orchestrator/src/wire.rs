@@ -5,6 +5,11 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+/// The largest terminal side Grove accepts, in rows or columns; larger requests are clamped.
+/// Sizes come from clients: one frame asking for 65535×65535 would make the screen model
+/// allocate until the server dies, and no display shows more than this.
+pub const MAX_TERMINAL_SIDE: u16 = 1000;
+
 /// A repository Grove knows.
 #[derive(Debug, Clone, Serialize, Deserialize, TS, PartialEq)]
 pub struct Repo {

@@ -24,7 +24,7 @@ impl Grove {
     /// Checks a session's drift now and caches it; whether it changed.
     pub(super) fn check_drift(&self, row: &SessionRow) -> bool {
         let drift = Self::drift(row);
-        lock(&self.inner.drift).insert(row.id, drift.clone()) != Some(drift)
+        self.inner.drift.lock().insert(row.id, drift.clone()) != Some(drift)
     }
 
     /// The cached drift of a session, checked now when there is none yet.
@@ -32,11 +32,13 @@ impl Grove {
         if row.state != RowState::Active {
             return Drift::None;
         }
-        if let Some(d) = lock(&self.inner.drift).get(&row.id) {
+        if let Some(d) = self.inner.drift.lock().get(&row.id) {
             return d.clone();
         }
         self.check_drift(row);
-        lock(&self.inner.drift)
+        self.inner
+            .drift
+            .lock()
             .get(&row.id)
             .cloned()
             .unwrap_or(Drift::None)
@@ -75,7 +77,10 @@ impl Grove {
     }
 
     pub(super) fn session_wire(&self, row: &SessionRow) -> Session {
-        let mut terminals: Vec<TerminalInfo> = lock(&self.inner.terminals)
+        let mut terminals: Vec<TerminalInfo> = self
+            .inner
+            .terminals
+            .lock()
             .values()
             .filter(|t| t.session_id == row.id)
             .map(|t| t.info())
@@ -204,7 +209,7 @@ impl Grove {
         config: &RepoConfig,
     ) -> Result<()> {
         let repo_lock = self.repo_lock(repo.id);
-        let _guard = lock(&repo_lock);
+        let _guard = repo_lock.lock();
         self.progress(repo.id, &row.name, CreateStage::CreatingWorktree, None);
         let created = git::create_worktree(&git::NewWorktree {
             repo: &repo.path,
@@ -259,7 +264,7 @@ impl Grove {
             self.refuse_drift(&row)?;
         }
         let repo_lock = self.repo_lock(repo.id);
-        let _guard = lock(&repo_lock);
+        let _guard = repo_lock.lock();
         if !force {
             // Check before stopping anything, so a refusal changes nothing.
             refuse_unsafe_removal(&repo.path, &row)?;
@@ -289,7 +294,7 @@ impl Grove {
         let repo = self.repo_row(row.repo_id)?;
         {
             let repo_lock = self.repo_lock(repo.id);
-            let _guard = lock(&repo_lock);
+            let _guard = repo_lock.lock();
             git::restore_worktree(
                 &repo.path,
                 &self.inner.worktree_root,
@@ -323,7 +328,7 @@ impl Grove {
         if !force {
             // Refuse before touching anything when the branch is not merged.
             let repo_lock = self.repo_lock(repo.id);
-            let _guard = lock(&repo_lock);
+            let _guard = repo_lock.lock();
             if row.state == RowState::Active {
                 refuse_unsafe_removal(&repo.path, &row)?;
             }
@@ -340,16 +345,16 @@ impl Grove {
         }
         {
             let repo_lock = self.repo_lock(repo.id);
-            let _guard = lock(&repo_lock);
+            let _guard = repo_lock.lock();
             git::delete_branch(&repo.path, &row.branch, &row.base, force)?;
         }
         self.stop_terminals(id);
         let terms = self.session_terminals(id);
         for t in &terms {
-            if let Some(task) = lock(&t.monitor).take() {
+            if let Some(task) = t.monitor.lock().take() {
                 task.abort();
             }
-            lock(&self.inner.terminals).remove(&t.id);
+            self.inner.terminals.lock().remove(&t.id);
             let _ = fs_err::remove_file(&t.log_path);
             let _ = fs_err::remove_file(crate::live::screen_path(&t.log_path));
         }
@@ -416,7 +421,7 @@ fn agent_script(setup: &[String], command: &str, nonce: &str) -> String {
     for cmd in setup {
         s.push_str(&format!(
             "  printf '\\033[1;36m[grove] setup: %s\\033[0m\\n' {}\n  {{\n{}\n  }} || return $?\n",
-            shell_quote(cmd),
+            shlex::try_quote(cmd).unwrap_or_else(|_| "'(a command with a NUL byte)'".into()),
             cmd
         ));
     }
@@ -433,11 +438,6 @@ fn agent_script(setup: &[String], command: &str, nonce: &str) -> String {
     s
 }
 
-/// Quotes `s` for a POSIX shell.
-fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -447,11 +447,22 @@ mod tests {
         assert_eq!(slugify("Fix login bug!").unwrap(), "fix-login-bug");
         assert_eq!(slugify("  a/b..c  ").unwrap(), "a-b-c");
         assert!(slugify("!!!").is_err());
-        assert_eq!(plain_program("claude --resume"), Some("claude"));
+        assert_eq!(plain_program("claude --resume").as_deref(), Some("claude"));
+        assert_eq!(plain_program("'my agent' x"), None);
         assert_eq!(plain_program("FOO=1 x"), None);
         let s = agent_script(&["echo 'hi'".into()], "bash", "n0nce");
         assert!(s.contains("6973;setup-exit;n0nce;%d"), "{s}");
-        assert!(s.contains("'echo '\\''hi'\\'''"), "{s}");
+        // The shell prints each setup command exactly as written before running it.
+        let out = std::process::Command::new("/bin/sh")
+            .args([
+                "-c",
+                &agent_script(&["echo 'hi there'".into()], "true", "n"),
+            ])
+            .output()
+            .unwrap_or_else(|e| panic!("sh: {e}"));
+        let out = String::from_utf8_lossy(&out.stdout);
+        assert!(out.contains("[grove] setup: echo 'hi there'"), "{out}");
+        assert!(out.contains("\nhi there\n"), "{out}");
         assert!(s.ends_with("bash\n"));
         assert_eq!(agent_script(&[], "bash", "n0nce"), "bash");
         assert_eq!(setup_nonce().len(), 32);

@@ -4,10 +4,7 @@
 use super::*;
 use crate::live::screen_path;
 
-/// The largest terminal side Grove accepts, in rows or columns. Sizes come from clients; one
-/// frame asking for 65535×65535 would make the screen model allocate until the server dies, and
-/// no display shows more than this.
-pub const MAX_SIDE: u16 = 1000;
+use crate::wire::MAX_TERMINAL_SIDE as MAX_SIDE;
 
 /// A client's requested size made safe: each side within 1..=[`MAX_SIDE`].
 pub(super) fn clamped_size(rows: u16, cols: u16) -> TerminalSize {
@@ -23,7 +20,7 @@ impl Grove {
             && !grove_pty::program_exists(program.as_ref(), &std::env::temp_dir())
         {
             return Err(GroveError::CommandNotFound {
-                command: program.into(),
+                command: program,
             });
         }
         Ok(())
@@ -112,7 +109,10 @@ impl Grove {
         // exit status) before the monitor task first runs.
         let start = live.log.start_offset();
         self.start_monitor(&live, start);
-        lock(&self.inner.terminals).insert(trow.id, Arc::clone(&live));
+        self.inner
+            .terminals
+            .lock()
+            .insert(trow.id, Arc::clone(&live));
         self.ctx().emit(Event::TerminalUpdated {
             terminal: live.info(),
         });
@@ -127,11 +127,14 @@ impl Grove {
             Arc::clone(live),
             sub,
         ));
-        *lock(&live.monitor) = Some(task);
+        *live.monitor.lock() = Some(task);
     }
 
     pub(super) fn session_terminals(&self, session_id: i64) -> Vec<Arc<LiveTerminal>> {
-        let mut v: Vec<_> = lock(&self.inner.terminals)
+        let mut v: Vec<_> = self
+            .inner
+            .terminals
+            .lock()
             .values()
             .filter(|t| t.session_id == session_id)
             .cloned()
@@ -155,7 +158,10 @@ impl Grove {
                     if let Some(status) = status {
                         let exit = crate::wire::ExitInfo::from(status);
                         let _ =
-                            lock(&self.ctx().db).set_terminal_exit(live.id, exit.code, exit.signal);
+                            self.ctx()
+                                .db
+                                .lock()
+                                .set_terminal_exit(live.id, exit.code, exit.signal);
                         live.update(|st| st.exit = Some(exit));
                     }
                 });
@@ -164,7 +170,9 @@ impl Grove {
     }
 
     pub fn terminal(&self, id: i64) -> Result<Arc<LiveTerminal>> {
-        lock(&self.inner.terminals)
+        self.inner
+            .terminals
+            .lock()
             .get(&id)
             .cloned()
             .ok_or_else(|| GroveError::NotFound {
@@ -187,7 +195,7 @@ impl Grove {
         let size = self
             .session_terminals(session_id)
             .first()
-            .map(|t| lock(&t.state).size)
+            .map(|t| t.state.lock().size)
             .unwrap_or_default();
         let live = self.add_terminal(&row, TerminalKind::Shell, &command, &command, size)?;
         let _ = self.ctx().session_changed.try_send(session_id);
@@ -207,7 +215,7 @@ impl Grove {
         if let Some(old) = live.take_terminal() {
             old.kill();
         }
-        let size = lock(&live.state).size;
+        let size = live.state.lock().size;
         let term = self.spawn_program(&row, id, &live.command, size, Some(&live))?;
         drop(live.set_terminal(term));
         self.db().set_terminal_exit(id, None, None)?;
@@ -224,10 +232,10 @@ impl Grove {
         if let Some(term) = live.take_terminal() {
             term.kill();
         }
-        if let Some(task) = lock(&live.monitor).take() {
+        if let Some(task) = live.monitor.lock().take() {
             task.abort();
         }
-        lock(&self.inner.terminals).remove(&id);
+        self.inner.terminals.lock().remove(&id);
         self.db().delete_terminal(id)?;
         let _ = fs_err::remove_file(&live.log_path);
         let _ = fs_err::remove_file(screen_path(&live.log_path));
@@ -249,7 +257,7 @@ impl Grove {
             }))
         })?;
         term.write_input(bytes)?;
-        if lock(&live.state).attention {
+        if live.state.lock().attention {
             live.update(|st| st.attention = false);
             self.ctx().emit(Event::TerminalUpdated {
                 terminal: live.info(),
@@ -270,7 +278,7 @@ impl Grove {
             ));
         }
         let changed = {
-            let mut st = lock(&live.state);
+            let mut st = live.state.lock();
             let changed = st.size != size;
             st.size = size;
             changed
