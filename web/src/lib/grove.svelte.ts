@@ -23,6 +23,7 @@ export class Grove {
   #stopped = false;
   /** Loads started so far (see `reload`). */
   #loads = 0;
+  #onVisibility = () => this.terminals.setHidden(document.visibilityState === 'hidden');
 
   constructor(transport: Transport) {
     this.transport = transport;
@@ -37,10 +38,15 @@ export class Grove {
     // last wins, so an early answer never overwrites a later one.
     void this.reload({ early: true });
     this.#openEvents();
+    if (typeof document !== 'undefined') {
+      document.addEventListener('visibilitychange', this.#onVisibility);
+      this.#onVisibility();
+    }
   }
 
   stop(): void {
     this.#stopped = true;
+    if (typeof document !== 'undefined') document.removeEventListener('visibilitychange', this.#onVisibility);
     this.#events?.close();
     this.terminals.disposeAll();
   }
@@ -92,6 +98,9 @@ export class Grove {
         if (wasDown) this.terminals.reconnectAll();
       },
       event: (ev) => this.#apply(ev),
+      // A store that throws on an event is a bug in the UI: the user sees it, with what to do.
+      failed: (e) =>
+        this.connection.error(`The UI failed on a server event (${messageOf(e)}). Reload the page if it looks wrong.`),
       closed: () => {
         if (this.#stopped) return;
         if (this.connection.server !== 'unauthorized') this.connection.server = 'down';
