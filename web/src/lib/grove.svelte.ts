@@ -7,6 +7,7 @@ import { ConnectionStore } from './stores/connection.svelte';
 import { RepoStore } from './stores/repos.svelte';
 import { SessionStore } from './stores/sessions.svelte';
 import { TerminalStore } from './stores/terminals.svelte';
+import { TrustStore } from './stores/trust.svelte';
 import type { Event } from './wire/Event';
 import { markOnce } from './startup';
 
@@ -18,6 +19,7 @@ export class Grove {
   readonly repos: RepoStore;
   readonly sessions: SessionStore;
   readonly terminals: TerminalStore;
+  readonly trust: TrustStore;
   #events: Closable | null = null;
   #attempt = 0;
   #stopped = false;
@@ -30,6 +32,7 @@ export class Grove {
     this.repos = new RepoStore(transport);
     this.sessions = new SessionStore(transport);
     this.terminals = new TerminalStore(transport, this.connection);
+    this.trust = new TrustStore(transport);
   }
 
   start(): void {
@@ -59,6 +62,10 @@ export class Grove {
     try {
       await Promise.all([this.repos.load(current), this.sessions.load(current)]);
       if (!current()) return;
+      // Trust is read after the repos and does not hold up the first paint.
+      void this.trust.loadAll(this.repos.list.map((r) => r.id), current).catch((e: unknown) => {
+        if (!early && current()) this.connection.error(`Could not read which repos' grove.toml you approved: ${messageOf(e)}`);
+      });
       markOnce('loaded');
       if (this.sessions.selectedId === null) {
         const first = this.sessions.ordered(this.repos.list)[0];
@@ -126,9 +133,16 @@ export class Grove {
     switch (ev.type) {
       case 'repo_added':
         this.repos.upsert(ev.repo);
+        void this.trust.load(ev.repo.id).catch((e: unknown) =>
+          this.connection.error(`Could not read the trust of ${ev.repo.name}: ${messageOf(e)}`),
+        );
         break;
       case 'repo_removed':
         this.repos.removed(ev.repo_id);
+        this.trust.removed(ev.repo_id);
+        break;
+      case 'repo_trust_changed':
+        this.trust.set(ev.trust);
         break;
       case 'resync':
         void this.reload();
