@@ -2,234 +2,245 @@
 //! escape string), OSC 9 notifications (iTerm2/ConEmu) and OSC 777 `notify` (urxvt, Ghostty,
 //! VS Code). Also recognises Grove's own OSC 6973 that reports the setup commands' exit status.
 //! Never parses an agent's screen text, and never needs hooks in the agent's config.
+//!
+//! # How it works
+//!
+//! The bytes go through [`vte`]'s parser, the same state machine the screen model (alacritty's)
+//! runs, so the scanner and the screen agree on where every escape string starts and ends: a
+//! BEL inside a DCS, SOS, PM or APC string is data, not a bell, and is never mistaken for one.
+//!
+//! Plain text is most of any output, and vte would still decode every character of it. So while
+//! the parser is known to be in its ground state the scanner jumps with `memchr` to the next BEL
+//! or ESC (the only bytes that can matter there: vte treats C1 bytes in text as controls it
+//! merely executes) and hands the parser only what follows. It learns that the parser is back in
+//! ground from the callbacks that end a sequence in ground (a CSI or ESC dispatch, an OSC ended
+//! by BEL), which [`vte::Parser::advance_until_terminated`] lets it see at the exact byte. After
+//! anything else (a DCS ended by the C1 ST, say) it simply keeps feeding the parser every byte
+//! until the next such callback; `fast_path_changes_nothing` below checks that both ways find
+//! the same signals.
+//!
+//! An OSC ended by ESC counts only when the ESC is the start of ST (`ESC \`); vte dispatches it
+//! at the ESC already, so the scanner holds the signal until it has seen the next byte.
+//!
+//! Notification text comes from whatever the program printed, and goes on to the desktop's
+//! notification server, the event stream and the UI. It is cleaned here once for all of them:
+//! control and bidirectional-override characters are removed and the text is cut to
+//! [`MAX_MESSAGE_CHARS`] characters. Markup is escaped ([`escape_markup`]) where it would be
+//! read as markup: by the desktop right before the notification server (the UI shows text).
+//!
+//! vte buffers an OSC's text without a bound (its `std` build, which alacritty_terminal turns
+//! on for the whole build). The screen model holds the same string at the same moment, so this
+//! at most doubles what an endless OSC costs; it does not add a new way to grow memory.
 
 /// What the scanner found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Signal {
     Bell,
+    /// An OSC 9 / OSC 777 notification, with its cleaned text when it had any.
     Notify(Option<String>),
-    SetupExit(i32),
+    /// `ESC ] 6973 ; setup-exit ; NONCE ; CODE BEL`: the setup commands' exit status. Whether
+    /// the nonce is the session's (and whether it was already used) is for the caller to check.
+    SetupExit {
+        nonce: String,
+        code: i32,
+    },
 }
 
-/// Grove's private OSC number: `ESC ] 6973 ; setup-exit ; CODE BEL`.
+/// Grove's private OSC number: `ESC ] 6973 ; setup-exit ; NONCE ; CODE BEL`.
 pub const GROVE_OSC: &str = "6973";
 
-const MAX_OSC: usize = 1024;
+/// Notification text is cut to this many characters (an ellipsis marks the cut).
+pub const MAX_MESSAGE_CHARS: usize = 200;
 
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-enum State {
-    #[default]
-    Ground,
-    Escape,
-    /// Inside OSC; `esc` is true right after an ESC (possible ST).
-    Osc {
-        esc: bool,
-    },
-    /// Inside DCS/SOS/PM/APC strings, which may contain BEL-like bytes that are not bells.
-    Str {
-        esc: bool,
-    },
-}
+const BEL: u8 = 0x07;
+const ESC: u8 = 0x1b;
 
 /// A streaming scanner: feed it chunks in order; state carries across chunk boundaries.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Scanner {
-    state: State,
-    osc: Vec<u8>,
+    parser: vte::Parser,
+    /// The parser may be inside a sequence (or is in ground without the scanner having seen it
+    /// get there), so every byte must go through it. When false it is known to be in ground with
+    /// no half character buffered, and plain text can be skipped.
+    busy: bool,
+    /// A signal from an OSC that ended with ESC, valid only if the next byte is `\`.
+    pending: Option<Signal>,
+}
+
+impl std::fmt::Debug for Scanner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scanner")
+            .field("busy", &self.busy)
+            .field("pending", &self.pending)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Scanner {
     pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<Signal>) {
         let mut i = 0;
         while i < bytes.len() {
-            if self.state == State::Ground {
-                // Plain text is most of any output: jump straight to the next byte that can
-                // start something (BEL or ESC) instead of looking at every byte.
-                match memchr::memchr2(0x07, 0x1b, &bytes[i..]) {
+            if let Some(signal) = self.pending.take()
+                && bytes[i] == b'\\'
+            {
+                out.push(signal);
+            }
+            if !self.busy {
+                match memchr::memchr2(BEL, ESC, &bytes[i..]) {
                     Some(n) => i += n,
                     None => return,
                 }
-            }
-            self.step(bytes[i], out);
-            i += 1;
-        }
-    }
-
-    fn step(&mut self, b: u8, out: &mut Vec<Signal>) {
-        self.state = match self.state {
-            State::Ground => match b {
-                0x07 => {
+                if bytes[i] == BEL {
                     out.push(Signal::Bell);
-                    State::Ground
+                    i += 1;
+                    continue;
                 }
-                0x1b => State::Escape,
-                _ => State::Ground,
-            },
-            State::Escape => match b {
-                b']' => {
-                    self.osc.clear();
-                    State::Osc { esc: false }
-                }
-                b'P' | b'X' | b'^' | b'_' => State::Str { esc: false },
-                0x1b => State::Escape,
-                _ => State::Ground,
-            },
-            State::Osc { esc } => match b {
-                0x07 => {
-                    self.dispatch(out);
-                    State::Ground
-                }
-                b'\\' if esc => {
-                    self.dispatch(out);
-                    State::Ground
-                }
-                0x1b => State::Osc { esc: true },
-                0x18 | 0x1a => State::Ground,
-                _ if esc => {
-                    // ESC followed by something else aborts the OSC and starts a new escape,
-                    // of which this byte is the first.
-                    self.state = State::Escape;
-                    return self.step(b, out);
-                }
-                _ => {
-                    if self.osc.len() < MAX_OSC {
-                        self.osc.push(b);
-                    }
-                    State::Osc { esc: false }
-                }
-            },
-            State::Str { esc } => match b {
-                0x07 => State::Ground,
-                b'\\' if esc => State::Ground,
-                0x1b => State::Str { esc: true },
-                0x18 | 0x1a => State::Ground,
-                _ if esc => {
-                    self.state = State::Escape;
-                    return self.step(b, out);
-                }
-                _ => State::Str { esc: false },
-            },
-        };
-    }
-
-    fn dispatch(&mut self, out: &mut Vec<Signal>) {
-        let payload = String::from_utf8_lossy(&self.osc).into_owned();
-        let mut parts = payload.splitn(2, ';');
-        let (num, rest) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-        match num {
-            // OSC 9;4;… is ConEmu's progress bar, not a notification.
-            "9" if !rest.starts_with("4;") => {
-                out.push(Signal::Notify((!rest.is_empty()).then(|| rest.to_owned())))
+                self.busy = true;
             }
-            "777" => {
-                let mut f = rest.splitn(3, ';');
-                if f.next() == Some("notify") {
-                    let title = f.next().unwrap_or("");
-                    let body = f.next().unwrap_or("");
-                    let msg = match (title.is_empty(), body.is_empty()) {
-                        (true, true) => None,
-                        (false, true) => Some(title.to_owned()),
-                        (true, false) => Some(body.to_owned()),
-                        (false, false) => Some(format!("{title}: {body}")),
-                    };
-                    out.push(Signal::Notify(msg));
-                }
+            let mut p = Performer {
+                out,
+                pending: None,
+                stop: None,
+            };
+            i += self.parser.advance_until_terminated(&mut p, &bytes[i..]);
+            match p.stop {
+                Some(Stop::Ground) => self.busy = false,
+                Some(Stop::OscByEsc) => self.pending = p.pending,
+                None => {}
             }
-            GROVE_OSC => {
-                if let Some(code) = rest
-                    .strip_prefix("setup-exit;")
-                    .and_then(|c| c.trim().parse().ok())
-                {
-                    out.push(Signal::SetupExit(code));
-                }
-            }
-            _ => {}
         }
     }
+}
+
+/// Why the performer asked the parser to stop after the current byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// A sequence ended and the parser is back in ground.
+    Ground,
+    /// An OSC was ended by ESC: whether that was ST depends on the next byte.
+    OscByEsc,
+}
+
+struct Performer<'a> {
+    out: &'a mut Vec<Signal>,
+    pending: Option<Signal>,
+    stop: Option<Stop>,
+}
+
+impl vte::Perform for Performer<'_> {
+    fn execute(&mut self, byte: u8) {
+        // CAN and SUB right after an OSC's dispatch abort it rather than end it.
+        self.pending = None;
+        if byte == BEL {
+            self.out.push(Signal::Bell);
+        }
+    }
+
+    fn esc_dispatch(&mut self, _intermediates: &[u8], _ignore: bool, _byte: u8) {
+        self.stop = Some(Stop::Ground);
+    }
+
+    fn csi_dispatch(&mut self, _: &vte::Params, _: &[u8], _: bool, _: char) {
+        self.stop = Some(Stop::Ground);
+    }
+
+    fn osc_dispatch(&mut self, params: &[&[u8]], bell_terminated: bool) {
+        let signal = osc_signal(params);
+        if bell_terminated {
+            self.out.extend(signal);
+            self.stop = Some(Stop::Ground);
+        } else {
+            self.pending = signal;
+            self.stop = Some(Stop::OscByEsc);
+        }
+    }
+
+    fn terminated(&self) -> bool {
+        self.stop.is_some()
+    }
+}
+
+/// The signal an OSC carries, if any. vte has split it at `;` (the separators are not in the
+/// parts, so joining with `;` gives the text back).
+fn osc_signal(params: &[&[u8]]) -> Option<Signal> {
+    let text = |parts: &[&[u8]]| String::from_utf8_lossy(&parts.join(&b';')).into_owned();
+    match params {
+        // OSC 9;4;… is ConEmu's progress bar, not a notification.
+        [b"9", b"4", _, ..] => None,
+        [b"9", rest @ ..] => Some(Signal::Notify(clean_message(&text(rest)))),
+        [b"777", b"notify", rest @ ..] => {
+            let title = rest.first().map(|t| text(&[t])).unwrap_or_default();
+            let body = rest.get(1..).map(text).unwrap_or_default();
+            let (title, body) = (title.trim(), body.trim());
+            let message = match (title.is_empty(), body.is_empty()) {
+                (_, true) => title.to_owned(),
+                (true, false) => body.to_owned(),
+                (false, false) => format!("{title}: {body}"),
+            };
+            Some(Signal::Notify(clean_message(&message)))
+        }
+        [num, b"setup-exit", nonce, code] if *num == GROVE_OSC.as_bytes() && !nonce.is_empty() => {
+            let code = std::str::from_utf8(code).ok()?.trim().parse().ok()?;
+            Some(Signal::SetupExit {
+                nonce: String::from_utf8_lossy(nonce).into_owned(),
+                code,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Makes program-supplied text safe to show: drops control characters (C0, DEL, C1) and the
+/// characters that reorder text (bidi embeddings, overrides, isolates and marks), turns line
+/// breaks and tabs into spaces and cuts it to [`MAX_MESSAGE_CHARS`] characters at a character
+/// boundary. `None` when nothing is left.
+pub fn clean_message(raw: &str) -> Option<String> {
+    let kept: String = raw
+        .chars()
+        .filter_map(|c| match c {
+            '\t' | '\n' | '\r' | '\u{2028}' | '\u{2029}' => Some(' '),
+            c if c.is_control() || is_bidi_control(c) => None,
+            c => Some(c),
+        })
+        .collect();
+    let kept = kept.trim();
+    if kept.is_empty() {
+        return None;
+    }
+    let cut = kept.char_indices().nth(MAX_MESSAGE_CHARS).map(|(at, _)| at);
+    Some(match cut {
+        Some(_) => {
+            // Room for the ellipsis within the limit.
+            let end = kept
+                .char_indices()
+                .nth(MAX_MESSAGE_CHARS - 1)
+                .map_or(kept.len(), |(at, _)| at);
+            format!("{}…", kept[..end].trim_end())
+        }
+        None => kept.to_owned(),
+    })
+}
+
+/// Escapes `<`, `>` and `&` for a notification server, which renders a subset of markup
+/// (freedesktop notifications): a program's `<a href=…>` must arrive as text.
+pub fn escape_markup(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '&' => escaped.push_str("&amp;"),
+            c => escaped.push(c),
+        }
+    }
+    escaped
+}
+
+/// U+061C ARABIC LETTER MARK, U+200E/U+200F LRM/RLM, U+202A..U+202E embeddings and overrides,
+/// U+2066..U+2069 isolates: they change the order in which the rest of the text is shown.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn scan(chunks: &[&[u8]]) -> Vec<Signal> {
-        let mut s = Scanner::default();
-        let mut out = Vec::new();
-        for c in chunks {
-            s.feed(c, &mut out);
-        }
-        out
-    }
-
-    #[test]
-    fn bell_and_notifications() {
-        assert_eq!(scan(&[b"done\x07"]), vec![Signal::Bell]);
-        assert_eq!(
-            scan(&[b"\x1b]9;Agent waits\x07"]),
-            vec![Signal::Notify(Some("Agent waits".into()))]
-        );
-        assert_eq!(
-            scan(&[b"\x1b]777;notify;Claude;needs input\x1b\\"]),
-            vec![Signal::Notify(Some("Claude: needs input".into()))]
-        );
-        assert_eq!(
-            scan(&[b"\x1b]6973;setup-exit;3\x07"]),
-            vec![Signal::SetupExit(3)]
-        );
-    }
-
-    #[test]
-    fn bel_terminating_other_strings_is_not_a_bell() {
-        assert_eq!(
-            scan(&[b"\x1b]0;title\x07", b"\x1b]8;;http://x\x07link\x1b]8;;\x07"]),
-            vec![]
-        );
-        assert_eq!(scan(&[b"\x1bPq#0\x07"]), vec![]);
-        assert_eq!(
-            scan(&[b"\x1b]9;4;1;50\x07"]),
-            vec![],
-            "progress is not attention"
-        );
-    }
-
-    #[test]
-    fn state_carries_across_chunks() {
-        assert_eq!(
-            scan(&[b"\x1b]9;wa", b"it\x1b", b"\\"]),
-            vec![Signal::Notify(Some("wait".into()))]
-        );
-        assert_eq!(scan(&[b"\x1b]0;t", b"\x07", b"\x07"]), vec![Signal::Bell]);
-        // An ESC that aborts an OSC starts the next sequence.
-        assert_eq!(
-            scan(&[b"\x1b]0;t\x1b]9;hi\x07"]),
-            vec![Signal::Notify(Some("hi".into()))]
-        );
-    }
-
-    proptest::proptest! {
-        /// However the output is cut into chunks, the scanner finds the same signals.
-        #[test]
-        fn chunking_does_not_matter(bytes in proptest::collection::vec(proptest::sample::select(vec![b'a', 0x07, 0x1b, b']', b'9', b';', b'\\', b'P', b'x']), 0..400), cut in 0usize..400) {
-            let mut whole = Vec::new();
-            Scanner::default().feed(&bytes, &mut whole);
-            let mut split = Vec::new();
-            let mut s = Scanner::default();
-            let cut = cut.min(bytes.len());
-            s.feed(&bytes[..cut], &mut split);
-            s.feed(&bytes[cut..], &mut split);
-            let mut single = Vec::new();
-            let mut s = Scanner::default();
-            for b in &bytes {
-                s.feed(std::slice::from_ref(b), &mut single);
-            }
-            proptest::prop_assert_eq!(&whole, &split);
-            proptest::prop_assert_eq!(&whole, &single);
-        }
-
-        #[test]
-        fn never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048)) {
-            let mut out = Vec::new();
-            Scanner::default().feed(&bytes, &mut out);
-        }
-    }
-}
+mod tests;

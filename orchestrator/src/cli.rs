@@ -3,6 +3,7 @@
 pub mod attach;
 pub mod client;
 pub mod serve;
+pub mod trust;
 
 use serde::{Deserialize, Serialize};
 

@@ -61,6 +61,16 @@ const MIGRATIONS: &[&str] = &[
         exit_signal INTEGER,
         created_at INTEGER NOT NULL
     );",
+    // 2: approvals of repositories' grove.toml (see crate::trust), and the one-time nonce that
+    // lets only a session's own setup run report its exit status.
+    "CREATE TABLE repo_trust (
+        repo_id INTEGER PRIMARY KEY REFERENCES repos(id) ON DELETE CASCADE,
+        hash TEXT NOT NULL,
+        allow_env TEXT NOT NULL,
+        config TEXT NOT NULL,
+        approved_at INTEGER NOT NULL
+    );
+    ALTER TABLE sessions ADD COLUMN setup_nonce TEXT;",
 ];
 
 #[derive(Debug, Clone, PartialEq)]
@@ -245,7 +255,85 @@ impl Db {
     }
 
     pub fn remove_repo(&self, id: i64) -> Result<bool, DbError> {
+        self.conn
+            .execute("DELETE FROM repo_trust WHERE repo_id = ?1", [id])?;
         Ok(self.conn.execute("DELETE FROM repos WHERE id = ?1", [id])? > 0)
+    }
+
+    // ---- trust ----
+
+    /// The user's approval of a repository's config, if any. A stored row that no longer parses
+    /// counts as no approval (the user is asked again), never as approval.
+    pub fn approval(&self, repo_id: i64) -> Result<Option<crate::trust::Approval>, DbError> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT hash, allow_env, config FROM repo_trust WHERE repo_id = ?1",
+                [repo_id],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                },
+            )
+            .optional()?;
+        Ok(row.and_then(|(hash, allow, config)| {
+            Some(crate::trust::Approval {
+                hash,
+                allow_env: serde_json::from_str(&allow).ok()?,
+                config: serde_json::from_str(&config).ok()?,
+            })
+        }))
+    }
+
+    pub fn set_approval(
+        &self,
+        repo_id: i64,
+        approval: &crate::trust::Approval,
+    ) -> Result<(), DbError> {
+        let allow = serde_json::to_string(&approval.allow_env).unwrap_or_else(|_| "[]".into());
+        let config = serde_json::to_string(&approval.config).unwrap_or_else(|_| "{}".into());
+        self.conn.execute(
+            "INSERT INTO repo_trust (repo_id, hash, allow_env, config, approved_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (repo_id) DO UPDATE SET hash = ?2, allow_env = ?3, config = ?4,
+                 approved_at = ?5",
+            rusqlite::params![repo_id, approval.hash, allow, config, now()],
+        )?;
+        Ok(())
+    }
+
+    pub fn remove_approval(&self, repo_id: i64) -> Result<bool, DbError> {
+        Ok(self
+            .conn
+            .execute("DELETE FROM repo_trust WHERE repo_id = ?1", [repo_id])?
+            > 0)
+    }
+
+    /// Records the nonce a session's setup run will print with its exit status.
+    pub fn set_setup_nonce(&self, session_id: i64, nonce: &str) -> Result<(), DbError> {
+        self.conn.execute(
+            "UPDATE sessions SET setup_nonce = ?2 WHERE id = ?1",
+            rusqlite::params![session_id, nonce],
+        )?;
+        Ok(())
+    }
+
+    /// Records the setup's exit status only when `nonce` is the session's, and only once: the
+    /// nonce is spent here, so a program that prints the same sequence later changes nothing.
+    pub fn take_setup_exit(
+        &self,
+        session_id: i64,
+        nonce: &str,
+        code: i32,
+    ) -> Result<bool, DbError> {
+        Ok(self.conn.execute(
+            "UPDATE sessions SET setup_exit = ?3, setup_nonce = NULL
+             WHERE id = ?1 AND setup_nonce IS NOT NULL AND setup_nonce = ?2",
+            rusqlite::params![session_id, nonce, code],
+        )? > 0)
     }
 
     // ---- sessions ----
@@ -335,14 +423,6 @@ impl Db {
         self.conn.execute(
             "UPDATE sessions SET base = ?2 WHERE id = ?1",
             params![id, base],
-        )?;
-        Ok(())
-    }
-
-    pub fn set_setup_exit(&self, id: i64, code: i32) -> Result<(), DbError> {
-        self.conn.execute(
-            "UPDATE sessions SET setup_exit = ?2 WHERE id = ?1",
-            params![id, code],
         )?;
         Ok(())
     }

@@ -26,6 +26,20 @@ pub enum GroveError {
         "session `{name}`: {drift}. Grove will not act on it until you decide: fix it in the worktree, or force"
     )]
     Drift { name: String, drift: String },
+    /// Creating a session is refused until the user approves the repository's config; the
+    /// message is the approval text followed by how to approve it.
+    #[error(
+        "{summary}This config is {why}. Review it, then approve it in Grove or with `grove repo trust {repo}`"
+    )]
+    UntrustedConfig {
+        repo: String,
+        why: &'static str,
+        summary: String,
+    },
+    #[error(
+        "grove.toml of {repo} changed since it was shown to you: review it again before approving"
+    )]
+    ConfigChanged { repo: String },
     #[error(transparent)]
     Git(#[from] GitError),
     #[error(transparent)]
@@ -55,6 +69,8 @@ impl GroveError {
             E::NotActive { .. } => ErrorCode::NotActive,
             E::NotArchived { .. } => ErrorCode::NotArchived,
             E::Drift { .. } => ErrorCode::Drift,
+            E::UntrustedConfig { .. } => ErrorCode::UntrustedConfig,
+            E::ConfigChanged { .. } => ErrorCode::ConfigChanged,
             E::Git(g) => match g {
                 GitError::PathMissing { .. } => ErrorCode::PathMissing,
                 GitError::NotARepo { .. } => ErrorCode::NotARepo,
@@ -66,6 +82,7 @@ impl GroveError {
                 GitError::Dirty { .. } => ErrorCode::DirtyWorktree,
                 GitError::Unpushed { .. } => ErrorCode::UnpushedCommits,
                 GitError::NotMerged { .. } => ErrorCode::NotMerged,
+                GitError::OptionLike { .. } => ErrorCode::InvalidRequest,
                 _ => ErrorCode::Internal,
             },
             E::Config(_) => ErrorCode::InvalidConfig,

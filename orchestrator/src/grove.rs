@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use grove_pty::{
-    DEFAULT_LOG_CAPACITY, Flusher, OutputLog, PersistOptions, Screen, ScreenOptions, ScreenSetting,
+    DEFAULT_LOG_CAPACITY, Flusher, LogSetting, OutputLog, Screen, ScreenOptions, ScreenSetting,
     Terminal, TerminalOptions, TerminalSize,
 };
 use tokio::sync::{broadcast, mpsc};
@@ -25,11 +25,17 @@ use crate::live::LiveTerminal;
 use crate::repo_config::{self, RepoConfig};
 mod sessions;
 mod terminals;
+mod trust;
+
+pub use terminals::MAX_SIDE as MAX_TERMINAL_SIDE;
 
 use crate::wire::{
     AgentPreset, Branch, CreateSessionRequest, CreateStage, Drift, Event, Repo, Session,
     TerminalInfo, TerminalKind,
 };
+
+/// How often the drift watcher re-checks every session's worktree.
+const DRIFT_EVERY: Duration = Duration::from_secs(5);
 
 /// Agent presets: plain command names, nothing agent-specific.
 pub const AGENT_PRESETS: &[&str] = &["claude", "codex", "aider", "gemini", "opencode"];
@@ -98,6 +104,8 @@ struct Inner {
     shell: String,
     terminals: Mutex<HashMap<i64, Arc<LiveTerminal>>>,
     flusher: Flusher,
+    /// Each active session's drift as last checked (see `check_all_drift`).
+    drift: Mutex<HashMap<i64, Drift>>,
     /// Git mutations of one repo are serialised: libgit2 takes ref and index locks that
     /// concurrent worktree creations would otherwise fight over.
     repo_locks: Mutex<HashMap<i64, Arc<Mutex<()>>>>,
@@ -158,6 +166,7 @@ impl Grove {
                 terminals: Mutex::new(HashMap::new()),
                 flusher: Flusher::spawn(Duration::from_secs(1))?,
                 repo_locks: Mutex::new(HashMap::new()),
+                drift: Mutex::new(HashMap::new()),
                 runtime: tokio::runtime::Handle::current(),
                 data,
                 config,
@@ -165,6 +174,7 @@ impl Grove {
         };
         grove.restore()?;
         grove.spawn_session_notifier(changed_rx);
+        grove.spawn_drift_watcher();
         Ok(grove)
     }
 
@@ -207,6 +217,27 @@ impl Grove {
         });
     }
 
+    /// Every few seconds, on a blocking thread, re-checks the sessions' drift. Ends with Grove.
+    fn spawn_drift_watcher(&self) {
+        let weak = Arc::downgrade(&self.inner);
+        self.inner.runtime.spawn(async move {
+            let mut tick = tokio::time::interval(DRIFT_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let Some(inner) = weak.upgrade() else { return };
+                if inner.ctx.shutting_down.load(Ordering::SeqCst) {
+                    return;
+                }
+                let grove = Grove { inner };
+                let checked = tokio::task::spawn_blocking(move || grove.check_all_drift()).await;
+                if let Ok(Err(err)) = checked {
+                    tracing::warn!(%err, "could not check the sessions' drift");
+                }
+            }
+        });
+    }
+
     fn restore(&self) -> Result<()> {
         let (sessions, terminals) = {
             let db = self.db();
@@ -226,10 +257,7 @@ impl Grove {
             let log_path = self.log_path(row.id);
             let log = self.load_log(&log_path);
             let end = log.end_offset();
-            let size = TerminalSize {
-                rows: row.rows,
-                cols: row.cols,
-            };
+            let size = terminals::clamped_size(row.rows, row.cols);
             let screen = Screen::load(
                 Arc::clone(&log),
                 size,
@@ -347,23 +375,39 @@ impl Grove {
         Arc::clone(lock(&self.inner.repo_locks).entry(repo_id).or_default())
     }
 
-    /// Ends every program (they show as "ended with the app" after the next start) and saves
-    /// every log. Blocks for at most about one kill grace period.
+    /// Ends every program (they show as "ended with the app" after the next start), saves every
+    /// log and screen, and only then returns. Blocks for about one kill grace period at most
+    /// (programs that ignore SIGHUP get SIGKILL when it runs out).
+    ///
+    /// Every terminal is killed explicitly: other holders of a terminal (its monitor task, a
+    /// socket) may keep it alive past this call, so nothing here relies on a drop.
     pub fn shutdown(&self) {
         self.ctx().shutting_down.store(true, Ordering::SeqCst);
         let all: Vec<_> = lock(&self.inner.terminals).values().cloned().collect();
-        std::thread::scope(|s| {
-            for live in &all {
-                if let Some(term) = live.take_terminal() {
-                    s.spawn(move || drop(term));
-                }
-            }
-        });
+        // Monitors first, so none of them records the exits this causes as the programs' own.
         for live in &all {
             if let Some(task) = lock(&live.monitor).take() {
                 task.abort();
             }
         }
+        std::thread::scope(|s| {
+            for live in &all {
+                s.spawn(move || {
+                    if let Some(term) = live.take_terminal() {
+                        // Returns once the program and every process holding its PTY are gone
+                        // and the reader has put their last bytes in the log.
+                        term.kill();
+                        if let Err(err) = term.flush_log() {
+                            tracing::warn!(terminal = live.id, %err, "could not save a log at shutdown");
+                        }
+                    }
+                    live.screen.catch_up();
+                    if let Err(err) = live.screen.save() {
+                        tracing::warn!(terminal = live.id, %err, "could not save a screen at shutdown");
+                    }
+                });
+            }
+        });
     }
 }
 

@@ -26,8 +26,9 @@ mod live;
 mod monitor;
 pub mod repo_config;
 pub mod server;
+pub mod trust;
 pub mod wire;
 
 pub use error::GroveError;
 pub use grove::{AGENT_PRESETS, Grove, GroveConfig};
-pub use live::{FlowGuard, LiveTerminal};
+pub use live::LiveTerminal;

@@ -1,12 +1,15 @@
 //! A session's terminal as the orchestrator sees it: one output log that outlives any one run of
 //! the program (restarts continue the same log and offsets), the running [`Terminal`] if any,
-//! its status, and the flow-control bookkeeping of the clients attached to it.
+//! the one writer that saves that log, its status, and the clients attached to it.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
-use grove_pty::{OutputLog, Screen, Terminal, TerminalSize};
+use grove_pty::{
+    FlowReader, FlushRegistry, OutputLog, PersistError, PersistedLog, Screen, Terminal,
+    TerminalSize,
+};
 use tokio::sync::watch;
 
 use crate::wire::{ExitInfo, TerminalInfo, TerminalKind, TerminalStatus};
@@ -35,6 +38,10 @@ pub struct LiveTerminal {
     pub(crate) log_path: PathBuf,
     /// The screen model, continued across restarts like the log.
     pub(crate) screen: Arc<Screen>,
+    /// The log file's one writer, continued across restarts like the log (two would each append
+    /// what they think is new, duplicating bytes and shifting every later offset). Opened by the
+    /// first program, or on the first restart of a terminal restored from disk.
+    persisted: Mutex<Option<Arc<PersistedLog>>>,
     term: Mutex<Option<Arc<Terminal>>>,
     pub(crate) state: Mutex<LiveState>,
     /// Bumped on every change of status, exit or program (restart); terminal sockets watch it.
@@ -51,6 +58,7 @@ impl LiveTerminal {
         term: Option<Terminal>,
     ) -> Arc<Self> {
         let running = term.is_some();
+        let persisted = term.as_ref().and_then(|t| t.persisted().cloned());
         let exit = match (row.exit_code, row.exit_signal) {
             (None, None) => None,
             (code, signal) => Some(ExitInfo { code, signal }),
@@ -63,6 +71,7 @@ impl LiveTerminal {
             log,
             log_path,
             screen,
+            persisted: Mutex::new(persisted),
             term: Mutex::new(term.map(Arc::new)),
             state: Mutex::new(LiveState {
                 attention: false,
@@ -71,8 +80,8 @@ impl LiveTerminal {
                 exit: if running { None } else { exit },
                 last_output: Instant::now(),
                 size: TerminalSize {
-                    rows: row.rows,
-                    cols: row.cols,
+                    rows: row.rows.clamp(1, crate::grove::MAX_TERMINAL_SIDE),
+                    cols: row.cols.clamp(1, crate::grove::MAX_TERMINAL_SIDE),
                 },
             }),
             changed: watch::channel(0).0,
@@ -87,6 +96,23 @@ impl LiveTerminal {
     /// The terminal's screen model.
     pub fn screen(&self) -> &Arc<Screen> {
         &self.screen
+    }
+
+    /// The writer that saves this terminal's log, for a program that continues it: the one
+    /// already open, or a new one (registered with `flusher`) if no program has run since the
+    /// log was loaded.
+    pub(crate) fn persisted_log(
+        &self,
+        flusher: &FlushRegistry,
+    ) -> Result<Arc<PersistedLog>, PersistError> {
+        let mut slot = lock(&self.persisted);
+        if let Some(p) = &*slot {
+            return Ok(Arc::clone(p));
+        }
+        let p = PersistedLog::new(&self.log_path, Arc::clone(&self.log))?;
+        flusher.register(&p);
+        *slot = Some(Arc::clone(&p));
+        Ok(p)
     }
 
     /// The running program, if any.
@@ -167,40 +193,11 @@ impl LiveTerminal {
         self.changed.subscribe()
     }
 
-    /// Registers an attached client that has consumed the log up to `position`, for flow
-    /// control; dropping the guard detaches it. The flow rules live with the log (see
-    /// `grove_pty::OutputLog::wait_for_room`), so they survive restarts of the program.
-    pub fn attach(&self, position: u64) -> FlowGuard {
-        FlowGuard {
-            reader: self.log.flow_reader(position),
-            saturated: false,
-        }
-    }
-}
-
-/// One attached client's share of a terminal's flow control.
-#[derive(Debug)]
-pub struct FlowGuard {
-    reader: grove_pty::FlowReader,
-    saturated: bool,
-}
-
-impl FlowGuard {
-    /// The client has been handed everything before `position`.
-    pub fn set_position(&self, position: u64) {
-        self.reader.set_position(position);
-    }
-
-    /// Marks this client as unable to take more (above its high watermark, or stuck sending).
-    pub fn set_saturated(&mut self, saturated: bool) {
-        if saturated != self.saturated {
-            self.saturated = saturated;
-            self.reader.set_saturated(saturated);
-        }
-    }
-
-    pub fn is_saturated(&self) -> bool {
-        self.saturated
+    /// Registers an attached client that has been handed the log up to `position`, for flow
+    /// control; dropping the reader detaches it. The rule is grove-pty's (`grove_pty::flow`) and
+    /// lives with the log, so it survives restarts of the program.
+    pub fn attach(&self, position: u64) -> FlowReader {
+        self.log.flow_reader(position)
     }
 }
 

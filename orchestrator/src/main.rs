@@ -91,6 +91,24 @@ enum RepoCommand {
     },
     /// Forget a repository (touches no file).
     Remove { repo: String },
+    /// Show what the repository's grove.toml will run and set, and approve exactly that.
+    /// Nothing in it applies until it is approved, and again after every change.
+    Trust {
+        /// Repository: id, name or path.
+        repo: String,
+        /// Approve without asking (for scripts): review the printed text first.
+        #[arg(long)]
+        yes: bool,
+        /// Let this environment key through although it changes how programs load code
+        /// (LD_PRELOAD, NODE_OPTIONS, PATH, ...). Repeat for each key.
+        #[arg(long = "allow-env", value_name = "KEY")]
+        allow_env: Vec<String>,
+    },
+    /// Revoke the approval of the repository's grove.toml.
+    Untrust {
+        /// Repository: id, name or path.
+        repo: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -105,7 +123,7 @@ enum SessionCommand {
         /// Branch, tag or commit to start from (default: the repo's current branch).
         #[arg(long)]
         base: Option<String>,
-        /// Agent command (default: grove.toml's agent, else your shell).
+        /// Agent command (default: the approved grove.toml's agent, else your shell).
         #[arg(long)]
         command: Option<String>,
         /// Use the session's branch if it already exists.
@@ -162,6 +180,12 @@ fn main() -> ExitCode {
             RepoCommand::Add { path } => c.repo_add(&path),
             RepoCommand::List { json } => c.repo_list(json),
             RepoCommand::Remove { repo } => c.repo_remove(&repo),
+            RepoCommand::Trust {
+                repo,
+                yes,
+                allow_env,
+            } => cli::trust::trust(&c, &repo, yes, allow_env),
+            RepoCommand::Untrust { repo } => cli::trust::untrust(&c, &repo),
         }),
         Command::Session(cmd) => cli::client::Client::connect(&data_dir).and_then(|c| match cmd {
             SessionCommand::New {

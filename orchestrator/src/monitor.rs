@@ -59,7 +59,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>, live: Arc<LiveTerminal>, mut sub: grove_p
                         ctx.emit(Event::TerminalUpdated { terminal: live.info() });
                     }
                     for signal in signals.drain(..) {
-                        handle_signal(&ctx, &live, signal);
+                        handle_signal(&ctx, &live, signal).await;
                     }
                 }
                 Chunk::Truncated { .. } => scanner = Scanner::default(),
@@ -70,7 +70,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>, live: Arc<LiveTerminal>, mut sub: grove_p
                     if !exit_recorded && let Some(t) = term {
                         let status = t.exited().await;
                         exit_recorded = true;
-                        record_exit(&ctx, &live, status.into());
+                        record_exit(&ctx, &live, status.into()).await;
                     }
                     while live.log.is_closed() {
                         if changed.changed().await.is_err() {
@@ -81,7 +81,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>, live: Arc<LiveTerminal>, mut sub: grove_p
             },
             status = exit_wait => {
                 exit_recorded = true;
-                record_exit(&ctx, &live, status.into());
+                record_exit(&ctx, &live, status.into()).await;
             }
             () = sleep_until(idle_at), if idle_at.is_some() => {
                 live.update(|st| st.idle = true);
@@ -98,7 +98,24 @@ async fn sleep_until(at: Option<Instant>) {
     }
 }
 
-fn handle_signal(ctx: &Ctx, live: &LiveTerminal, signal: Signal) {
+/// Runs a database write on a blocking thread: SQLite may wait on the disk (or on another
+/// writer), and this task shares the runtime's workers with every terminal socket.
+async fn db_write<T: Send + 'static>(
+    ctx: &Arc<Ctx>,
+    f: impl FnOnce(&crate::db::Db) -> Result<T, crate::db::DbError> + Send + 'static,
+) -> Option<T> {
+    let ctx = Arc::clone(ctx);
+    match tokio::task::spawn_blocking(move || f(&lock(&ctx.db))).await {
+        Ok(Ok(v)) => Some(v),
+        Ok(Err(err)) => {
+            tracing::warn!(%err, "a terminal's state could not be saved");
+            None
+        }
+        Err(_) => None,
+    }
+}
+
+async fn handle_signal(ctx: &Arc<Ctx>, live: &LiveTerminal, signal: Signal) {
     match signal {
         Signal::Bell | Signal::Notify(_) => {
             let message = match signal {
@@ -115,24 +132,35 @@ fn handle_signal(ctx: &Ctx, live: &LiveTerminal, signal: Signal) {
                 terminal: live.info(),
             });
         }
-        Signal::SetupExit(code) => {
-            if let Err(err) = lock(&ctx.db).set_setup_exit(live.session_id, code) {
-                tracing::warn!(%err, "could not record the setup's exit status");
+        Signal::SetupExit { nonce, code } => {
+            // Only the session's own setup run knows the nonce, and it is spent on first use:
+            // a program that prints this sequence (or replays it) changes nothing.
+            let session = live.session_id;
+            match db_write(ctx, move |db| db.take_setup_exit(session, &nonce, code)).await {
+                Some(true) => {
+                    let _ = ctx.session_changed.try_send(session);
+                }
+                Some(false) => tracing::warn!(
+                    session,
+                    "ignored a setup-exit report that did not carry the setup run's nonce"
+                ),
+                None => {}
             }
-            let _ = ctx.session_changed.try_send(live.session_id);
         }
     }
 }
 
-fn record_exit(ctx: &Ctx, live: &LiveTerminal, exit: ExitInfo) {
+async fn record_exit(ctx: &Arc<Ctx>, live: &LiveTerminal, exit: ExitInfo) {
     // On shutdown the programs are ended by Grove itself: they show as "ended with the app"
     // after the next start, not as exited.
     if ctx.shutting_down.load(std::sync::atomic::Ordering::SeqCst) {
         return;
     }
-    if let Err(err) = lock(&ctx.db).set_terminal_exit(live.id, exit.code, exit.signal) {
-        tracing::warn!(%err, "could not record a terminal's exit");
-    }
+    let id = live.id;
+    db_write(ctx, move |db| {
+        db.set_terminal_exit(id, exit.code, exit.signal)
+    })
+    .await;
     live.update(|st| st.exit = Some(exit));
     ctx.emit(Event::TerminalUpdated {
         terminal: live.info(),

@@ -20,7 +20,7 @@ use globset::{GlobBuilder, GlobMatcher, GlobSet, GlobSetBuilder};
 pub const FILE_NAME: &str = "grove.toml";
 
 /// What a repository's `grove.toml` asks of Grove. Every field is optional.
-#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RepoConfig {
     /// Shell commands run, in order, in a new worktree's first terminal before the agent starts.
@@ -61,6 +61,31 @@ pub enum ConfigError {
         /// Why it is invalid.
         message: String,
     },
+    /// An `[env]` key that no environment can hold (empty, or with `=` or NUL in it).
+    #[error("{}: `{key}` in [env] is not a valid environment variable name; fix the file", path.display())]
+    BadEnvKey {
+        /// The config file.
+        path: PathBuf,
+        /// The key as written.
+        key: String,
+    },
+    /// The main checkout's HEAD commit (where Grove reads `grove.toml`) could not be read.
+    #[error("could not read grove.toml from the HEAD commit of {}: {message}", repo.display())]
+    Head {
+        /// The main checkout.
+        repo: PathBuf,
+        /// What git said.
+        message: String,
+    },
+    /// A `copy` match is a symbolic link leading outside the repository: copying it would copy
+    /// whatever it points to (`~/.ssh/id_ed25519`, `/proc/self/environ`) into the worktree.
+    #[error("`{}` (matched by copy in grove.toml) is a symbolic link to {}, outside the repository: Grove does not copy it. Remove the link or the pattern", file.display(), target.display())]
+    LinkOutside {
+        /// The link, relative to the repository root.
+        file: PathBuf,
+        /// Where it resolves to.
+        target: PathBuf,
+    },
     /// Reading or writing a file failed.
     #[error("{}: {source}", path.display())]
     Io {
@@ -78,24 +103,62 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ConfigError + '_ {
     }
 }
 
-/// Reads `grove.toml` from the main checkout's working tree at `repo_root` (the file as it is on
-/// disk, so uncommitted edits count). A missing file means all defaults.
-pub fn load(repo_root: &Path) -> Result<RepoConfig, ConfigError> {
+/// Reads `grove.toml` as committed in the HEAD commit of the main checkout at `repo_root`: never
+/// the working tree (uncommitted edits, or files an agent wrote) and never a session branch, so
+/// what the user approved is what runs. `None` when HEAD has no `grove.toml` (or no commit yet).
+pub fn load_head(repo_root: &Path) -> Result<Option<RepoConfig>, ConfigError> {
     let path = repo_root.join(FILE_NAME);
-    let text = match fs_err::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(RepoConfig::default()),
-        Err(e) => return Err(io_err(&path)(e)),
+    let head_err = |e: git2::Error| ConfigError::Head {
+        repo: repo_root.to_path_buf(),
+        message: e.message().to_owned(),
     };
-    toml::from_str(&text).map_err(|e| {
-        let (line, column) = line_column(&text, e.span().map_or(0, |s| s.start));
+    let repo = git2::Repository::open(repo_root).map_err(head_err)?;
+    let tree = match repo.head().and_then(|h| h.peel_to_tree()) {
+        Ok(tree) => tree,
+        // An unborn HEAD has no commit, so no committed config.
+        Err(e) if e.code() == git2::ErrorCode::UnbornBranch => return Ok(None),
+        Err(e) => return Err(head_err(e)),
+    };
+    let entry = match tree.get_path(Path::new(FILE_NAME)) {
+        Ok(entry) => entry,
+        Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(None),
+        Err(e) => return Err(head_err(e)),
+    };
+    let blob = entry
+        .to_object(&repo)
+        .and_then(|o| o.peel_to_blob())
+        .map_err(head_err)?;
+    let text = std::str::from_utf8(blob.content()).map_err(|_| ConfigError::Invalid {
+        path: path.clone(),
+        line: 1,
+        column: 1,
+        message: "the file is not UTF-8".into(),
+    })?;
+    parse(&path, text).map(Some)
+}
+
+/// Parses the text of a `grove.toml` (`path` only names it in errors) and checks its `env` keys.
+pub fn parse(path: &Path, text: &str) -> Result<RepoConfig, ConfigError> {
+    let config: RepoConfig = toml::from_str(text).map_err(|e| {
+        let (line, column) = line_column(text, e.span().map_or(0, |s| s.start));
         ConfigError::Invalid {
-            path,
+            path: path.to_path_buf(),
             line,
             column,
             message: e.message().trim_end().to_string(),
         }
-    })
+    })?;
+    if let Some(key) = config
+        .env
+        .keys()
+        .find(|k| k.is_empty() || k.contains(['=', '\0']))
+    {
+        return Err(ConfigError::BadEnvKey {
+            path: path.to_path_buf(),
+            key: key.clone(),
+        });
+    }
+    Ok(config)
 }
 
 /// 1-based line and character column of byte `offset` in `text`.
@@ -148,8 +211,9 @@ fn glob(component: &str) -> Option<GlobMatcher> {
 /// `**/.env` for every folder. A leading `/` or `./` is ignored. A pattern that matches a folder
 /// copies every file under it.
 ///
-/// Safety: `.git` is skipped, symlinked folders are never entered, and a symlinked file is
-/// copied as the file it points to. A file that already exists in the worktree (tracked files
+/// Safety: `.git` is skipped, symlinked folders are never entered, a symlinked file is copied as
+/// the file it points to only when that file is inside the repository (a link out of it is
+/// refused and reported). A file that already exists in the worktree (tracked files
 /// are already there) is left alone. Nothing is written outside `worktree`: a destination whose
 /// folder in the worktree is a symlink is skipped with a warning. File modes are kept (a 0600
 /// `.env` stays 0600, executables stay executable).
@@ -157,7 +221,7 @@ pub fn copy_into(
     repo_root: &Path,
     worktree: &Path,
     globs: &[String],
-) -> Result<Vec<PathBuf>, ConfigError> {
+) -> Result<Copied, ConfigError> {
     let mut set = GlobSetBuilder::new();
     let mut patterns = Vec::new();
     for original in globs {
@@ -191,7 +255,7 @@ pub fn copy_into(
         message: e.to_string(),
     })?;
     if globs.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Copied::default());
     }
     let mut copier = Copier {
         repo_root,
@@ -199,9 +263,22 @@ pub fn copy_into(
         set,
         patterns,
         copied: Vec::new(),
+        refused: Vec::new(),
     };
     copier.walk(Path::new(""), false)?;
-    Ok(copier.copied)
+    Ok(Copied {
+        files: copier.copied,
+        refused: copier.refused,
+    })
+}
+
+/// What [`copy_into`] did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Copied {
+    /// The files copied, relative to the repository root.
+    pub files: Vec<PathBuf>,
+    /// Why each refused match was refused (links out of the repository), for the user to read.
+    pub refused: Vec<String>,
 }
 
 struct Copier<'a> {
@@ -210,6 +287,7 @@ struct Copier<'a> {
     set: GlobSet,
     patterns: Vec<Pattern>,
     copied: Vec<PathBuf>,
+    refused: Vec<String>,
 }
 
 impl Copier<'_> {
@@ -240,10 +318,23 @@ impl Copier<'_> {
                 continue;
             }
             if file_type.is_symlink() {
-                // Copy what a file link points to; never enter a linked folder.
+                // Copy what a file link points to, only when that stays inside the repository
+                // (outside its .git); never enter a linked folder. A link out of the repository
+                // is how a hostile repo would have Grove copy `~/.ssh/id_ed25519` or
+                // `/proc/self/environ` into a worktree its agent reads.
                 match fs_err::metadata(entry.path()) {
                     Ok(meta) if meta.is_file() => {}
                     _ => continue,
+                }
+                let target = fs_err::canonicalize(entry.path()).map_err(io_err(&entry.path()))?;
+                if !self.inside_repo(&target) {
+                    let refused = ConfigError::LinkOutside {
+                        file: child.clone(),
+                        target,
+                    };
+                    tracing::warn!(%refused, "copy refused");
+                    self.refused.push(refused.to_string());
+                    continue;
                 }
             } else if !file_type.is_file() {
                 continue;
@@ -253,6 +344,14 @@ impl Copier<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Whether a resolved path lies inside the repository and outside its `.git`.
+    fn inside_repo(&self, target: &Path) -> bool {
+        match fs_err::canonicalize(self.repo_root) {
+            Ok(root) => target.starts_with(&root) && !target.starts_with(root.join(".git")),
+            Err(_) => false,
+        }
     }
 
     fn may_contain(&self, rel: &Path) -> bool {
@@ -338,6 +437,16 @@ mod tests {
 
     fn mode(path: &Path) -> u32 {
         fs_err::metadata(path).unwrap().permissions().mode() & 0o7777
+    }
+
+    /// The working tree's `grove.toml`, parsed as Grove would parse the committed one.
+    fn load(root: &Path) -> Result<RepoConfig, ConfigError> {
+        let path = root.join(FILE_NAME);
+        match fs_err::read_to_string(&path) {
+            Ok(text) => parse(&path, &text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(RepoConfig::default()),
+            Err(e) => Err(io_err(&path)(e)),
+        }
     }
 
     fn strings(items: &[&str]) -> Vec<String> {
@@ -442,12 +551,66 @@ RUST_LOG = "debug"
         }
     }
 
+    fn git(dir: &Path, args: &[&str]) {
+        let ok = std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args([
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t",
+                "-c",
+                "commit.gpgsign=false",
+            ])
+            .args(args)
+            .output()
+            .unwrap()
+            .status
+            .success();
+        assert!(ok, "git {args:?}");
+    }
+
     #[test]
-    fn unreadable_config_is_an_io_error_naming_the_file() {
+    fn load_head_reads_the_committed_file_only() {
         let tmp = TempDir::new().unwrap();
-        fs_err::create_dir_all(tmp.path().join(FILE_NAME)).unwrap();
-        let err = load(tmp.path()).unwrap_err();
-        assert!(matches!(&err, ConfigError::Io { path, .. } if path.ends_with(FILE_NAME)));
+        let root = tmp.path();
+        git(root, &["init", "-q", "-b", "main"]);
+        // No commit yet: nothing committed, even with a file on disk.
+        write(&root.join(FILE_NAME), "agent = \"on-disk\"\n");
+        assert_eq!(load_head(root).unwrap(), None);
+        git(root, &["add", FILE_NAME]);
+        git(root, &["commit", "-q", "-m", "config"]);
+        assert_eq!(
+            load_head(root).unwrap().unwrap().agent.as_deref(),
+            Some("on-disk")
+        );
+        // Uncommitted edits (an agent's, or anyone's) do not count.
+        write(&root.join(FILE_NAME), "agent = \"edited\"\n");
+        assert_eq!(
+            load_head(root).unwrap().unwrap().agent.as_deref(),
+            Some("on-disk")
+        );
+        // Neither does another branch.
+        git(root, &["checkout", "-q", "-b", "other"]);
+        git(root, &["commit", "-q", "-am", "edited"]);
+        git(root, &["checkout", "-q", "main"]);
+        assert_eq!(
+            load_head(root).unwrap().unwrap().agent.as_deref(),
+            Some("on-disk")
+        );
+        git(root, &["rm", "-q", FILE_NAME]);
+        git(root, &["commit", "-q", "-m", "gone"]);
+        assert_eq!(load_head(root).unwrap(), None);
+    }
+
+    #[test]
+    fn env_keys_that_no_environment_holds_are_refused() {
+        let err = parse(Path::new("grove.toml"), "[env]\n\"A=B\" = \"x\"\n").unwrap_err();
+        assert!(
+            matches!(&err, ConfigError::BadEnvKey { key, .. } if key == "A=B"),
+            "{err}"
+        );
     }
 
     struct Trees {
@@ -483,7 +646,7 @@ RUST_LOG = "debug"
         write(&t.main.join("config/app.json"), "{}\n");
         write(&t.main.join("config/deep/x.local.json"), "{}\n");
         let globs = strings(&[".env", "bin/*.sh", "config/*.local.json"]);
-        let copied = copy_into(&t.main, &t.wt, &globs).unwrap();
+        let copied = copy_into(&t.main, &t.wt, &globs).unwrap().files;
         assert_eq!(
             copied,
             paths(&[".env", "bin/tool.sh", "config/app.local.json"])
@@ -497,7 +660,9 @@ RUST_LOG = "debug"
         assert!(!t.wt.join("sub/.env").exists());
         assert!(!t.wt.join("config/deep").exists());
 
-        let copied = copy_into(&t.main, &t.wt, &strings(&["**/.env", "/config/**"])).unwrap();
+        let copied = copy_into(&t.main, &t.wt, &strings(&["**/.env", "/config/**"]))
+            .unwrap()
+            .files;
         assert_eq!(
             copied,
             paths(&["config/app.json", "config/deep/x.local.json", "sub/.env"])
@@ -511,7 +676,9 @@ RUST_LOG = "debug"
         write(&t.main.join(".git/config"), "[core]\n");
         write(&t.main.join("notes.txt"), "main\n");
         write(&t.wt.join(".env"), "worktree\n");
-        let copied = copy_into(&t.main, &t.wt, &strings(&["*", ".git/*", "**/config"])).unwrap();
+        let copied = copy_into(&t.main, &t.wt, &strings(&["*", ".git/*", "**/config"]))
+            .unwrap()
+            .files;
         assert_eq!(copied, paths(&["notes.txt"]));
         assert_eq!(
             fs_err::read_to_string(t.wt.join(".env")).unwrap(),
@@ -525,7 +692,9 @@ RUST_LOG = "debug"
         let t = trees();
         write(&t.main.join(".vscode/settings.json"), "{}\n");
         write(&t.main.join(".vscode/sub/x.json"), "{}\n");
-        let copied = copy_into(&t.main, &t.wt, &strings(&[".vscode"])).unwrap();
+        let copied = copy_into(&t.main, &t.wt, &strings(&[".vscode"]))
+            .unwrap()
+            .files;
         assert_eq!(
             copied,
             paths(&[".vscode/settings.json", ".vscode/sub/x.json"])
@@ -537,12 +706,26 @@ RUST_LOG = "debug"
         let t = trees();
         write(&t.outside.join("secret.env"), "outside\n");
         std::os::unix::fs::symlink(&t.outside, t.main.join("linked")).unwrap();
-        // A symlinked file is copied as the file it points to.
+        // A symlinked file that leads out of the repository is refused, never copied as its
+        // target; one that stays inside is copied as the file it points to.
         std::os::unix::fs::symlink(t.outside.join("secret.env"), t.main.join("file.env")).unwrap();
+        write(&t.main.join("real.txt"), "inside\n");
+        std::os::unix::fs::symlink(t.main.join("real.txt"), t.main.join("inner.env")).unwrap();
         let copied = copy_into(&t.main, &t.wt, &strings(&["**/*.env", "linked"])).unwrap();
-        assert_eq!(copied, paths(&["file.env"]));
+        assert_eq!(copied.files, paths(&["inner.env"]));
+        assert_eq!(copied.refused.len(), 1, "{:?}", copied.refused);
         assert!(
-            !fs_err::symlink_metadata(t.wt.join("file.env"))
+            copied.refused[0].contains("`file.env`"),
+            "{:?}",
+            copied.refused
+        );
+        assert!(!t.wt.join("file.env").exists());
+        assert_eq!(
+            fs_err::read_to_string(t.wt.join("inner.env")).unwrap(),
+            "inside\n"
+        );
+        assert!(
+            !fs_err::symlink_metadata(t.wt.join("inner.env"))
                 .unwrap()
                 .is_symlink()
         );
@@ -551,7 +734,9 @@ RUST_LOG = "debug"
         // A folder in the worktree that is a symlink to outside is never written through.
         write(&t.main.join("cfg/a.local.json"), "{}\n");
         std::os::unix::fs::symlink(&t.outside, t.wt.join("cfg")).unwrap();
-        let copied = copy_into(&t.main, &t.wt, &strings(&["cfg/*.json"])).unwrap();
+        let copied = copy_into(&t.main, &t.wt, &strings(&["cfg/*.json"]))
+            .unwrap()
+            .files;
         assert!(copied.is_empty());
         assert!(!t.outside.join("a.local.json").exists());
     }
@@ -565,6 +750,6 @@ RUST_LOG = "debug"
             other => panic!("unexpected {other:?}"),
         }
         assert!(err.to_string().contains("`config/[oops`"), "{err}");
-        assert!(copy_into(&t.main, &t.wt, &[]).unwrap().is_empty());
+        assert_eq!(copy_into(&t.main, &t.wt, &[]).unwrap(), Copied::default());
     }
 }

@@ -14,6 +14,59 @@ pub struct Repo {
     pub path: String,
 }
 
+/// What a repository's `grove.toml` asks for, as shown for approval.
+#[derive(Debug, Clone, Serialize, Deserialize, TS, PartialEq, Eq, Default)]
+pub struct RepoConfigView {
+    pub setup: Vec<String>,
+    pub copy: Vec<String>,
+    pub agent: Option<String>,
+    pub env: std::collections::BTreeMap<String, String>,
+}
+
+/// Whether a repository's `grove.toml` (in its HEAD commit) may be applied.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum TrustState {
+    /// The repository has no `grove.toml`: nothing to approve.
+    None,
+    /// The user approved exactly this config.
+    Trusted,
+    /// Never approved.
+    Untrusted,
+    /// An earlier version was approved; this one was not.
+    Changed,
+}
+
+/// A repository's config and the user's approval of it.
+#[derive(Debug, Clone, Serialize, Deserialize, TS, PartialEq)]
+pub struct RepoTrust {
+    #[ts(type = "number")]
+    pub repo_id: i64,
+    pub state: TrustState,
+    /// SHA-256 of the config now in HEAD (empty without one); an approval names it.
+    pub hash: String,
+    pub config: RepoConfigView,
+    /// The version approved last, to show what changed.
+    pub approved: Option<RepoConfigView>,
+    /// Keys in `config.env` that change how programs load code: applied only when allowed.
+    pub dangerous_env: Vec<String>,
+    /// The dangerous keys the current approval lets through.
+    pub allowed_env: Vec<String>,
+    /// What a new session of this repository runs when no command is given.
+    pub default_command: String,
+    /// The approval text, as `grove repo trust` prints it.
+    pub summary: String,
+}
+
+/// Approves the config whose hash the user was shown.
+#[derive(Debug, Clone, Serialize, Deserialize, TS, Default)]
+pub struct TrustRequest {
+    pub hash: String,
+    /// Dangerous keys (see [`RepoTrust::dangerous_env`]) the user lets through.
+    #[serde(default)]
+    pub allow_env: Vec<String>,
+}
+
 /// A branch of a repository, for the base picker.
 #[derive(Debug, Clone, Serialize, Deserialize, TS, PartialEq)]
 pub struct Branch {
@@ -186,6 +239,10 @@ pub enum Event {
         terminal_id: i64,
         message: Option<String>,
     },
+    /// A repository's config was approved or its approval revoked.
+    RepoTrustChanged {
+        trust: RepoTrust,
+    },
     /// The event stream fell behind and dropped events: reload the state.
     Resync,
 }
@@ -210,6 +267,10 @@ pub enum ErrorCode {
     NotMerged,
     Drift,
     InvalidConfig,
+    /// The repository's `grove.toml` was never approved, or changed since.
+    UntrustedConfig,
+    /// The config changed between showing it and approving it: show it again.
+    ConfigChanged,
     CommandNotFound,
     TerminalExited,
     NotArchived,
@@ -347,6 +408,8 @@ pub fn export_all(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> {
     }
     export!(
         Repo,
+        RepoTrust,
+        TrustRequest,
         Branch,
         Session,
         TerminalInfo,

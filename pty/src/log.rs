@@ -7,10 +7,13 @@
 //! oldest byte still held. Memory is bounded by the ring's capacity however many subscribers there
 //! are and however slow they read.
 
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use parking_lot::{Condvar, Mutex, MutexGuard};
 use tokio::sync::Notify;
+
+use crate::flow::{FlowOptions, FlowReader, Readers};
 
 /// Default capacity of an output log: 8 MiB.
 pub const DEFAULT_LOG_CAPACITY: usize = 8 * 1024 * 1024;
@@ -109,14 +112,6 @@ impl Ring {
     }
 }
 
-/// One flow-controlled reader: how far it has consumed the log, and whether it can take more.
-#[derive(Debug, Clone, Copy)]
-struct FlowSlot {
-    id: u64,
-    position: u64,
-    saturated: bool,
-}
-
 #[derive(Debug)]
 struct State {
     ring: Ring,
@@ -124,8 +119,8 @@ struct State {
     /// Threads blocked in [`Subscription::next_blocking`] or [`OutputLog::wait_for_room`]; the
     /// writer and the flow readers only pay for a condvar wake-up when somebody is waiting.
     blocked: usize,
-    flow: Vec<FlowSlot>,
-    next_flow_id: u64,
+    /// The attached clients' flow control (see [`crate::flow`]).
+    flow: Readers,
 }
 
 /// A capped ring of PTY output with byte offsets. Shared (`Arc`) between the terminal's reader
@@ -151,8 +146,7 @@ impl OutputLog {
                 ring: Ring::new(capacity, start),
                 closed: false,
                 blocked: 0,
-                flow: Vec::new(),
-                next_flow_id: 0,
+                flow: Readers::default(),
             }),
             cond: Condvar::new(),
             notify: Notify::new(),
@@ -160,11 +154,7 @@ impl OutputLog {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        // A panic while holding this lock can only come from a bug in this module; the ring is
-        // still structurally valid afterwards, so keep serving it rather than cascading panics.
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state.lock()
     }
 
     /// The ring's capacity in bytes.
@@ -238,78 +228,49 @@ impl OutputLog {
         from
     }
 
-    /// Registers a flow-controlled reader (an attached client) that has consumed the log up to
-    /// `position`. See [`OutputLog::wait_for_room`] for what it holds back.
-    pub fn flow_reader(self: &std::sync::Arc<Self>, position: u64) -> FlowReader {
-        let mut st = self.lock();
-        let id = st.next_flow_id;
-        st.next_flow_id += 1;
-        st.flow.push(FlowSlot {
-            id,
-            position,
-            saturated: false,
-        });
-        FlowReader {
-            log: std::sync::Arc::clone(self),
-            id,
-        }
+    /// Registers a flow-controlled reader (an attached client) that has been handed the log up
+    /// to `position`. See [`crate::flow`] for what it holds back.
+    pub fn flow_reader(self: &Arc<Self>, position: u64) -> FlowReader {
+        FlowReader::new(self, position)
     }
 
-    fn update_flow(&self, id: u64, f: impl FnOnce(&mut FlowSlot)) {
-        let wake = {
+    /// Runs `f` on the flow-control state and wakes the PTY reader if it waits on it.
+    pub(crate) fn with_flow<R>(&self, f: impl FnOnce(&mut Readers) -> R) -> R {
+        let (r, wake) = {
             let mut st = self.lock();
-            if let Some(slot) = st.flow.iter_mut().find(|s| s.id == id) {
-                f(slot);
-            }
-            st.blocked > 0
+            let r = f(&mut st.flow);
+            (r, st.blocked > 0)
         };
         if wake {
             self.cond.notify_all();
         }
+        r
     }
 
-    fn remove_flow(&self, id: u64) {
-        let wake = {
-            let mut st = self.lock();
-            st.flow.retain(|s| s.id != id);
-            st.blocked > 0
-        };
-        if wake {
-            self.cond.notify_all();
-        }
-    }
-
-    /// For the terminal's reader thread, before it reads up to `want` more bytes: waits while
-    /// every flow reader is saturated (so a flood is throttled to what the clients show, like a
-    /// real terminal), and while appending would overwrite bytes an *active* flow reader has not
-    /// consumed yet — but for the latter at most `max_lag_wait`, so a client that stopped
-    /// moving cannot hold the others up for long (it gets [`Chunk::Truncated`] instead).
-    /// `stop` is polled so that a terminal being closed never stays blocked here.
-    pub fn wait_for_room(&self, want: usize, max_lag_wait: Duration, stop: impl Fn() -> bool) {
-        let lag_deadline = Instant::now() + max_lag_wait;
+    /// For the terminal's reader thread, before it reads up to `want` more bytes: waits for as
+    /// long as flow control holds the program back (see [`crate::flow`]). `stop` is polled so
+    /// that a terminal being closed never stays blocked here.
+    pub(crate) fn wait_for_room(&self, want: usize, opts: &FlowOptions, stop: impl Fn() -> bool) {
+        let lag_deadline = Instant::now() + opts.max_lag;
         let mut st = self.lock();
         loop {
-            let all_saturated = !st.flow.is_empty() && st.flow.iter().all(|s| s.saturated);
-            let cap = st.ring.capacity as u64;
-            let end = st.ring.end + want as u64;
-            let overrun = st
-                .flow
-                .iter()
-                .any(|s| !s.saturated && end.saturating_sub(s.position) > cap);
-            let waiting = all_saturated || (overrun && Instant::now() < lag_deadline);
-            if !waiting || stop() {
+            let now = Instant::now();
+            let (end, capacity) = (st.ring.end, st.ring.capacity);
+            let Some(until) = st.flow.hold(end, want, capacity, opts, now, lag_deadline) else {
+                return;
+            };
+            if stop() {
                 return;
             }
             // The readers we wait for may be asleep on output appended quietly: wake them.
             self.cond.notify_all();
             self.notify.notify_waiters();
             st.blocked += 1;
-            // Poll `stop` and the deadline now and then; progress of a reader wakes us sooner.
-            st = self
-                .cond
-                .wait_timeout(st, Duration::from_millis(50))
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
+            // Poll `stop` now and then; progress of a reader wakes us sooner.
+            let timeout = until
+                .saturating_duration_since(now)
+                .min(Duration::from_millis(50));
+            self.cond.wait_for(&mut st, timeout);
             st.blocked -= 1;
         }
     }
@@ -318,10 +279,10 @@ impl OutputLog {
     /// holds, then live output, with no gap and no duplicate. `from` is the number of bytes the
     /// caller has already seen (the offset of the next byte it wants). An offset older than the
     /// ring's start first yields [`Chunk::Truncated`]; an offset past the end is clamped to the end.
-    pub fn subscribe(self: &std::sync::Arc<Self>, from: u64) -> Subscription {
+    pub fn subscribe(self: &Arc<Self>, from: u64) -> Subscription {
         let end = self.end_offset();
         Subscription {
-            log: std::sync::Arc::clone(self),
+            log: Arc::clone(self),
             next: from.min(end),
         }
     }
@@ -349,36 +310,10 @@ impl OutputLog {
     }
 }
 
-/// A flow-controlled reader's registration; dropping it unregisters the reader.
-#[derive(Debug)]
-pub struct FlowReader {
-    log: std::sync::Arc<OutputLog>,
-    id: u64,
-}
-
-impl FlowReader {
-    /// The reader has consumed the log up to `position` (e.g. copied it out to send it).
-    pub fn set_position(&self, position: u64) {
-        self.log
-            .update_flow(self.id, |s| s.position = s.position.max(position));
-    }
-
-    /// The reader cannot take more for now (above its high watermark, or stuck sending).
-    pub fn set_saturated(&self, saturated: bool) {
-        self.log.update_flow(self.id, |s| s.saturated = saturated);
-    }
-}
-
-impl Drop for FlowReader {
-    fn drop(&mut self) {
-        self.log.remove_flow(self.id);
-    }
-}
-
 /// A reader's cursor into an [`OutputLog`]. Cheap: holds an `Arc` and an offset; never buffers.
 #[derive(Debug)]
 pub struct Subscription {
-    log: std::sync::Arc<OutputLog>,
+    log: Arc<OutputLog>,
     next: u64,
 }
 
@@ -389,7 +324,7 @@ impl Subscription {
     }
 
     /// The log this subscription reads.
-    pub fn log(&self) -> &std::sync::Arc<OutputLog> {
+    pub fn log(&self) -> &Arc<OutputLog> {
         &self.log
     }
 
@@ -406,22 +341,20 @@ impl Subscription {
             if let Some(chunk) = OutputLog::poll_locked(&st, &mut self.next, max) {
                 return Some(chunk);
             }
-            st.blocked += 1;
-            st = match deadline {
-                None => self.log.cond.wait(st).unwrap_or_else(|p| p.into_inner()),
+            match deadline {
+                None => {
+                    st.blocked += 1;
+                    self.log.cond.wait(&mut st);
+                }
                 Some(deadline) => {
                     let now = Instant::now();
                     if now >= deadline {
-                        st.blocked -= 1;
                         return None;
                     }
-                    self.log
-                        .cond
-                        .wait_timeout(st, deadline - now)
-                        .unwrap_or_else(|p| p.into_inner())
-                        .0
+                    st.blocked += 1;
+                    self.log.cond.wait_for(&mut st, deadline - now);
                 }
-            };
+            }
             st.blocked -= 1;
         }
     }
@@ -542,42 +475,54 @@ mod tests {
     fn flow_readers_hold_the_writer_back() {
         let log = Arc::new(OutputLog::new(100));
         let never = || false;
+        let opts = |lag_ms, brake_ms| FlowOptions {
+            max_lag: Duration::from_millis(lag_ms),
+            max_brake: Duration::from_millis(brake_ms),
+        };
         // Nobody registered: never waits.
-        log.wait_for_room(60, Duration::from_secs(5), never);
+        log.wait_for_room(60, &opts(5000, 5000), never);
         log.append(&[0; 60]);
-        let reader = log.flow_reader(0);
-        // 60 + 60 > 100 would overrun the active reader: waits until the deadline.
+        let mut reader = log.flow_reader(0);
+        // 60 + 60 > 100 would overrun the active reader: waits until the lag deadline.
         let t = Instant::now();
-        log.wait_for_room(60, Duration::from_millis(120), never);
+        log.wait_for_room(60, &opts(120, 5000), never);
         assert!(t.elapsed() >= Duration::from_millis(100));
-        // Once it has consumed enough, no wait.
-        reader.set_position(30);
+        // Once it has been handed enough, no wait.
+        reader.sent(30);
+        reader.acked(30);
         let t = Instant::now();
-        log.wait_for_room(60, Duration::from_secs(5), never);
+        log.wait_for_room(60, &opts(5000, 5000), never);
         assert!(t.elapsed() < Duration::from_secs(1));
-        // Saturated readers do not count as overrun, but all-saturated blocks until one frees.
-        reader.set_saturated(true);
+        // A saturated reader brakes until it is no longer saturated...
+        reader.set_stuck(true);
         let other = Arc::clone(&log);
         let waiter = std::thread::spawn(move || {
             let t = Instant::now();
-            other.wait_for_room(1, Duration::from_secs(5), || false);
+            other.wait_for_room(1, &opts(5000, 5000), || false);
             t.elapsed()
         });
         std::thread::sleep(Duration::from_millis(150));
-        reader.set_saturated(false);
+        reader.set_stuck(false);
         let waited = waiter.join().unwrap();
         assert!(
             waited >= Duration::from_millis(100) && waited < Duration::from_secs(4),
             "{waited:?}"
         );
+        // ...or until its brake runs out.
+        reader.set_stuck(true);
+        let t = Instant::now();
+        log.wait_for_room(1, &opts(5000, 200), never);
+        let waited = t.elapsed();
+        assert!(
+            waited >= Duration::from_millis(150) && waited < Duration::from_secs(4),
+            "{waited:?}"
+        );
         // Dropping the registration releases the writer too; `stop` always does.
-        reader.set_saturated(true);
-        assert_eq!(log.lock().flow.len(), 1);
         drop(reader);
-        assert!(log.lock().flow.is_empty());
-        let _blocked = log.flow_reader(0);
-        log.flow_reader(0).set_saturated(true);
-        log.wait_for_room(1, Duration::from_secs(5), || true);
+        assert_eq!(log.lock().flow.len(), 0);
+        let mut blocked = log.flow_reader(0);
+        blocked.set_stuck(true);
+        log.wait_for_room(1, &opts(5000, 5000), || true);
     }
 
     proptest::proptest! {

@@ -186,6 +186,20 @@ impl PersistedLog {
         }))
     }
 
+    /// The log this file saves.
+    pub fn log(&self) -> &Arc<OutputLog> {
+        &self.log
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> PathBuf {
+        self.file
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .path
+            .clone()
+    }
+
     /// Flushes new bytes to disk now.
     pub fn flush(&self) -> Result<u64, PersistError> {
         let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());

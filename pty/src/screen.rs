@@ -24,14 +24,17 @@ mod serialize;
 use std::collections::VecDeque;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
 
 pub use model::{Model, Palette};
 
 use crate::log::{Chunk, OutputLog};
-use crate::terminal::TerminalSize;
+use crate::size::TerminalSize;
 
 /// Lines of history a screen model keeps by default (the log keeps the raw bytes besides).
 pub const DEFAULT_SCROLLBACK_LINES: usize = 2000;
@@ -62,7 +65,9 @@ pub struct Snapshot {
     pub data: String,
 }
 
-/// Where the answers to the program's queries go (the PTY's input).
+/// Where the answers to the program's queries go (the PTY's input). Called while the model's
+/// lock is held, so that answers leave in the order of the queries: it must only queue them,
+/// never write to the PTY (a program that does not read its input would block the model).
 pub type Responder = Arc<dyn Fn(&[u8]) + Send + Sync>;
 
 /// The model, or while the terminal is quiet, the snapshot it is rebuilt from.
@@ -128,6 +133,9 @@ pub struct Screen {
     /// The current responder and a number naming it (see [`Screen::set_responder`]).
     responder: Mutex<(u64, Option<Responder>)>,
     file: Option<PathBuf>,
+    /// Held while saving: the old program's follower can still be saving when a restarted
+    /// program's starts, and both write the same temporary file.
+    saving: Mutex<()>,
 }
 
 impl std::fmt::Debug for Screen {
@@ -137,10 +145,6 @@ impl std::fmt::Debug for Screen {
             .field("file", &self.file)
             .finish_non_exhaustive()
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Bytes fed per step when catching up, so the lock is never held for long.
@@ -167,6 +171,7 @@ impl Screen {
             state: Mutex::new(State::new(model, start, start == 0)),
             options,
             responder: Mutex::new((0, None)),
+            saving: Mutex::new(()),
             file,
         })
     }
@@ -203,6 +208,7 @@ impl Screen {
                     state: Mutex::new(State::new(model, snap.offset, true)),
                     options,
                     responder: Mutex::new((0, None)),
+                    saving: Mutex::new(()),
                     file: Some(file),
                 })
             }
@@ -222,19 +228,19 @@ impl Screen {
 
     /// Log offset of the next byte the model has not seen yet.
     pub fn offset(&self) -> u64 {
-        lock(&self.state).offset
+        self.state.lock().offset
     }
 
     /// False when the model has missed output (it was restored from an older save than the log
     /// holds, or it fell a whole ring behind); it then shows what it could rebuild.
     pub fn is_exact(&self) -> bool {
-        lock(&self.state).exact
+        self.state.lock().exact
     }
 
     /// Sends the answers to the program's queries to `responder` (the running program's input).
     /// Returns a number for [`Screen::clear_responder`].
     pub fn set_responder(&self, responder: Responder) -> u64 {
-        let mut r = lock(&self.responder);
+        let mut r = self.responder.lock();
         r.0 += 1;
         r.1 = Some(responder);
         r.0
@@ -243,7 +249,7 @@ impl Screen {
     /// Drops answers from now on, unless another responder replaced responder `id` meanwhile
     /// (a restarted program).
     pub fn clear_responder(&self, id: u64) {
-        let mut r = lock(&self.responder);
+        let mut r = self.responder.lock();
         if r.0 == id {
             r.1 = None;
         }
@@ -252,7 +258,7 @@ impl Screen {
     /// Records a resize at the log's current end: output before it was drawn at the old size.
     pub fn resize(&self, size: TerminalSize) {
         let at = self.log.end_offset();
-        let mut st = lock(&self.state);
+        let mut st = self.state.lock();
         if st.offset >= at && st.resizes.is_empty() {
             st.model(&self.options).resize(size);
         } else {
@@ -264,7 +270,7 @@ impl Screen {
     pub fn catch_up(&self) -> u64 {
         let mut buf = Vec::with_capacity(CATCH_UP_STEP);
         loop {
-            let mut st = lock(&self.state);
+            let mut st = self.state.lock();
             buf.clear();
             let from = self.log.copy_range(st.offset, CATCH_UP_STEP, &mut buf);
             if buf.is_empty() {
@@ -277,7 +283,7 @@ impl Screen {
     /// Feeds a chunk that starts at log offset `offset` (bytes the model has already seen are
     /// skipped, so several feeders can never apply a byte twice).
     pub fn feed(&self, offset: u64, bytes: &[u8]) {
-        let mut st = lock(&self.state);
+        let mut st = self.state.lock();
         self.feed_locked(&mut st, offset, bytes);
     }
 
@@ -320,7 +326,7 @@ impl Screen {
             st.resizes.pop_front();
         }
         if !answers.is_empty()
-            && let Some(respond) = lock(&self.responder).1.as_ref()
+            && let Some(respond) = self.responder.lock().1.as_ref()
         {
             respond(&answers);
         }
@@ -329,7 +335,7 @@ impl Screen {
     /// The current screen, caught up with the log.
     pub fn snapshot(&self) -> Snapshot {
         self.catch_up();
-        let mut st = lock(&self.state);
+        let mut st = self.state.lock();
         if let (Slot::Asleep(snap), true) = (&st.slot, st.resizes.is_empty()) {
             // Asleep means nothing happened since this snapshot was taken.
             return Snapshot {
@@ -354,12 +360,12 @@ impl Screen {
     /// Runs `f` on the model, caught up with the log (tests and diagnostics).
     pub fn with_model<R>(&self, f: impl FnOnce(&Model) -> R) -> R {
         self.catch_up();
-        f(lock(&self.state).model(&self.options))
+        f(self.state.lock().model(&self.options))
     }
 
     /// Whether the model is asleep (see [`Screen::sleep_if_quiet`]).
     pub fn is_asleep(&self) -> bool {
-        matches!(lock(&self.state).slot, Slot::Asleep(_))
+        matches!(self.state.lock().slot, Slot::Asleep(_))
     }
 
     /// Puts the model to sleep when it has taken no output for `quiet` and is caught up with
@@ -367,7 +373,7 @@ impl Screen {
     /// rebuilt from it (the same bytes an attaching pane gets) when output, a resize or a
     /// snapshot request next needs it. Returns whether it is asleep.
     pub fn sleep_if_quiet(&self, quiet: Duration) -> bool {
-        let mut guard = lock(&self.state);
+        let mut guard = self.state.lock();
         let st = &mut *guard;
         let model = match &mut st.slot {
             Slot::Asleep(_) => return true,
@@ -397,8 +403,9 @@ impl Screen {
         let Some(file) = &self.file else {
             return Ok(());
         };
+        let _saving = self.saving.lock();
         let snap = {
-            let st = lock(&self.state);
+            let st = self.state.lock();
             if st.offset == st.saved_offset && st.saved_at.is_some() {
                 return Ok(());
             }
@@ -406,14 +413,14 @@ impl Screen {
             self.snapshot()
         };
         write_file(file, &snap)?;
-        let mut st = lock(&self.state);
+        let mut st = self.state.lock();
         st.saved_offset = snap.offset;
         st.saved_at = Some(Instant::now());
         Ok(())
     }
 
     fn save_due(&self) -> bool {
-        let st = lock(&self.state);
+        let st = self.state.lock();
         self.file.is_some()
             && st.offset != st.saved_offset
             && st.saved_at.is_none_or(|t| t.elapsed() >= SAVE_EVERY)
@@ -470,6 +477,59 @@ fn read_file(path: &Path) -> std::io::Result<Option<Snapshot>> {
     }))
 }
 
+/// A running `pty-screen` thread and the responder it answers through: started by a terminal,
+/// it follows the terminal's log until the output ends. Dropping it lets the model drain what
+/// the log holds, save itself and stop, and joins the thread.
+pub(crate) struct Follower {
+    screen: Arc<Screen>,
+    responder_id: u64,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Follower {
+    /// Answers the program's queries through `responder` and starts the thread
+    /// (`pty-screen:<name>`).
+    pub(crate) fn start(
+        screen: &Arc<Screen>,
+        responder: Responder,
+        name: &str,
+    ) -> std::io::Result<Follower> {
+        let responder_id = screen.set_responder(responder);
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let screen = Arc::clone(screen);
+            let stop = Arc::clone(&stop);
+            std::thread::Builder::new()
+                .name(format!("pty-screen:{name}"))
+                .spawn(move || follow(&screen, &stop))
+        };
+        let thread = match thread {
+            Ok(t) => t,
+            Err(err) => {
+                screen.clear_responder(responder_id);
+                return Err(err);
+            }
+        };
+        Ok(Follower {
+            screen: Arc::clone(screen),
+            responder_id,
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Follower {
+    fn drop(&mut self) {
+        self.screen.clear_responder(self.responder_id);
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 /// The `pty-screen` thread's work: follow the log, feed the model, save it now and then, until
 /// the output ends (or `stop`, for a reader that could not be joined).
 ///
@@ -480,7 +540,7 @@ fn read_file(path: &Path) -> std::io::Result<Option<Snapshot>> {
 /// it then continues from the oldest byte the log still holds, marked inexact — for the floods
 /// that do this (builds, `cat`, test runs) the screen and history are rebuilt from those last
 /// megabytes all the same.
-pub(crate) fn follow(screen: &Screen, stop: &AtomicBool) {
+fn follow(screen: &Screen, stop: &AtomicBool) {
     lower_priority();
     let log = Arc::clone(&screen.log);
     let mut sub = log.subscribe(screen.offset());

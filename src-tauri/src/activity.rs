@@ -28,53 +28,66 @@ pub async fn follow(app: AppHandle, tray: Option<Tray>) {
     let mut last_notified: HashMap<i64, Instant> = HashMap::new();
     let mut exited: HashMap<i64, bool> = HashMap::new();
     let waiting = Arc::new(AtomicUsize::new(0));
-    let refresh = |tray: &Option<Tray>| {
-        if let Some(tray) = tray {
-            let g = grove.clone();
-            let c = shell::counts(&g);
-            tray.show(c);
-        }
+    // Counting sessions reads SQLite, naming one does too, and showing a notification is a
+    // D-Bus round trip: all of it runs on a blocking thread, never on the runtime's workers
+    // (which carry every terminal socket).
+    let tray = Arc::new(tray);
+    let work = |refresh: bool, notes: Vec<(i64, &'static str, String)>| {
+        let (app, grove, tray, waiting) =
+            (app.clone(), grove.clone(), tray.clone(), waiting.clone());
+        tokio::task::spawn_blocking(move || {
+            if refresh && let Some(tray) = tray.as_ref() {
+                tray.show(shell::counts(&grove));
+            }
+            for (session_id, what, body) in notes {
+                let name = grove
+                    .session(session_id)
+                    .map(|s| s.name)
+                    .unwrap_or_else(|_| format!("session {session_id}"));
+                notify(
+                    &app,
+                    &waiting,
+                    session_id,
+                    &format!("{name}: {what}"),
+                    &body,
+                );
+            }
+        })
     };
-    refresh(&tray);
+    let _ = work(true, Vec::new()).await;
     loop {
         let ev = match events.recv().await {
             Ok(ev) => ev,
             Err(RecvError::Lagged(_)) => {
-                refresh(&tray);
+                let _ = work(true, Vec::new()).await;
                 continue;
             }
             Err(RecvError::Closed) => return,
         };
         let mut notes = Vec::new();
         notes.extend(note_for(&ev, &mut exited));
-        if changes_counts(&ev) {
+        let refresh = changes_counts(&ev);
+        if refresh {
             // Let a burst settle, then count once; the burst's events still each get their
             // notification.
             tokio::time::sleep(COALESCE).await;
             while let Ok(ev) = events.try_recv() {
                 notes.extend(note_for(&ev, &mut exited));
             }
-            refresh(&tray);
         }
-        for (session_id, what, body) in notes {
+        let focused = !notes.is_empty() && window_focused(&app);
+        notes.retain(|(session_id, _, _)| {
             let recent = last_notified
-                .get(&session_id)
+                .get(session_id)
                 .is_some_and(|t| t.elapsed() < PER_SESSION);
-            if recent || window_focused(&app) {
-                continue;
+            if recent || focused {
+                return false;
             }
-            last_notified.insert(session_id, Instant::now());
-            let name = grove
-                .session(session_id)
-                .map(|s| s.name)
-                .unwrap_or_else(|_| format!("session {session_id}"));
-            notify(
-                &app,
-                &waiting,
-                session_id,
-                &format!("{name}: {what}"),
-                &body,
-            );
+            last_notified.insert(*session_id, Instant::now());
+            true
+        });
+        if refresh || !notes.is_empty() {
+            let _ = work(refresh, notes).await;
         }
     }
 }
@@ -130,7 +143,12 @@ fn window_focused(app: &AppHandle) -> bool {
 
 fn notify(app: &AppHandle, waiting: &Arc<AtomicUsize>, session_id: i64, summary: &str, body: &str) {
     let mut n = notify_rust::Notification::new();
-    n.appname("Grove").summary(summary).body(body);
+    // Notification servers render a subset of markup in these: a program's (or a session
+    // name's) `<a href=…>` must arrive as text.
+    use grove_orchestrator::attention::escape_markup;
+    n.appname("Grove")
+        .summary(&escape_markup(summary))
+        .body(&escape_markup(body));
     #[cfg(all(unix, not(target_os = "macos")))]
     {
         n.action("default", "Show session");

@@ -97,6 +97,14 @@ impl Client {
         self.finish(req.send_json(body))
     }
 
+    pub fn put<T: DeserializeOwned>(&self, path: &str, body: &impl Serialize) -> anyhow::Result<T> {
+        let req = self
+            .agent
+            .put(self.url(path))
+            .header("Authorization", self.bearer());
+        self.finish(req.send_json(body))
+    }
+
     pub fn delete<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
         let req = self
             .agent

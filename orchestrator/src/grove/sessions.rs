@@ -3,6 +3,8 @@
 use super::*;
 
 impl Grove {
+    /// Every session. Drift comes from the cache the drift watcher keeps (one libgit2 look per
+    /// session every few seconds, not one per listing per session).
     pub fn sessions(&self) -> Result<Vec<Session>> {
         let rows = self.db().sessions()?;
         Ok(rows
@@ -12,8 +14,46 @@ impl Grove {
             .collect())
     }
 
+    /// One session, its drift checked now.
     pub fn session(&self, id: i64) -> Result<Session> {
-        Ok(self.session_wire(&self.session_row(id)?))
+        let row = self.session_row(id)?;
+        self.check_drift(&row);
+        Ok(self.session_wire(&row))
+    }
+
+    /// Checks a session's drift now and caches it; whether it changed.
+    pub(super) fn check_drift(&self, row: &SessionRow) -> bool {
+        let drift = Self::drift(row);
+        lock(&self.inner.drift).insert(row.id, drift.clone()) != Some(drift)
+    }
+
+    /// The cached drift of a session, checked now when there is none yet.
+    fn cached_drift(&self, row: &SessionRow) -> Drift {
+        if row.state != RowState::Active {
+            return Drift::None;
+        }
+        if let Some(d) = lock(&self.inner.drift).get(&row.id) {
+            return d.clone();
+        }
+        self.check_drift(row);
+        lock(&self.inner.drift)
+            .get(&row.id)
+            .cloned()
+            .unwrap_or(Drift::None)
+    }
+
+    /// Re-checks every active session's drift and announces the ones that changed (the user
+    /// switched a worktree's branch or removed it behind Grove's back).
+    pub(super) fn check_all_drift(&self) -> Result<()> {
+        let rows = self.db().sessions()?;
+        for row in rows.iter().filter(|r| r.state == RowState::Active) {
+            if self.check_drift(row) {
+                self.ctx().emit(Event::SessionUpdated {
+                    session: self.session_wire(row),
+                });
+            }
+        }
+        Ok(())
     }
 
     pub(super) fn session_row(&self, id: i64) -> Result<SessionRow> {
@@ -49,7 +89,7 @@ impl Grove {
             base: row.base.clone(),
             worktree: row.worktree.display().to_string(),
             state: row.state.wire(),
-            drift: Self::drift(row),
+            drift: self.cached_drift(row),
             port_base: row.port_base,
             setup_exit: row.setup_exit,
             has_setup: row.has_setup,
@@ -79,7 +119,9 @@ impl Grove {
         let repo = self.repo_row(req.repo_id)?;
         let name = req.name.trim().to_owned();
         let slug = slugify(&name)?;
-        let config = repo_config::load(&repo.path)?;
+        // Refused here, before anything is created, unless the user approved this exact config.
+        let trusted = self.trusted_config(&repo)?;
+        let config = trusted.config();
         let command = req
             .command
             .clone()
@@ -91,7 +133,7 @@ impl Grove {
         let worktree = self
             .inner
             .worktree_root
-            .join(sanitize(&repo.name))
+            .join(git::sanitize_name(&repo.name).unwrap_or_else(|| "repo".into()))
             .join(&slug);
         let base_hint = req.base.clone().unwrap_or_default();
 
@@ -114,7 +156,18 @@ impl Grove {
                 repo: repo.name.clone(),
             })?;
 
-        match self.create_worktree_for(&repo, &row, &req, &config) {
+        for key in trusted.withheld() {
+            self.progress(
+                repo.id,
+                &name,
+                CreateStage::CreatingWorktree,
+                Some(format!(
+                    "{key} from grove.toml is not applied: it changes how programs load code. Allow it with `grove repo trust {} --allow-env {key}`",
+                    repo.name
+                )),
+            );
+        }
+        match self.create_worktree_for(&repo, &row, &req, config) {
             Ok(()) => {}
             Err(e) => {
                 let _ = self.db().delete_session(row.id);
@@ -124,11 +177,12 @@ impl Grove {
         }
         let row = self.session_row(row.id)?;
         self.progress(repo.id, &name, CreateStage::StartingTerminal, None);
-        let size = TerminalSize {
-            rows: req.rows.unwrap_or(24).max(1),
-            cols: req.cols.unwrap_or(80).max(1),
-        };
-        let script = agent_script(&config.setup, &command);
+        let size = super::terminals::clamped_size(req.rows.unwrap_or(24), req.cols.unwrap_or(80));
+        let nonce = setup_nonce();
+        if !config.setup.is_empty() && !nonce.is_empty() {
+            self.db().set_setup_nonce(row.id, &nonce)?;
+        }
+        let script = agent_script(&config.setup, &command, &nonce);
         if let Err(e) = self.add_terminal(&row, TerminalKind::Agent, &command, &script, size) {
             // The worktree stays (it is the user's now); the session shows no terminal and can
             // get one with restart / new shell.
@@ -166,7 +220,10 @@ impl Grove {
         }
         if !config.copy.is_empty() {
             self.progress(repo.id, &row.name, CreateStage::CopyingFiles, None);
-            repo_config::copy_into(&repo.path, &created.path, &config.copy)?;
+            let copied = repo_config::copy_into(&repo.path, &created.path, &config.copy)?;
+            for refused in copied.refused {
+                self.progress(repo.id, &row.name, CreateStage::CopyingFiles, Some(refused));
+            }
         }
         let db = self.db();
         db.set_session_base(row.id, &created.base)?;
@@ -175,6 +232,8 @@ impl Grove {
     }
 
     pub(super) fn refuse_drift(&self, row: &SessionRow) -> Result<()> {
+        // Always checked now: a refusal must not rest on a cached answer.
+        self.check_drift(row);
         let drift = match Self::drift(row) {
             Drift::None => return Ok(()),
             Drift::Missing => format!("its worktree {} is missing", row.worktree.display()),
@@ -322,21 +381,11 @@ fn refuse_unsafe_removal(repo: &Path, row: &SessionRow) -> Result<()> {
 }
 
 fn slugify(name: &str) -> Result<String> {
-    let mut slug = String::new();
-    for c in name.trim().chars() {
-        let c = c.to_ascii_lowercase();
-        if c.is_ascii_alphanumeric() || c == '_' {
-            slug.push(c);
-        } else if !slug.ends_with('-') {
-            slug.push('-');
-        }
-    }
-    let slug = slug.trim_matches('-').to_owned();
-    if slug.is_empty() {
+    let Some(slug) = git::sanitize_name(&name.to_ascii_lowercase()) else {
         return Err(GroveError::Invalid(format!(
             "session name `{name}` needs at least one letter or digit"
         )));
-    }
+    };
     if name.chars().count() > 80 {
         return Err(GroveError::Invalid(
             "session names are at most 80 characters".into(),
@@ -345,9 +394,21 @@ fn slugify(name: &str) -> Result<String> {
     Ok(slug)
 }
 
+/// A fresh random nonce for a session's setup run (128 bits, hex).
+fn setup_nonce() -> String {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        // Without randomness no report can be told from a forgery: an empty nonce never
+        // matches, so the setup's exit simply stays unknown.
+        return String::new();
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The script the first terminal runs: the setup commands, visibly, then the agent. The setup's
-/// exit status is reported with Grove's private OSC so the monitor can record it.
-fn agent_script(setup: &[String], command: &str) -> String {
+/// exit status is reported with Grove's private OSC, carrying the session's one-time `nonce`, so
+/// the monitor records it only from this run (a program printing the sequence later is ignored).
+fn agent_script(setup: &[String], command: &str, nonce: &str) -> String {
     if setup.is_empty() {
         return command.to_owned();
     }
@@ -361,7 +422,7 @@ fn agent_script(setup: &[String], command: &str) -> String {
     }
     s.push_str("}\n__grove_setup\n__grove_s=$?\n");
     s.push_str(&format!(
-        "printf '\\033]{};setup-exit;%d\\007' \"$__grove_s\"\n",
+        "printf '\\033]{};setup-exit;{nonce};%d\\007' \"$__grove_s\"\n",
         crate::attention::GROVE_OSC
     ));
     s.push_str(
@@ -377,21 +438,6 @@ fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
-fn sanitize(name: &str) -> String {
-    let s: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    let s = s.trim_start_matches('.').to_owned();
-    if s.is_empty() { "repo".into() } else { s }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -403,9 +449,12 @@ mod tests {
         assert!(slugify("!!!").is_err());
         assert_eq!(plain_program("claude --resume"), Some("claude"));
         assert_eq!(plain_program("FOO=1 x"), None);
-        let s = agent_script(&["echo 'hi'".into()], "bash");
+        let s = agent_script(&["echo 'hi'".into()], "bash", "n0nce");
+        assert!(s.contains("6973;setup-exit;n0nce;%d"), "{s}");
         assert!(s.contains("'echo '\\''hi'\\'''"), "{s}");
         assert!(s.ends_with("bash\n"));
-        assert_eq!(agent_script(&[], "bash"), "bash");
+        assert_eq!(agent_script(&[], "bash", "n0nce"), "bash");
+        assert_eq!(setup_nonce().len(), 32);
+        assert_ne!(setup_nonce(), setup_nonce());
     }
 }

@@ -4,6 +4,19 @@
 use super::*;
 use crate::live::screen_path;
 
+/// The largest terminal side Grove accepts, in rows or columns. Sizes come from clients; one
+/// frame asking for 65535×65535 would make the screen model allocate until the server dies, and
+/// no display shows more than this.
+pub const MAX_SIDE: u16 = 1000;
+
+/// A client's requested size made safe: each side within 1..=[`MAX_SIDE`].
+pub(super) fn clamped_size(rows: u16, cols: u16) -> TerminalSize {
+    TerminalSize {
+        rows: rows.clamp(1, MAX_SIDE),
+        cols: cols.clamp(1, MAX_SIDE),
+    }
+}
+
 impl Grove {
     pub(super) fn check_command(&self, command: &str) -> Result<()> {
         if let Some(program) = plain_program(command)
@@ -17,7 +30,10 @@ impl Grove {
     }
 
     pub(super) fn terminal_env(&self, row: &SessionRow) -> Vec<(String, String)> {
-        let mut env = vec![
+        // The approved config's environment first, so Grove's own variables below win: a
+        // repository cannot point GROVE_WORKTREE or PORT elsewhere.
+        let mut env = self.approved_env(row.repo_id);
+        env.extend([
             ("GROVE_SESSION".to_owned(), row.name.clone()),
             ("GROVE_SESSION_ID".to_owned(), row.id.to_string()),
             (
@@ -26,11 +42,7 @@ impl Grove {
             ),
             ("GROVE_PORT_BASE".to_owned(), row.port_base.to_string()),
             ("PORT".to_owned(), row.port_base.to_string()),
-        ];
-        // The committed config as the worktree has it; a malformed one was reported at creation.
-        if let Ok(cfg) = repo_config::load(&row.worktree) {
-            env.extend(cfg.env);
-        }
+        ]);
         env
     }
 
@@ -51,16 +63,17 @@ impl Grove {
         }
         opts.size = size;
         opts.log_capacity = self.inner.config.log_capacity;
-        if let Some(live) = continued {
-            opts.log = Some(Arc::clone(&live.log));
-            opts.screen = ScreenSetting::Continue(Arc::clone(&live.screen));
+        let flusher = self.inner.flusher.registry();
+        match continued {
+            // A restart continues the log, its one writer and its screen.
+            Some(live) => {
+                opts.log = LogSetting::ContinuePersisted(live.persisted_log(&flusher)?);
+                opts.screen = ScreenSetting::Continue(Arc::clone(&live.screen));
+            }
+            None => opts = opts.persist(self.log_path(terminal_id), Some(flusher)),
         }
         opts.kill_grace = self.inner.config.kill_grace;
         opts.name = format!("t{terminal_id}");
-        opts.persist = Some(PersistOptions {
-            path: self.log_path(terminal_id),
-            flusher: Some(self.inner.flusher.registry()),
-        });
         Ok(Terminal::spawn(opts)?)
     }
 
@@ -79,6 +92,8 @@ impl Grove {
             Ok(t) => t,
             Err(e) => {
                 let _ = self.db().delete_terminal(trow.id);
+                // The log file is opened before the program starts.
+                let _ = fs_err::remove_file(self.log_path(trow.id));
                 return Err(e);
             }
         };
@@ -245,6 +260,7 @@ impl Grove {
 
     pub fn resize_terminal(&self, id: i64, rows: u16, cols: u16) -> Result<()> {
         let live = self.terminal(id)?;
+        let (rows, cols) = (rows.min(MAX_SIDE), cols.min(MAX_SIDE));
         let size = TerminalSize { rows, cols };
         if let Some(term) = live.terminal() {
             term.resize(size)?;

@@ -17,7 +17,7 @@ use crate::error::GroveError;
 use crate::grove::Grove;
 use crate::wire::{
     AddRepoRequest, ApiError, CreateSessionRequest, ErrorCode, Event, ForceRequest,
-    NewTerminalRequest,
+    NewTerminalRequest, TrustRequest,
 };
 
 pub(super) fn routes() -> Router<AppState> {
@@ -26,6 +26,10 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/repos", get(list_repos).post(add_repo))
         .route("/repos/{id}", axum::routing::delete(remove_repo))
         .route("/repos/{id}/branches", get(branches))
+        .route(
+            "/repos/{id}/trust",
+            get(repo_trust).put(trust_repo).delete(untrust_repo),
+        )
         .route("/agents", get(agents))
         .route("/sessions", get(list_sessions).post(create_session))
         .route("/sessions/{id}", get(get_session))
@@ -57,6 +61,8 @@ pub(crate) fn status_of(code: ErrorCode) -> StatusCode {
         | C::Drift
         | C::NotArchived
         | C::NotActive
+        | C::UntrustedConfig
+        | C::ConfigChanged
         | C::TerminalExited => StatusCode::CONFLICT,
         C::PathMissing
         | C::NotARepo
@@ -164,6 +170,22 @@ async fn remove_repo(State(s): State<AppState>, Path(id): Path<i64>) -> Response
 
 async fn branches(State(s): State<AppState>, Path(id): Path<i64>) -> Response {
     run(s.grove, move |g| g.branches(id)).await
+}
+
+async fn repo_trust(State(s): State<AppState>, Path(id): Path<i64>) -> Response {
+    run(s.grove, move |g| g.repo_trust(id)).await
+}
+
+async fn trust_repo(
+    State(s): State<AppState>,
+    Path(id): Path<i64>,
+    Body(req): Body<TrustRequest>,
+) -> Response {
+    run(s.grove, move |g| g.trust_repo(id, &req)).await
+}
+
+async fn untrust_repo(State(s): State<AppState>, Path(id): Path<i64>) -> Response {
+    run(s.grove, move |g| g.untrust_repo(id)).await
 }
 
 async fn agents(State(s): State<AppState>) -> Response {

@@ -11,11 +11,11 @@
 //! client fell a whole ring behind: a fresh snapshot replaces the lost bytes), `exit` and
 //! `restarted`. Client → server: binary frames are input, text frames are `resize` and `ack`.
 //!
-//! Flow control follows xterm.js's guide: the client acks the offset it has parsed; once more
-//! than [`HIGH_WATERMARK`] bytes are unacked this client gets nothing more until it is back under
-//! [`LOW_WATERMARK`]. The PTY reader pauses only while every attached client is saturated; a slow
-//! client that never acks is simply left behind (and gets `resync` when the ring moves past
-//! it), so it never holds up another client or grows a buffer.
+//! Flow control is grove-pty's ([`grove_pty::flow`], which states the rule): this socket reports
+//! what it sent and what the client acked, and sends nothing while its reader is saturated. A
+//! client that stops reading is left behind (and gets `resync` when the ring moves past it), so
+//! it never holds up another client, grows a buffer, or holds the program for more than a few
+//! seconds.
 
 use std::sync::Arc;
 
@@ -29,15 +29,11 @@ use super::AppState;
 use super::access::PROTOCOL;
 use super::api::error_response;
 use crate::grove::Grove;
-use crate::live::{FlowGuard, LiveTerminal};
+use crate::live::LiveTerminal;
 use crate::wire::{ApiError, ClientFrame, ErrorCode, ExitInfo, ScreenSnapshot, ServerFrame};
 
 /// Most bytes in one binary frame.
 pub const FRAME_MAX: usize = 64 * 1024;
-/// Unacked bytes above which a client is saturated.
-pub const HIGH_WATERMARK: u64 = 1024 * 1024;
-/// Unacked bytes below which a saturated client gets output again.
-pub const LOW_WATERMARK: u64 = 256 * 1024;
 
 #[derive(Debug, Deserialize)]
 pub(super) struct AttachQuery {
@@ -125,8 +121,7 @@ async fn stream(
         }
     };
     let mut sub = live.log().subscribe(from);
-    let mut sent = sub.next_offset();
-    let mut acked = sent;
+    let sent = sub.next_offset();
     send_frame(
         &mut socket,
         &ServerFrame::Hello {
@@ -137,34 +132,24 @@ async fn stream(
     )
     .await?;
     let mut flow = live.attach(sent);
-    // Above the ack watermark (the client has not parsed what it got).
-    let mut saturated = false;
     let mut changed = live.watch();
     // After the log ends: whether we told the client the exit yet.
     let mut at_end = false;
     let mut exit_sent = false;
     loop {
         tokio::select! {
-            chunk = sub.next(FRAME_MAX), if !saturated && !at_end => match chunk {
+            chunk = sub.next(FRAME_MAX), if !flow.is_saturated() && !at_end => match chunk {
                 Chunk::Data { offset, bytes } => {
-                    sent = offset + bytes.len() as u64;
                     // The bytes are ours now: the ring may reuse their space.
-                    flow.set_position(sent);
+                    flow.sent(offset + bytes.len() as u64);
                     send_output(&mut socket, &mut flow, bytes).await?;
-                    if sent - acked >= HIGH_WATERMARK {
-                        saturated = true;
-                        flow.set_saturated(true);
-                    }
                 }
                 Chunk::Truncated { .. } => {
                     // The client fell a whole ring behind: a snapshot replaces what it missed,
                     // and the stream continues from the snapshot's offset.
                     let (offset, snapshot) = snapshot(&live).await?;
                     sub = live.log().subscribe(offset);
-                    sent = offset;
-                    // Bytes the client never got can never be acked.
-                    acked = offset;
-                    flow.set_position(offset);
+                    flow.resync(offset);
                     send_frame(&mut socket, &ServerFrame::Resync { offset, snapshot }).await?;
                 }
                 Chunk::End => {
@@ -198,13 +183,7 @@ async fn stream(
                     }
                 }
                 Some(Ok(Message::Text(text))) => match ClientFrame::decode(&text) {
-                    Ok(ClientFrame::Ack { offset }) => {
-                        acked = offset.clamp(acked, sent);
-                        if saturated && sent - acked <= LOW_WATERMARK {
-                            saturated = false;
-                            flow.set_saturated(false);
-                        }
-                    }
+                    Ok(ClientFrame::Ack { offset }) => flow.acked(offset),
                     Ok(ClientFrame::Resize { rows, cols }) => {
                         let g = grove.clone();
                         let id = live.id;
@@ -241,7 +220,7 @@ const STUCK_SEND: std::time::Duration = std::time::Duration::from_millis(50);
 
 async fn send_output(
     socket: &mut WebSocket,
-    flow: &mut FlowGuard,
+    flow: &mut grove_pty::FlowReader,
     bytes: Vec<u8>,
 ) -> Result<(), axum::Error> {
     let send = socket.send(Message::Binary(bytes.into()));
@@ -249,10 +228,9 @@ async fn send_output(
     tokio::select! {
         res = &mut send => res,
         () = tokio::time::sleep(STUCK_SEND) => {
-            let before = flow.is_saturated();
-            flow.set_saturated(true);
+            flow.set_stuck(true);
             let res = send.await;
-            flow.set_saturated(before);
+            flow.set_stuck(false);
             res
         }
     }

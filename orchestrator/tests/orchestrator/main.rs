@@ -9,6 +9,7 @@ mod cli;
 mod restore;
 mod security;
 mod sessions;
+mod shutdown;
 mod streaming;
 mod support;
 mod wire_types;

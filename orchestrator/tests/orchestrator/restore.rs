@@ -101,3 +101,89 @@ fn one_process_owns_a_data_dir() {
         "{err}"
     );
 }
+
+/// Checks that the lines `line-N` of a replay count up from 0 in each run (a run that was
+/// killed may end in a cut line); returns the number of runs. A byte written to the log file
+/// twice, or lost, shows up as a run that jumps.
+fn check_runs(bytes: &[u8]) -> usize {
+    let text = String::from_utf8_lossy(bytes);
+    let mut runs = 0;
+    let mut next = 0u64;
+    let mut prev = "";
+    for piece in text.split("line-").skip(1) {
+        let before = std::mem::replace(&mut prev, piece);
+        let Some(n) = piece
+            .split_once("\r\n")
+            .and_then(|(n, _)| n.parse::<u64>().ok())
+        else {
+            // A line cut by the restart: the next run starts over.
+            next = 0;
+            continue;
+        };
+        if n == 0 {
+            runs += 1;
+        } else {
+            assert_eq!(
+                n, next,
+                "line-{n} where line-{next} was due (after {before:?}): bytes duplicated or lost"
+            );
+        }
+        next = n + 1;
+    }
+    runs
+}
+
+#[test]
+fn restarts_while_printing_leave_one_copy_of_every_byte_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = fixture_repo(dir.path(), "repo");
+    let data = dir.path().join("data");
+    let g = Grove::start(&data);
+    let repo_id = g.add_repo(&repo);
+    let command = "i=0; while [ $i -lt 20000 ]; do echo line-$i; i=$((i+1)); done; echo fini''shed; sleep 1000";
+    let s = g.create_session(repo_id, "restarts", command);
+    let tid = s.terminals[0].id;
+    let mut from = 0;
+    for _ in 0..12 {
+        std::thread::sleep(Duration::from_millis(60));
+        let info = g.ok("POST", &format!("/terminals/{tid}/restart"), None);
+        from = info["log_end"].as_u64().unwrap();
+    }
+    // The last run prints to its end.
+    rt().block_on(async {
+        let mut c = TermClient::connect(&g, tid, &format!("?from={from}")).await;
+        c.read_until("finished").await;
+    });
+    let end = g.sessions()[0].terminals[0].log_end;
+    let before = rt().block_on(async {
+        let mut c = TermClient::connect(&g, tid, "?from=0").await;
+        c.read_to_offset(end).await;
+        assert!(c.truncated.is_empty() && c.resyncs.is_empty());
+        c.bytes
+    });
+    assert_eq!(before.len() as u64, end);
+    assert!(check_runs(&before) >= 12, "every restart started a run");
+    g.stop();
+
+    let g = Grove::start(&data);
+    let after = rt().block_on(async {
+        let mut c = TermClient::connect(&g, tid, "?from=0").await;
+        c.read_to_exit().await;
+        c.bytes
+    });
+    check_runs(&after);
+    // Same bytes at the same offsets; only what the program printed while Grove ended it
+    // follows.
+    assert!(
+        after.len() >= before.len() && after[..before.len()] == before[..],
+        "the saved log differs from what was printed: {} bytes saved, {} printed",
+        after.len(),
+        before.len()
+    );
+    let extra = &after[before.len()..];
+    assert!(
+        extra.len() < 64,
+        "the saved log holds {} bytes more than were printed",
+        extra.len()
+    );
+}

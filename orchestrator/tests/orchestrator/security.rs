@@ -2,5 +2,6 @@
 //! real repos and real sockets, and each refused. One file per area.
 
 mod files;
+mod git;
 mod terminals;
 mod trust;

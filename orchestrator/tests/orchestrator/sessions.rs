@@ -286,6 +286,13 @@ fn grove_toml_setup_copy_env_and_errors() {
     }
     let g = Grove::start(&dir.path().join("data"));
     let repo_id = g.add_repo(&repo);
+    // Nothing in grove.toml applies before the user approves it (security/trust.rs has the rest).
+    let hash = g.ok("GET", &format!("/repos/{repo_id}/trust"), None)["hash"].clone();
+    g.ok(
+        "PUT",
+        &format!("/repos/{repo_id}/trust"),
+        Some(json!({ "hash": hash })),
+    );
     let s = g.create_session(repo_id, "configured", "bash --norc --noprofile");
     assert!(s.has_setup);
     let wt = Path::new(&s.worktree).to_owned();
@@ -309,8 +316,10 @@ fn grove_toml_setup_copy_env_and_errors() {
     });
     assert!(wt.join("setup-ran.txt").exists());
 
-    // A malformed grove.toml is refused with its line and column.
+    // A malformed grove.toml (as committed: that is the one Grove reads) is refused with its
+    // line and column.
     std::fs::write(repo.join("grove.toml"), "setup = [\"ok\"]\ncopy = 3\n").unwrap();
+    git(&repo, &["commit", "-q", "-am", "broken config"]);
     let (status, body) = g.call(
         "POST",
         "/sessions",

@@ -194,6 +194,32 @@ fn a_lone_client_that_stops_acking_pauses_the_program() {
 }
 
 #[test]
+fn a_client_that_never_reads_holds_a_flood_for_seconds_only() {
+    let (_dir, g, tid) = setup("dead-client", "bash --norc --noprofile");
+    let log_end = |g: &Grove| -> u64 { g.sessions()[0].terminals[0].log_end };
+    rt().block_on(async {
+        let mut c = TermClient::connect(&g, tid, "").await;
+        c.ack = false;
+        c.send_input("yes grove-flood\n").await;
+        c.read_until("grove-flood\r\ngrove-flood").await;
+        // From now on the client reads nothing at all (a dead socket): it saturates, brakes for
+        // a few seconds, and then no longer counts.
+        let start = log_end(&g);
+        let braked = std::time::Instant::now();
+        let deadline = braked + Duration::from_secs(20);
+        while log_end(&g) < start + 8 * 1024 * 1024 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "a client that never reads held the program: {start} -> {}",
+                log_end(&g)
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        drop(c);
+    });
+}
+
+#[test]
 fn events_report_progress_attention_and_exit() {
     use futures_util::StreamExt;
     use grove_orchestrator::wire::{CreateStage, Event, TerminalStatus};
@@ -238,4 +264,51 @@ fn events_report_progress_attention_and_exit() {
             }
         }
     });
+}
+
+#[test]
+fn drift_behind_groves_back_is_announced_without_a_request() {
+    use futures_util::StreamExt;
+    use grove_orchestrator::wire::{Drift, Event};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let dir = tempfile::tempdir().unwrap();
+    let repo = fixture_repo(dir.path(), "repo");
+    let g = Grove::start(&dir.path().join("data"));
+    let repo_id = g.add_repo(&repo);
+    let s = g.create_session(repo_id, "drifting", "cat");
+    // Listing caches each session's drift; the watcher keeps the cache true.
+    assert_eq!(g.sessions()[0].drift, Drift::None);
+    rt().block_on(async {
+        let (mut events, _) = tokio_tungstenite::connect_async(g.ws_request("/events"))
+            .await
+            .unwrap();
+        crate::support::git(
+            std::path::Path::new(&s.worktree),
+            &["switch", "-q", "-c", "elsewhere"],
+        );
+        loop {
+            let msg = tokio::time::timeout(Duration::from_secs(20), events.next())
+                .await
+                .expect("no session_updated with the drift within 20 s")
+                .unwrap()
+                .unwrap();
+            let Message::Text(text) = msg else { continue };
+            if let Event::SessionUpdated { session } = serde_json::from_str(&text).unwrap()
+                && session.id == s.id
+                && session.drift
+                    == (Drift::BranchChanged {
+                        actual: "elsewhere".into(),
+                    })
+            {
+                break;
+            }
+        }
+    });
+    assert_eq!(
+        g.sessions()[0].drift,
+        Drift::BranchChanged {
+            actual: "elsewhere".into()
+        }
+    );
 }

@@ -369,6 +369,20 @@ impl TermClient {
         }
     }
 
+    /// Reads until the stream has reached log offset `end`.
+    pub async fn read_to_offset(&mut self, end: u64) {
+        while self.offset() < end {
+            match self.next_frame().await {
+                Some(Some(ServerFrame::Truncated { lost_until })) => {
+                    self.truncated.push(lost_until)
+                }
+                Some(Some(ServerFrame::Resync { offset, .. })) => self.resyncs.push(offset),
+                Some(_) => {}
+                None => panic!("socket closed at {} before {end}", self.offset()),
+            }
+        }
+    }
+
     /// Reads until the program's exit frame.
     pub async fn read_to_exit(&mut self) {
         while self.exit.is_none() {

@@ -11,7 +11,7 @@ use alacritty_terminal::vte::ansi::{Processor, Rgb, Timeout};
 
 use super::scan::{Found, Scanner, Sequence};
 use super::serialize;
-use crate::terminal::TerminalSize;
+use crate::size::TerminalSize;
 
 /// Colours the model reports when a program asks (OSC 10/11/12 and OSC 4). They must be the
 /// colours the panes draw with (`web/src/lib/terminal/theme.ts`; a test checks they agree).
@@ -153,7 +153,8 @@ pub struct Model {
     found: Vec<Found>,
     pub(crate) palette: Palette,
     pub(crate) title: Option<String>,
-    /// Scroll region as 0-based inclusive rows, when not the whole screen.
+    /// Scroll region as 0-based inclusive rows, when not the whole screen ((rows, rows) when
+    /// it is empty, below the screen).
     pub(crate) region: Option<(u16, u16)>,
     pub(crate) sync: bool,
     size: TerminalSize,
@@ -288,16 +289,23 @@ impl Model {
                 answers.extend_from_slice(reply.as_bytes());
             }
             Sequence::ScrollRegion { top, bottom } => {
-                // Mirrors the emulator's own DECSTBM rule.
+                // Mirrors the emulator's own DECSTBM rule: the parameters are checked before
+                // they are clamped to the screen, so `4;5` on a 4-row screen makes a region of
+                // its last row alone, and a top below the screen makes an empty region there
+                // (kept as (rows, rows): nothing scrolls).
                 let rows = self.size.rows;
                 let top = (*top).max(1);
-                let bottom = if *bottom == 0 {
-                    rows
-                } else {
-                    (*bottom).min(rows)
-                };
+                let bottom = if *bottom == 0 { rows } else { *bottom };
                 if top < bottom {
-                    self.region = (top != 1 || bottom != rows).then(|| (top - 1, bottom - 1));
+                    let start = (top - 1).min(rows);
+                    let end = bottom.min(rows);
+                    self.region = (start != 0 || end != rows).then(|| {
+                        if start < end {
+                            (start, end - 1)
+                        } else {
+                            (rows, rows)
+                        }
+                    });
                 }
             }
             Sequence::Sync(on) => self.sync = *on,
@@ -322,6 +330,34 @@ impl Model {
     /// Escape sequences that reproduce this screen in a freshly reset terminal of the same size.
     pub fn snapshot(&mut self) -> String {
         serialize::snapshot(self)
+    }
+
+    /// The emulator's tab stops, one flag per column. The emulator keeps them private, so they
+    /// are read the way a program could find them: CBT (which moves the cursor back to the
+    /// previous stop without writing anything) from the last column, one stop at a time, with
+    /// the cursor put back afterwards. No motion can land on a stop in the last column, so
+    /// that column reads as in a fresh terminal (a stop there only shows after the screen
+    /// widens).
+    pub(crate) fn tab_stops(&mut self) -> Vec<bool> {
+        use alacritty_terminal::index::Column;
+        use alacritty_terminal::vte::ansi::Handler as _;
+        let cols = self.term.columns();
+        let cursor = self.term.grid().cursor.clone();
+        let mut stops = vec![false; cols];
+        let mut at = cols - 1;
+        stops[at] = at.is_multiple_of(serialize::TAB_WIDTH);
+        loop {
+            self.term.grid_mut().cursor.point.column = Column(at);
+            self.term.move_backward_tabs(1);
+            let to = self.term.grid().cursor.point.column.0;
+            if to >= at {
+                break;
+            }
+            stops[to] = true;
+            at = to;
+        }
+        self.term.grid_mut().cursor = cursor;
+        stops
     }
 
     /// Builds a model by replaying a snapshot (answers dropped).

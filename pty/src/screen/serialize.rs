@@ -15,6 +15,9 @@ use alacritty_terminal::vte::ansi::{
 
 use super::model::Model;
 
+/// Columns between the tab stops of a freshly reset terminal.
+pub(crate) const TAB_WIDTH: usize = 8;
+
 /// Attributes that change how a cell is drawn (not layout flags such as WRAPLINE).
 const STYLE_FLAGS: Flags = Flags::BOLD
     .union(Flags::DIM)
@@ -155,7 +158,11 @@ impl Writer {
     fn cell(&mut self, cell: &Cell) {
         self.set_link(cell);
         self.set_style(&Style::of(cell));
-        self.out.push(if cell.c == '\0' { ' ' } else { cell.c });
+        // A tab's mark is written as the blank it shows (see `Writer::tab_mark`).
+        self.out.push(match cell.c {
+            '\0' | '\t' => ' ',
+            c => c,
+        });
         if let Some(zw) = cell.zerowidth() {
             self.out.extend(zw);
         }
@@ -175,6 +182,10 @@ impl Writer {
     fn rows(&mut self, grid: &Grid<Cell>, from: i32) {
         let cols = grid.columns();
         let last = grid.screen_lines() as i32 - 1;
+        let mut after_wrap = false;
+        // The last column of the previous (wrapped) row holds a tab's mark, to put back once
+        // this row's first character made the wrap.
+        let mut mark_above = false;
         for line in from..=last {
             let row = &grid[Line(line)];
             let wrapped = row[Column(cols - 1)].flags.contains(Flags::WRAPLINE);
@@ -186,20 +197,122 @@ impl Writer {
                     .find(|&c| !is_blank(&row[Column(c)]))
                     .map_or(0, |c| c + 1)
             };
+            if after_wrap && end == 0 {
+                // The previous row wrapped onto this blank one: only a character printed here
+                // makes the wrap (and marks the row above as wrapped); it is erased below.
+                self.plain();
+                self.out.push_str(" \r");
+                self.tab_mark_above(&mut mark_above, 0, cols);
+            }
             for col in 0..end {
                 let cell = &row[Column(col)];
-                if cell
-                    .flags
-                    .intersects(Flags::WIDE_CHAR_SPACER | Flags::LEADING_WIDE_CHAR_SPACER)
-                {
+                if cell.flags.contains(Flags::WIDE_CHAR_SPACER) {
+                    // Written with its character, but a tab can mark it.
+                    if cell.c == '\t' {
+                        if col + 1 == cols && wrapped {
+                            mark_above = true;
+                        } else {
+                            self.tab_mark(col, cols);
+                        }
+                    }
+                    continue;
+                }
+                if cell.flags.contains(Flags::LEADING_WIDE_CHAR_SPACER) {
+                    // The emulator leaves this where a wide character did not fit and wraps
+                    // the character to the next row, where writing it puts the spacer back. If
+                    // the character was overwritten since, the spacer must be made on its own.
+                    // A tab can mark the spacer too.
+                    mark_above = wrapped && cell.c == '\t';
+                    if wrapped && line != last {
+                        let next = &grid[Line(line + 1)][Column(0)];
+                        if !next.flags.contains(Flags::WIDE_CHAR) {
+                            self.leading_spacer(cell);
+                        }
+                    }
                     continue;
                 }
                 self.cell(cell);
+                if cell.c == '\t' {
+                    if col + 1 == cols && wrapped {
+                        mark_above = true;
+                    } else {
+                        self.tab_mark(col, cols);
+                    }
+                }
+                if col == 0 && after_wrap {
+                    let width = if cell.flags.contains(Flags::WIDE_CHAR) {
+                        2
+                    } else {
+                        1
+                    };
+                    self.tab_mark_above(&mut mark_above, width, cols);
+                }
+            }
+            if after_wrap && end < cols {
+                // A wrap at the bottom scrolls in a line filled with the next character's
+                // background: the blanks after the text must be erased back to plain.
+                self.plain();
+                self.out.push_str("\x1b[K");
             }
             if line != last && !wrapped {
                 self.plain();
                 self.out.push_str("\r\n");
             }
+            after_wrap = wrapped;
+        }
+    }
+
+    /// Makes a wide character's leading spacer (in the last column, the row wrapped) whose
+    /// character no longer starts the next row: a wide character printed here leaves the spacer
+    /// and wraps, and is then erased, leaving the next row blank for its own text.
+    fn leading_spacer(&mut self, spacer: &Cell) {
+        self.set_link(spacer);
+        self.set_style(&Style::of(spacer));
+        self.out.push('\u{3000}');
+        self.plain();
+        self.out.push_str("\r\x1b[2X");
+    }
+
+    /// Puts back the mark a tab leaves in the cell it started from (the emulator copies a
+    /// selection over it as one tab), just after that cell was written as a space. A literal HT
+    /// cannot stand in for the cell: it would jump from there to the next tab stop and shift the
+    /// rest of the row by the gap, which is what panes opened on a snapshot used to show. So
+    /// the space goes first, then HT from its own column (it marks a blank cell and only moves
+    /// the cursor), then CHA back to the column after it, whatever the tab stops are.
+    fn tab_mark(&mut self, col: usize, cols: usize) {
+        if col + 1 < cols {
+            let _ = write!(self.out, "\x08\t\x1b[{}G", col + 2);
+        } else {
+            // The space in the last column left a pending wrap: CHA drops it (a tab there
+            // would wrap instead), and HT in the last column stays there.
+            let _ = write!(self.out, "\x1b[{}G\t", col + 1);
+        }
+    }
+
+    /// The last column of a wrapped row keeps its pending wrap for the next row's text, so a
+    /// tab's mark there (only a reflow puts one there) is put back from the next row, once its
+    /// first character (`width` columns, none for a blank row) has made the wrap: up a row, HT
+    /// in the last column, and back.
+    fn tab_mark_above(&mut self, mark_above: &mut bool, width: usize, cols: usize) {
+        if std::mem::take(mark_above) && width < cols {
+            let _ = write!(self.out, "\x1b[A\x1b[{cols}G\t\x1b[B\x1b[{}G", width + 1);
+        }
+    }
+
+    /// Sets the tab stops when a program changed them (HTS, TBC): a fresh terminal has one every
+    /// eight columns, and the tabs the program prints next must land where they would have.
+    fn tab_stops(&mut self, stops: &[bool]) {
+        let default = |col: usize| col.is_multiple_of(TAB_WIDTH);
+        if stops
+            .iter()
+            .enumerate()
+            .all(|(col, &stop)| stop == default(col))
+        {
+            return;
+        }
+        self.out.push_str("\x1b[3g");
+        for (col, _) in stops.iter().enumerate().filter(|&(_, &stop)| stop) {
+            let _ = write!(self.out, "\x1b[{}G\x1bH", col + 1);
         }
     }
 
@@ -242,19 +355,26 @@ pub(crate) fn snapshot(model: &mut Model) -> String {
             w.rows(primary, -(primary.history_size() as i32));
             // Entering 1049 saves the cursor: position it where the program left the primary
             // screen's saved cursor, so leaving the alternate screen returns there.
+            // It saves the attributes too, which leaving the alternate screen brings back.
             w.plain();
             let saved = &primary.saved_cursor;
             w.goto(saved.point.line.0, saved.point.column.0);
+            w.set_style(&Style::of(&saved.template));
         }
         model.term.swap_alt();
         *model.term.grid_mut() = alt_grid;
         w.out.push_str("\x1b[?1049h\x1b[H");
+        // Entering cleared the alternate screen with those attributes' background.
+        w.plain();
+        w.out.push_str("\x1b[2J");
         w.rows(model.term.grid(), 0);
     } else {
         let grid = model.term.grid();
         w.rows(grid, -(grid.history_size() as i32));
     }
     w.plain();
+    let stops = model.tab_stops();
+    w.tab_stops(&stops);
 
     let grid = model.term.grid();
     // Saved cursor (DECSC) of the screen in use, when the program saved one.
@@ -290,7 +410,10 @@ pub(crate) fn snapshot(model: &mut Model) -> String {
 
     // Scroll region (homes the cursor), then origin mode (homes it to the region).
     if let Some((top, bottom)) = model.region {
-        let _ = write!(w.out, "\x1b[{};{}r", top + 1, bottom + 1);
+        // A one-row region (only ever the last row) or an empty one (below the screen) cannot
+        // be asked for as `top;top`, which is invalid; a bottom past the screen is clamped to it.
+        let past = u16::from(top == bottom);
+        let _ = write!(w.out, "\x1b[{};{}r", top + 1, bottom + 1 + past);
     }
     let origin = mode.contains(TermMode::ORIGIN);
     if origin {
@@ -298,15 +421,22 @@ pub(crate) fn snapshot(model: &mut Model) -> String {
     }
     let (line, col) = (cursor.point.line.0, cursor.point.column.0);
     let rel_line = if origin {
-        line - model.region.map_or(0, |(top, _)| i32::from(top))
+        (line - model.region.map_or(0, |(top, _)| i32::from(top))).max(0)
     } else {
         line
     };
     if cursor.input_needs_wrap {
-        // Re-print the last cell so the next character wraps, as it would have.
-        w.goto(rel_line, col);
+        // Re-print the last cell so the next character wraps, as it would have. After a wide
+        // character that is its spacer: the character itself is re-printed, from its column
+        // (printing a space over the spacer would cut the character in half).
         let cell = &grid[Line(line)][Column(col)];
-        w.cell(cell);
+        if cell.flags.contains(Flags::WIDE_CHAR_SPACER) && col > 0 {
+            w.goto(rel_line, col - 1);
+            w.cell(&grid[Line(line)][Column(col - 1)]);
+        } else {
+            w.goto(rel_line, col);
+            w.cell(cell);
+        }
         w.plain();
     } else {
         w.goto(rel_line, col);

@@ -1,4 +1,5 @@
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use grove_pty::{Chunk, Terminal, TerminalError, TerminalOptions, TerminalSize, utf8};
 use proptest::prelude::*;
@@ -118,27 +119,114 @@ fn slow_subscriber_never_blocks_the_reader() {
 }
 
 #[test]
-fn paused_reading_throttles_the_program() {
-    let opts = sh("stty raw -echo; exec yes grove");
+fn a_client_that_stops_reading_holds_a_flood_only_for_its_brake() {
+    let mut opts = sh("stty raw -echo; exec yes grove");
+    opts.flow.max_brake = Duration::from_secs(2);
     let term = Terminal::spawn(opts).unwrap();
     wait_for(&term, "grove\n", T);
-    term.set_reading_paused(true);
+    // The only attached client's socket stopped taking data (a dead client): it brakes.
+    let mut client = term.log().flow_reader(term.log().end_offset());
+    client.set_stuck(true);
+    let braked = Instant::now();
     std::thread::sleep(Duration::from_millis(100));
     let a = term.log().end_offset();
     std::thread::sleep(Duration::from_millis(300));
     let b = term.log().end_offset();
-    // At most one in-flight read completes after pausing.
-    assert!(b - a <= 64 * 1024, "log grew by {} while paused", b - a);
-    assert!(
-        term.exit_status().is_none(),
-        "yes should be blocked, not dead"
-    );
-    term.set_reading_paused(false);
-    let deadline = std::time::Instant::now() + T;
+    // At most one in-flight read completes after the brake.
+    assert!(b - a <= 64 * 1024, "log grew by {} while braked", b - a);
+    assert!(term.exit_status().is_none(), "yes is blocked, not dead");
+    // The client never reads again, yet the program goes on once the brake has run out.
+    let deadline = Instant::now() + T;
     while term.log().end_offset() < b + 1_000_000 {
-        assert!(std::time::Instant::now() < deadline, "did not resume");
+        assert!(
+            Instant::now() < deadline,
+            "a client that stopped reading held the program for {:?}",
+            braked.elapsed()
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
+    let held = braked.elapsed();
+    assert!(
+        held >= Duration::from_millis(1500) && held < Duration::from_secs(6),
+        "held for {held:?}"
+    );
+    // Reading again (its send completed) makes it count again.
+    client.set_stuck(false);
+    client.set_stuck(true);
+    std::thread::sleep(Duration::from_millis(100));
+    let a = term.log().end_offset();
+    std::thread::sleep(Duration::from_millis(300));
+    let b = term.log().end_offset();
+    assert!(
+        b - a <= 64 * 1024,
+        "log grew by {} while braked again",
+        b - a
+    );
+}
+
+#[test]
+fn a_paste_the_program_does_not_read_holds_up_neither_answers_nor_drop() {
+    let dir = tempfile::tempdir().unwrap();
+    let go = dir.path().join("go");
+    let read = dir.path().join("read");
+    const PASTE: usize = 256 * 1024;
+    // The program reads nothing until told to; meanwhile it asks for the cursor position. Then
+    // it reads exactly the paste and shows the first two bytes that follow it: the answer.
+    let script = format!(
+        "stty raw -echo; echo ready; while [ ! -e '{go}' ]; do sleep 0.02; done; \
+         printf '\\033[6n'; echo queried; while [ ! -e '{read}' ]; do sleep 0.02; done; \
+         dd bs=4096 count={blocks} iflag=fullblock of=/dev/null 2>/dev/null; \
+         dd bs=1 count=2 2>/dev/null | od -An -tx1; echo; sleep 1000",
+        go = go.display(),
+        read = read.display(),
+        blocks = PASTE / 4096,
+    );
+    let term = Arc::new(Terminal::spawn(sh(&script)).unwrap());
+    wait_for(&term, "ready", T);
+    // Far more than the PTY's input buffer holds: the rest waits for the program to read.
+    let paste = |term: &Arc<Terminal>| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let term = Arc::clone(term);
+        std::thread::spawn(move || {
+            let res = term.write_input(&vec![b'p'; PASTE]);
+            drop(term);
+            let _ = tx.send(res.is_ok());
+        });
+        rx
+    };
+    let sent = paste(&term);
+    assert_eq!(
+        sent.recv_timeout(Duration::from_secs(5)),
+        Ok(true),
+        "a paste the program does not read yet must be queued, not block the caller"
+    );
+    std::fs::write(&go, "").unwrap();
+    wait_for(&term, "queried", T);
+    // The screen model answered the query without waiting for the PTY: it still follows.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let screen = Arc::clone(term.screen().unwrap());
+    std::thread::spawn(move || {
+        let _ = tx.send(screen.snapshot());
+    });
+    let snap = rx
+        .recv_timeout(Duration::from_secs(5))
+        .expect("the screen model is stuck behind the blocked paste");
+    assert!(snap.data.contains("queried"), "{:?}", snap.data);
+    // The answer is delivered, right after the paste.
+    std::fs::write(&read, "").unwrap();
+    wait_for(&term, "1b 5b", T);
+
+    // Another paste the program never reads: dropping the terminal still takes only its grace.
+    let sent = paste(&term);
+    assert_eq!(sent.recv_timeout(Duration::from_secs(5)), Ok(true));
+    let term = Arc::try_unwrap(term).expect("no other owner");
+    let started = Instant::now();
+    drop(term);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "drop took {:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
@@ -207,14 +295,16 @@ fn a_slow_but_steady_flow_reader_is_never_truncated() {
     let mut opts = sh("stty raw -echo; head -c 20000000 /dev/zero | tr '\\0' 'y'");
     opts.log_capacity = 1 << 20;
     let term = Terminal::spawn(opts).unwrap();
-    let flow = term.log().flow_reader(0);
+    let mut flow = term.log().flow_reader(0);
     let mut sub = term.subscribe(0);
     let mut total = 0u64;
     loop {
         match sub.next_blocking(64 * 1024, Some(T)) {
             Some(Chunk::Data { bytes, offset }) => {
                 total += bytes.len() as u64;
-                flow.set_position(offset + bytes.len() as u64);
+                // Handed on and parsed at once: this client is never saturated, only slow.
+                flow.sent(offset + bytes.len() as u64);
+                flow.acked(offset + bytes.len() as u64);
                 // Slower than the PTY: about 64 KiB per millisecond at most.
                 std::thread::sleep(Duration::from_millis(1));
             }

@@ -124,19 +124,21 @@ fn two_hundred_open_close_cycles_leak_nothing() {
         }
         drop(term);
     }
-    let deadline = Instant::now() + Duration::from_secs(5);
+    // Orphans of the programs re-parent to this process (the subreaper, see
+    // grove_pty::descendants) and are reaped within the reaper's two-second period.
+    let deadline = Instant::now() + Duration::from_secs(8);
     loop {
         let (f, t) = (count_dir("/proc/self/fd"), count_dir("/proc/self/task"));
-        if f <= fds && t <= tasks {
+        let zombies = zombie_children();
+        if f <= fds && t <= tasks && zombies.is_empty() {
             break;
         }
         assert!(
             Instant::now() < deadline,
-            "fds {fds} -> {f}, threads {tasks} -> {t}"
+            "fds {fds} -> {f}, threads {tasks} -> {t}, zombies {zombies:?}"
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert_eq!(zombie_children(), Vec::<u32>::new());
 }
 
 #[test]
@@ -180,5 +182,51 @@ fn zero_size_is_refused() {
     assert!(
         matches!(err, SpawnError::InvalidSize { rows: 0, cols: 80 }),
         "{err}"
+    );
+}
+
+#[test]
+fn a_spawn_that_fails_after_its_checks_leaves_no_process_behind() {
+    // The log file cannot be created; the program ignores SIGHUP, so closing the PTY alone
+    // would not end it.
+    let marker = "918273645";
+    let opts =
+        sh(&format!("trap '' HUP; sleep {marker}")).persist("/no/such/dir/grove/t.log", None);
+    let err = Terminal::spawn(opts).unwrap_err();
+    assert!(matches!(err, SpawnError::Persist(_)), "{err}");
+    assert!(err.to_string().contains("/no/such/dir/grove"), "{err}");
+    // Ours: the program (our child) or what it started (our grandchild).
+    let me = std::process::id();
+    let ppid = |pid: u32| -> Option<u32> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        stat.rsplit(')')
+            .next()?
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
+    };
+    let running = || {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|e| e.file_name().to_string_lossy().parse::<u32>().ok())
+            .filter(|&pid| {
+                std::fs::read(format!("/proc/{pid}/cmdline"))
+                    .is_ok_and(|cmd| String::from_utf8_lossy(&cmd).contains(marker))
+            })
+            .filter(|&pid| ppid(pid) == Some(me) || ppid(pid).and_then(ppid) == Some(me))
+            .count()
+    };
+    // Give a process that was started a moment to show up (or to go).
+    let deadline = Instant::now() + Duration::from_millis(500);
+    while Instant::now() < deadline {
+        assert_eq!(running(), 0, "the program was left running");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        zombie_children(),
+        Vec::<u32>::new(),
+        "the program was left unreaped"
     );
 }

@@ -3,8 +3,10 @@
 // Test helpers may unwrap: a panic there is a failed test with its location.
 #![allow(clippy::unwrap_used)]
 
+mod descendants;
 mod io;
 mod lifecycle;
 mod persistence;
 mod screen;
+mod snapshot_golden;
 mod support;

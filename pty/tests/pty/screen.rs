@@ -164,10 +164,7 @@ fn a_full_screen_program_is_restored_after_the_log_wrapped_past_its_start() {
          for i in $(seq 1 20000); do printf '\\033[5;1Hcount %d' $i; done; sleep 30",
     );
     opts.log_capacity = 64 * 1024;
-    opts.persist = Some(grove_pty::PersistOptions {
-        path: path.clone(),
-        flusher: None,
-    });
+    let opts = opts.persist(&path, None);
     let term = Terminal::spawn(opts).unwrap();
     wait_for_screen(&term, "count 20000");
     assert!(term.log().start_offset() > 0, "the log must have wrapped");
