@@ -14,8 +14,9 @@ export const ROOT = resolve(WEB, '..');
 export const RESULTS = join(WEB, 'test-results');
 export const CHROMIUM = process.env.GROVE_CHROMIUM ?? '/usr/bin/chromium';
 
-/** The grove binary, built with cargo if it is missing. */
+/** The grove binary: `GROVE_BIN` if set, else the target dir's, built with cargo if missing. */
 export function groveBinary() {
+  if (process.env.GROVE_BIN) return resolve(process.env.GROVE_BIN);
   const target = process.env.CARGO_TARGET_DIR ? resolve(ROOT, process.env.CARGO_TARGET_DIR) : join(ROOT, 'target');
   const bin = join(target, 'debug', 'grove');
   if (!existsSync(bin)) {

@@ -94,9 +94,9 @@ test('a freshly opened pane shows the final screen of an 8 MiB flood at once, fr
   );
   await selectSession('quiet');
   assert.equal(await page.locator('[data-testid=session-view][data-session="flood"]').count(), 0);
+  // Once the file exists, the flood and the final screen were written to the PTY: all but what
+  // the kernel still buffers (a few KiB) is in the log, so the pane cannot replay it.
   await until('the flood to finish', () => existsSync(done), 120000, 250);
-  // The shell's prompt and the server's last reads land just after the file appears.
-  await new Promise((r) => setTimeout(r, 1000));
 
   const sockets = [];
   const onSocket = (ws) => {
@@ -119,8 +119,9 @@ test('a freshly opened pane shows the final screen of an 8 MiB flood at once, fr
     page.evaluate(() => window.__grove.visibleTerminals()[0] ?? null));
   await until('the final screen', async () => /^FINAL-SCREEN-TWO\s*$/m.test(await termText(id)), 5000, 25);
   const ms = Date.now() - started;
-  // Let any live bytes after the snapshot arrive before counting.
-  await new Promise((r) => setTimeout(r, 1000));
+  // Every byte of that command line has arrived once the prompt bash printed after it shows
+  // below the final screen.
+  await until('the prompt after the final screen', async () => /^FINAL-SCREEN-TWO\s*\n\S*\$/m.test(await termText(id)));
   page.off('websocket', onSocket);
   await shot('snapshot-flood');
 

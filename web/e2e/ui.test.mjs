@@ -45,16 +45,17 @@ test('a session running bash echoes what is typed', async () => {
 
 test('resizing the viewport resizes the PTY', async () => {
   await typeInTerminal('echo cols=$(tput cols)');
-  const before = await waitForOutput(/cols=\d+/);
-  const first = Number([...before.matchAll(/cols=(\d+)/g)].at(-1)?.[1]);
+  const before = await waitForOutput(/^cols=\d+/m);
+  const first = Number(/^cols=(\d+)/m.exec(before)?.[1]);
+  const id = await visibleTerminal();
   await page.setViewportSize({ width: 900, height: 700 });
-  await until('a smaller PTY', async () => {
-    await typeInTerminal('echo cols=$(tput cols)');
-    await new Promise((r) => setTimeout(r, 400));
-    const text = await termText(await visibleTerminal());
-    const now = Number([...text.matchAll(/cols=(\d+)/g)].at(-1)?.[1]);
-    return now > 0 && now < first ? now : null;
-  }, 15000, 300);
+  // The pane sends its new size on the terminal socket before any key typed after it, so once
+  // xterm has the smaller size, the next command sees it too.
+  await until('xterm to shrink', () => page.evaluate(([id, first]) => window.__grove.xterm(id).cols < first, [id, first]));
+  await typeInTerminal('echo shrunk=$(tput cols)');
+  const text = await waitForOutput(/^shrunk=\d+/m);
+  const now = Number(/^shrunk=(\d+)/m.exec(text)?.[1]);
+  assert.ok(now > 0 && now < first, `the PTY has ${now} columns, not fewer than ${first}`);
   await page.setViewportSize({ width: 1280, height: 800 });
 });
 
@@ -99,7 +100,7 @@ test('while one session floods, another still echoes', async () => {
   await watcher.waitForSelector('[data-testid=session-view][data-session="two"] [data-testid=terminal]');
   await selectSession('two');
   await typeInTerminal('seq 1 3000000');
-  await new Promise((r) => setTimeout(r, 500));
+  await waitForOutput(/^\d{5,}\s*$/m); // the flood is under way
   await selectSession('three');
   await waitForOutput(/^in-session-3\s*$/m);
   const started = Date.now();
@@ -136,7 +137,8 @@ test('a README screenshot', async () => {
   await selectSession('two');
   await typeInTerminal('clear; git log --oneline; ls; echo; printf "\\e[1;32mready\\e[0m for the agent\\n"');
   await waitForOutput(/ready for the agent/);
-  await new Promise((r) => setTimeout(r, 300));
+  // xterm paints in an animation frame: two frames later the text is on the screen.
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
   const path = join(RESULTS, 'screenshot.png');
   await page.screenshot({ path });
   // The committed README screenshot changes only on request (GROVE_UPDATE_SCREENSHOT=1).

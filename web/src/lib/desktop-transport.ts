@@ -7,10 +7,11 @@
 
 import { Channel, invoke } from '@tauri-apps/api/core';
 import WebSocket, { type Message } from '@tauri-apps/plugin-websocket';
-import { BrowserTransport, terminalQuery } from './transport';
+import { BrowserTransport, deliver, deliverText, terminalQuery } from './transport';
 import type {
   Closable,
   EventHandlers,
+  Method,
   StreamStart,
   TerminalSocket,
   TerminalSocketHandlers,
@@ -131,26 +132,22 @@ export class DesktopTransport implements Transport {
     this.#wsBase = `${conn.url.replace(/^http/, 'ws')}/api/v1`;
   }
 
-  request<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
+  request<T>(method: Method, path: string, body?: unknown): Promise<T> {
     return this.#http.request<T>(method, path, body);
   }
 
   events(handlers: EventHandlers): Closable {
     let closedByUs = false;
+    const failed = (e: unknown) => handlers.failed(e);
     const sock = new PluginSocket(
       `${this.#wsBase}/events`,
       this.#token,
-      () => handlers.open(),
+      () => deliver(() => handlers.open(), failed),
       (m) => {
-        if (m.type !== 'Text') return;
-        try {
-          handlers.event(JSON.parse(m.data) as Event);
-        } catch {
-          // A frame we cannot parse is skipped; the next resync reloads state anyway.
-        }
+        if (m.type === 'Text') deliverText<Event>(m.data, (ev) => handlers.event(ev), failed);
       },
       (info) => {
-        if (!closedByUs) handlers.closed({ code: info.code, reason: info.reason });
+        if (!closedByUs) deliver(() => handlers.closed({ code: info.code, reason: info.reason }), failed);
       },
     );
     return {
@@ -162,22 +159,16 @@ export class DesktopTransport implements Transport {
   }
 
   terminal(id: number, start: StreamStart, handlers: TerminalSocketHandlers): TerminalSocket {
+    const failed = (e: unknown) => handlers.failed(e);
     const sock = new PluginSocket(
       `${this.#wsBase}/terminals/${id}${terminalQuery(start)}`,
       this.#token,
       () => {},
       (m) => {
-        if (m.type === 'Text') {
-          try {
-            handlers.frame(JSON.parse(m.data) as ServerFrame);
-          } catch {
-            // Unknown text frames are ignored: the byte stream stays exact regardless.
-          }
-        } else if (m.type === 'Binary') {
-          handlers.data(Uint8Array.from(m.data));
-        }
+        if (m.type === 'Text') deliverText<ServerFrame>(m.data, (f) => handlers.frame(f), failed);
+        else if (m.type === 'Binary') deliver(() => handlers.data(Uint8Array.from(m.data)), failed);
       },
-      (info) => handlers.closed(info),
+      (info) => deliver(() => handlers.closed(info), failed),
     );
     return {
       input(data) {

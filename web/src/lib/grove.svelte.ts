@@ -7,6 +7,7 @@ import { ConnectionStore } from './stores/connection.svelte';
 import { RepoStore } from './stores/repos.svelte';
 import { SessionStore } from './stores/sessions.svelte';
 import { TerminalStore } from './stores/terminals.svelte';
+import { TrustStore } from './stores/trust.svelte';
 import type { Event } from './wire/Event';
 import { markOnce } from './startup';
 
@@ -18,17 +19,20 @@ export class Grove {
   readonly repos: RepoStore;
   readonly sessions: SessionStore;
   readonly terminals: TerminalStore;
+  readonly trust: TrustStore;
   #events: Closable | null = null;
   #attempt = 0;
   #stopped = false;
   /** Loads started so far (see `reload`). */
   #loads = 0;
+  #onVisibility = () => this.terminals.setHidden(document.visibilityState === 'hidden');
 
   constructor(transport: Transport) {
     this.transport = transport;
     this.repos = new RepoStore(transport);
     this.sessions = new SessionStore(transport);
     this.terminals = new TerminalStore(transport, this.connection);
+    this.trust = new TrustStore(transport);
   }
 
   start(): void {
@@ -37,10 +41,15 @@ export class Grove {
     // last wins, so an early answer never overwrites a later one.
     void this.reload({ early: true });
     this.#openEvents();
+    if (typeof document !== 'undefined') {
+      document.addEventListener('visibilitychange', this.#onVisibility);
+      this.#onVisibility();
+    }
   }
 
   stop(): void {
     this.#stopped = true;
+    if (typeof document !== 'undefined') document.removeEventListener('visibilitychange', this.#onVisibility);
     this.#events?.close();
     this.terminals.disposeAll();
   }
@@ -53,6 +62,10 @@ export class Grove {
     try {
       await Promise.all([this.repos.load(current), this.sessions.load(current)]);
       if (!current()) return;
+      // Trust is read after the repos and does not hold up the first paint.
+      void this.trust.loadAll(this.repos.list.map((r) => r.id), current).catch((e: unknown) => {
+        if (!early && current()) this.connection.error(`Could not read which repos' grove.toml you approved: ${messageOf(e)}`);
+      });
       markOnce('loaded');
       if (this.sessions.selectedId === null) {
         const first = this.sessions.ordered(this.repos.list)[0];
@@ -92,6 +105,9 @@ export class Grove {
         if (wasDown) this.terminals.reconnectAll();
       },
       event: (ev) => this.#apply(ev),
+      // A store that throws on an event is a bug in the UI: the user sees it, with what to do.
+      failed: (e) =>
+        this.connection.error(`The UI failed on a server event (${messageOf(e)}). Reload the page if it looks wrong.`),
       closed: () => {
         if (this.#stopped) return;
         if (this.connection.server !== 'unauthorized') this.connection.server = 'down';
@@ -117,9 +133,16 @@ export class Grove {
     switch (ev.type) {
       case 'repo_added':
         this.repos.upsert(ev.repo);
+        void this.trust.load(ev.repo.id).catch((e: unknown) =>
+          this.connection.error(`Could not read the trust of ${ev.repo.name}: ${messageOf(e)}`),
+        );
         break;
       case 'repo_removed':
         this.repos.removed(ev.repo_id);
+        this.trust.removed(ev.repo_id);
+        break;
+      case 'repo_trust_changed':
+        this.trust.set(ev.trust);
         break;
       case 'resync':
         void this.reload();

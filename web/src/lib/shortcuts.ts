@@ -53,7 +53,7 @@ export const HELP: { keys: string; what: string }[] = [
   { keys: 'Ctrl+Shift+] / [', what: 'Next / previous session' },
   { keys: 'Ctrl+Shift+1 … 9', what: 'Go to session 1 … 9' },
   { keys: 'Ctrl+Shift+T', what: 'New shell in this session' },
-  { keys: 'Ctrl+Shift+W', what: 'Close this terminal' },
+  { keys: 'Ctrl+Shift+W', what: 'Close this terminal (asks first while its program runs)' },
   { keys: 'Ctrl+Shift+F', what: 'Search in this terminal' },
   { keys: 'F1 (or ? outside a terminal)', what: 'This help' },
   { keys: 'Ctrl+Shift+C / V', what: 'Copy / paste in a terminal (or the usual mouse selection)' },

@@ -21,11 +21,10 @@ export class RequestError extends Error {
 
 /**
  * Where a terminal stream starts: with the server's snapshot of the screen followed by live output
- * (how a pane attaches), at an exact log offset (how a link resumes; the server answers with a
- * snapshot instead when the log no longer holds that offset), or this many bytes before the end
- * (kept for servers without screen snapshots).
+ * (how a pane attaches), or at an exact log offset (how a link resumes; the server answers with a
+ * snapshot instead when the log no longer holds that offset).
  */
-export type StreamStart = { snapshot: true } | { from: number } | { tail: number };
+export type StreamStart = { snapshot: true } | { from: number };
 
 /**
  * The query string of a terminal socket's URL for `start`, with its `?` (empty for a snapshot
@@ -34,17 +33,45 @@ export type StreamStart = { snapshot: true } | { from: number } | { tail: number
  */
 export function terminalQuery(start: StreamStart): string {
   if ('from' in start) return `?from=${Math.max(0, Math.floor(start.from))}`;
-  if ('tail' in start) return `?tail=${Math.max(0, Math.floor(start.tail))}`;
   return '';
 }
 
+/**
+ * Hands one text frame to `handle`. Two different failures, kept apart: a frame that is not JSON
+ * is the server's (or a proxy's) and is skipped with a console warning, since the next resync
+ * reloads the state anyway; an exception thrown by `handle` is the UI's own bug in a store or pane
+ * and goes to `failed`, which shows it to the user. Wrapping both in one catch used to make every
+ * UI bug on the event path vanish without a trace.
+ */
+export function deliverText<T>(text: string, handle: (value: T) => void, failed: (e: unknown) => void): void {
+  let value: T;
+  try {
+    value = JSON.parse(text) as T;
+  } catch {
+    console.warn(`Grove: skipped a text frame that is not JSON: ${text.slice(0, 120)}`);
+    return;
+  }
+  deliver(() => handle(value), failed);
+}
+
+/** Runs a socket handler; what it throws goes to `failed` instead of into the socket's callback. */
+export function deliver(run: () => void, failed: (e: unknown) => void): void {
+  try {
+    run();
+  } catch (e) {
+    failed(e);
+  }
+}
+
 export interface TerminalSocketHandlers {
-  /** A server text frame (`hello`, `resync`, `truncated`, `exit`, `restarted`, `error`). */
+  /** A server text frame (`hello`, `resync`, `exit`, `restarted`, `error`). */
   frame(frame: ServerFrame): void;
   /** Raw PTY bytes, exactly as the program wrote them. */
   data(bytes: Uint8Array): void;
   /** The socket ended; `clean` when this side closed it. */
   closed(info: { clean: boolean; code: number; reason: string }): void;
+  /** One of the handlers above threw: a bug in the UI, for the user's error banner. */
+  failed(e: unknown): void;
 }
 
 export interface TerminalSocket {
@@ -57,14 +84,18 @@ export interface EventHandlers {
   open(): void;
   event(ev: Event): void;
   closed(info: { code: number; reason: string }): void;
+  /** One of the handlers above threw: a bug in the UI, for the user's error banner. */
+  failed(e: unknown): void;
 }
 
 export interface Closable {
   close(): void;
 }
 
+export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
 export interface Transport {
-  request<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T>;
+  request<T>(method: Method, path: string, body?: unknown): Promise<T>;
   events(handlers: EventHandlers): Closable;
   terminal(id: number, start: StreamStart, handlers: TerminalSocketHandlers): TerminalSocket;
 }
@@ -85,7 +116,7 @@ export class BrowserTransport implements Transport {
     this.#wsBase = `${origin.replace(/^http/, 'ws')}/api/v1`;
   }
 
-  async request<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
+  async request<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
     let res: Response;
     try {
       res = await fetch(this.#base + path, {
@@ -122,17 +153,13 @@ export class BrowserTransport implements Transport {
   events(handlers: EventHandlers): Closable {
     const ws = new WebSocket(`${this.#wsBase}/events`, this.#protocols());
     let closedByUs = false;
-    ws.onopen = () => handlers.open();
+    const failed = (e: unknown) => handlers.failed(e);
+    ws.onopen = () => deliver(() => handlers.open(), failed);
     ws.onmessage = (m) => {
-      if (typeof m.data !== 'string') return;
-      try {
-        handlers.event(JSON.parse(m.data) as Event);
-      } catch {
-        // A frame we cannot parse is skipped; the next resync reloads state anyway.
-      }
+      if (typeof m.data === 'string') deliverText<Event>(m.data, (ev) => handlers.event(ev), failed);
     };
     ws.onclose = (e) => {
-      if (!closedByUs) handlers.closed({ code: e.code, reason: e.reason });
+      if (!closedByUs) deliver(() => handlers.closed({ code: e.code, reason: e.reason }), failed);
     };
     return {
       close() {
@@ -146,18 +173,12 @@ export class BrowserTransport implements Transport {
     const ws = new WebSocket(`${this.#wsBase}/terminals/${id}${terminalQuery(start)}`, this.#protocols());
     ws.binaryType = 'arraybuffer';
     let closedByUs = false;
+    const failed = (e: unknown) => handlers.failed(e);
     ws.onmessage = (m) => {
-      if (typeof m.data === 'string') {
-        try {
-          handlers.frame(JSON.parse(m.data) as ServerFrame);
-        } catch {
-          // Unknown text frames are ignored: the byte stream stays exact regardless.
-        }
-      } else {
-        handlers.data(new Uint8Array(m.data as ArrayBuffer));
-      }
+      if (typeof m.data === 'string') deliverText<ServerFrame>(m.data, (f) => handlers.frame(f), failed);
+      else deliver(() => handlers.data(new Uint8Array(m.data as ArrayBuffer)), failed);
     };
-    ws.onclose = (e) => handlers.closed({ clean: closedByUs, code: e.code, reason: e.reason });
+    ws.onclose = (e) => deliver(() => handlers.closed({ clean: closedByUs, code: e.code, reason: e.reason }), failed);
     const sendRaw = (d: string | Uint8Array) => {
       if (ws.readyState === WebSocket.OPEN) ws.send(d);
     };

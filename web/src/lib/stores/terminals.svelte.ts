@@ -1,6 +1,7 @@
 // The live terminal panes: only visible panes exist. A pane registers here while mounted so the
 // connection banner can count reconnecting panes, a reconnect of the events socket can resume
-// every pane at once, and tests can read a terminal's buffer.
+// every pane at once, panes let go of their streams while the page is hidden (a background tab,
+// a window hidden to the tray or minimized), and tests can read a terminal's buffer.
 
 import type { Transport } from '../transport';
 import type { ConnectionStore } from './connection.svelte';
@@ -10,6 +11,9 @@ export interface LivePane {
   /** The terminal's buffer as text (what the user sees plus scrollback). */
   text(): string;
   reconnectNow(): void;
+  /** Lets go of the stream (the page is hidden) / takes it up again from a snapshot. */
+  detach(): void;
+  attach(): void;
   dispose(): void;
   readonly reconnecting: boolean;
 }
@@ -18,8 +22,12 @@ export class TerminalStore {
   readonly transport: Transport;
   /** Ignore OSC 52 clipboard writes from programs unless the user allows them. */
   allowOsc52 = $state(false);
+  /** Whether closing a running shell asks first (agents always ask); kept in this browser. */
+  askBeforeClosingShells = $state(readFlag(ASK_SHELLS_KEY, true));
   /** Panes by terminal id; not reactive (xterm objects do not belong in proxies). */
   readonly panes = new Map<number, LivePane>();
+  /** The page is hidden: panes hold no streams (see `XtermPane.detach`). */
+  #hidden = false;
   #connection: ConnectionStore;
 
   constructor(transport: Transport, connection: ConnectionStore) {
@@ -27,8 +35,27 @@ export class TerminalStore {
     this.#connection = connection;
   }
 
+  setAskBeforeClosingShells(ask: boolean): void {
+    this.askBeforeClosingShells = ask;
+    writeFlag(ASK_SHELLS_KEY, ask);
+  }
+
   register(p: LivePane): void {
     this.panes.set(p.terminalId, p);
+    // A pane shown while the page is hidden (a tray menu or a notification selected a session)
+    // waits like the others.
+    if (this.#hidden) p.detach();
+    this.refreshReconnecting();
+  }
+
+  /** The page was hidden or shown again (`visibilitychange`). */
+  setHidden(hidden: boolean): void {
+    if (hidden === this.#hidden) return;
+    this.#hidden = hidden;
+    for (const p of this.panes.values()) {
+      if (hidden) p.detach();
+      else p.attach();
+    }
     this.refreshReconnecting();
   }
 
@@ -50,5 +77,24 @@ export class TerminalStore {
   disposeAll(): void {
     for (const p of [...this.panes.values()]) p.dispose();
     this.panes.clear();
+  }
+}
+
+const ASK_SHELLS_KEY = 'grove.askBeforeClosingShells';
+
+function readFlag(key: string, fallback: boolean): boolean {
+  try {
+    const v = globalThis.localStorage?.getItem(key);
+    return v === null || v === undefined ? fallback : v === 'true';
+  } catch {
+    return fallback; // storage disabled: the default each time
+  }
+}
+
+function writeFlag(key: string, value: boolean): void {
+  try {
+    globalThis.localStorage?.setItem(key, String(value));
+  } catch {
+    // Storage disabled: the choice lasts until the page reloads.
   }
 }

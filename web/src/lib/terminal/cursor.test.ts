@@ -56,13 +56,4 @@ describe('StreamCursor', () => {
     const now = c.receive(10);
     expect(c.parsedTo(now.end, now.epoch)).toBe(10_010);
   });
-
-  it('moves past a truncation', () => {
-    const c = new StreamCursor();
-    c.start(0);
-    c.truncated(5000);
-    expect(c.received).toBe(5000);
-    const q = c.receive(10);
-    expect(c.parsedTo(q.end, q.epoch)).toBe(5010);
-  });
 });

@@ -35,13 +35,6 @@ export class StreamCursor {
     return { end: this.received, epoch: this.epoch };
   }
 
-  /** Bytes before `lost_until` are gone; the stream continues there. */
-  truncated(lostUntil: number): void {
-    this.received = Math.max(this.received, lostUntil);
-    this.parsed = Math.max(this.parsed, lostUntil);
-    this.acked = Math.max(this.acked, lostUntil);
-  }
-
   /**
    * The emulator parsed everything up to `end`. Returns the offset to acknowledge now, or null
    * when an ack would be too soon (less than ACK_EVERY since the last and more writes queued).

@@ -4,7 +4,7 @@
 // snapshot of the screen; the snapshot is not part of the log, so offsets and acks count only the
 // live bytes after it.
 
-import type { Transport, TerminalSocket, StreamStart } from '../transport';
+import { messageOf, type Transport, type TerminalSocket, type StreamStart } from '../transport';
 import type { ExitInfo } from '../wire/ExitInfo';
 import type { ServerFrame } from '../wire/ServerFrame';
 import type { TerminalInfo } from '../wire/TerminalInfo';
@@ -116,6 +116,7 @@ export class TerminalLink {
         this.#socket = null;
         this.#scheduleReconnect();
       },
+      failed: (e) => this.#sink.error?.({ code: 'internal', message: `the pane failed on its stream: ${messageOf(e)}` }),
     });
     this.#socket = socket;
   }
@@ -164,12 +165,6 @@ export class TerminalLink {
         // they neither ack offsets from before the resync nor upset the count of queued writes.
         this.#sink.snapshot(f.snapshot);
         this.cursor.start(f.offset);
-        break;
-      case 'truncated':
-        if (f.lost_until > this.cursor.received && this.cursor.received > 0) {
-          this.#sink.notice(`[grove: output before byte ${f.lost_until} is no longer kept]`);
-        }
-        this.cursor.truncated(f.lost_until);
         break;
       case 'exit':
         this.#sink.exited?.(f.exit);

@@ -55,7 +55,10 @@ export class XtermPane implements LivePane {
   readonly search: SearchAddon;
   renderer: 'webgl' | 'dom' = 'dom';
   #fit = new FitAddon();
-  #link: TerminalLink;
+  #link: TerminalLink | null = null;
+  #transport: Transport;
+  #sink: TerminalSink;
+  #opts: PaneOptions;
   #observer: ResizeObserver;
   #resizeTimer: ReturnType<typeof setTimeout> | null = null;
   #webgl: WebglAddon | null = null;
@@ -78,10 +81,10 @@ export class XtermPane implements LivePane {
       exited: (exit: ExitInfo) => opts.onExit?.(exit),
       error: (e: ApiError) => opts.onError?.(e),
     };
-    this.#link = new TerminalLink(transport, terminalId, sink, {
-      start: { snapshot: true },
-      onState: (s) => opts.onState?.(s),
-    });
+    this.#transport = transport;
+    this.#sink = sink;
+    this.#opts = opts;
+    this.attach();
     term.loadAddon(this.#fit);
     term.loadAddon(new Unicode11Addon());
     term.unicode.activeVersion = '11';
@@ -118,16 +121,16 @@ export class XtermPane implements LivePane {
     if (preferredRenderer() === 'webgl') this.#loadWebgl();
     this.#fitNow();
 
-    this.#link.resize(term.rows, term.cols);
+    this.#link?.resize(term.rows, term.cols);
 
-    term.onData((d) => this.#link.input(d));
+    term.onData((d) => this.#link?.input(d));
     term.onBinary((d) => {
       const bytes = new Uint8Array(d.length);
       for (let i = 0; i < d.length; i++) bytes[i] = d.charCodeAt(i) & 0xff;
-      this.#link.input(bytes);
+      this.#link?.input(bytes);
     });
     term.onResize(({ rows, cols }) => {
-      if (!this.#snapshotResize) this.#link.resize(rows, cols);
+      if (!this.#snapshotResize) this.#link?.resize(rows, cols);
     });
 
     this.#observer = new ResizeObserver(() => {
@@ -138,11 +141,34 @@ export class XtermPane implements LivePane {
   }
 
   get reconnecting(): boolean {
-    return this.#link.state === 'reconnecting';
+    return this.#link?.state === 'reconnecting';
   }
 
-  get offset(): number {
-    return this.#link.cursor.received;
+  get attached(): boolean {
+    return this.#link !== null;
+  }
+
+  /**
+   * Lets go of the stream while the page is hidden. A hidden page's timers are throttled, so
+   * xterm would parse slowly, acknowledge late, and the server's flow control would then slow the
+   * program itself; detached, the program runs at full speed and nothing queues up here.
+   */
+  detach(): void {
+    if (!this.#link) return;
+    this.#link.dispose();
+    this.#link = null;
+  }
+
+  /** (Re)attaches with the server's snapshot of the screen, which replaces whatever is shown. */
+  attach(): void {
+    if (this.#link || this.#disposed) return;
+    const opts = this.#opts;
+    this.#link = new TerminalLink(this.#transport, this.terminalId, this.#sink, {
+      start: { snapshot: true },
+      onState: (s) => opts.onState?.(s),
+    });
+    // The very first attach happens before xterm opens; the constructor sends the size then.
+    if (this.term.element) this.#link.resize(this.term.rows, this.term.cols);
   }
 
   focus(): void {
@@ -157,7 +183,7 @@ export class XtermPane implements LivePane {
   }
 
   reconnectNow(): void {
-    this.#link.reconnectNow();
+    this.#link?.reconnectNow();
   }
 
   dispose(): void {
@@ -165,7 +191,8 @@ export class XtermPane implements LivePane {
     this.#disposed = true;
     if (this.#resizeTimer) clearTimeout(this.#resizeTimer);
     this.#observer.disconnect();
-    this.#link.dispose();
+    this.#link?.dispose();
+    this.#link = null;
     this.term.dispose();
   }
 
