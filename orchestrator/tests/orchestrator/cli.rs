@@ -96,16 +96,34 @@ fn attach_streams_and_detaches_with_ctrl_bracket() {
         .spawn()
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
+    // Read what the attached terminal shows as it comes, to detach once the echo is there.
+    let mut stdout = child.stdout.take().unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let reader = {
+        let seen = std::sync::Arc::clone(&seen);
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                seen.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        })
+    };
     stdin.write_all(b"echo attached-$((40+2))\n").unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    crate::support::eventually("the echo reached the attached terminal", || {
+        String::from_utf8_lossy(&seen.lock().unwrap()).contains("attached-42")
+    });
     stdin.write_all(&[0x1d]).unwrap();
     let out = child.wait_with_output().unwrap();
+    reader.join().unwrap();
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("attached-42"));
     assert!(String::from_utf8_lossy(&out.stderr).contains("detached"));
     // The session keeps running after a detach.
     assert_eq!(g.sessions()[0].terminals[0].exit, None);

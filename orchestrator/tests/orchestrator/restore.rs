@@ -32,8 +32,15 @@ fn kill_9_loses_nothing() {
         let status = git(&wt, &["status", "--porcelain"]);
         before.push((s.id, s.terminals[0].id, wt, status, bytes));
     }
-    // The flusher writes at most once a second.
-    std::thread::sleep(Duration::from_millis(2500));
+    // The flusher writes at most once a second: wait until each log on disk holds what was
+    // shown, then pull the plug.
+    for (_, tid, _, _, bytes) in &before {
+        let path = data.join(format!("logs/{tid}.log"));
+        crate::support::eventually("the log is on disk", || {
+            grove_pty::persist::load(&path, 64 << 20)
+                .is_ok_and(|log| log.end_offset() >= bytes.len() as u64)
+        });
+    }
     g.kill9();
 
     let g = Grove::start(&data);
