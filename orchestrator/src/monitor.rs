@@ -2,7 +2,7 @@
 //! OSC 777), tracks running/idle, records the setup's and the program's exit, and turns all of
 //! it into events. It reads the log like any other subscriber, so it never slows the PTY.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use grove_pty::{Chunk, Terminal};
 use tokio::time::Instant;
@@ -12,29 +12,47 @@ use crate::ctx::Ctx;
 use crate::live::LiveTerminal;
 use crate::wire::{Event, ExitInfo};
 
-/// Follows `live` from where `sub` stands. The caller subscribes before the program can print
-/// anything that matters (a new terminal from offset 0), so nothing slips past the monitor.
-pub(crate) async fn run(ctx: Arc<Ctx>, live: Arc<LiveTerminal>, mut sub: grove_pty::Subscription) {
+/// What woke the monitor.
+enum Wake {
+    Output(Chunk),
+    Exited(grove_pty::ExitStatus),
+    Idle,
+}
+
+/// Follows a terminal from where `sub` stands. The caller subscribes before the program can
+/// print anything that matters (a new terminal from offset 0), so nothing slips past the monitor.
+///
+/// It holds the terminal weakly: while it waits, nothing of the terminal is kept alive by it, so
+/// closing or deleting a terminal never waits for its monitor (a strong reference is taken only
+/// to handle what woke it, and the exit wait holds the running program, which Grove ends
+/// explicitly whenever it ends a terminal).
+pub(crate) async fn run(ctx: Arc<Ctx>, live: Weak<LiveTerminal>, mut sub: grove_pty::Subscription) {
     let mut scanner = Scanner::default();
     let mut signals = Vec::new();
-    let mut changed = live.watch();
-    let mut current: Option<Arc<Terminal>> = None;
+    let Some(mut changed) = live.upgrade().map(|l| l.watch()) else {
+        return;
+    };
+    let mut current: Option<Weak<Terminal>> = None;
     let mut exit_recorded = false;
     loop {
-        let term = live.terminal();
-        let same = match (&term, &current) {
-            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-            (None, None) => true,
-            _ => false,
-        };
-        if !same {
-            exit_recorded = false;
-            current = term.clone();
-        }
-        let idle_at = {
-            let st = live.state.lock();
-            (term.is_some() && !st.idle && st.exit.is_none())
-                .then(|| Instant::from_std(st.last_output) + ctx.idle_after)
+        let (term, idle_at) = {
+            let Some(strong) = live.upgrade() else { return };
+            let term = strong.terminal();
+            let same = match (&term, &current) {
+                (Some(a), Some(b)) => std::ptr::eq(Arc::as_ptr(a), b.as_ptr()),
+                (None, None) => true,
+                _ => false,
+            };
+            if !same {
+                exit_recorded = false;
+                current = term.as_ref().map(Arc::downgrade);
+            }
+            let idle_at = {
+                let st = strong.state.lock();
+                (term.is_some() && !st.idle && st.exit.is_none())
+                    .then(|| Instant::from_std(st.last_output) + ctx.idle_after)
+            };
+            (term, idle_at)
         };
         let exit_wait = {
             let term = if exit_recorded { None } else { term.clone() };
@@ -45,47 +63,56 @@ pub(crate) async fn run(ctx: Arc<Ctx>, live: Arc<LiveTerminal>, mut sub: grove_p
                 }
             }
         };
-        tokio::select! {
-            chunk = sub.next(64 * 1024) => match chunk {
-                Chunk::Data { bytes, .. } => {
-                    scanner.feed(&bytes, &mut signals);
-                    let was_idle = {
-                        let mut st = live.state.lock();
-                        st.last_output = std::time::Instant::now();
-                        std::mem::replace(&mut st.idle, false)
-                    };
-                    if was_idle {
-                        live.bump();
-                        ctx.emit(Event::TerminalUpdated { terminal: live.info() });
-                    }
-                    for signal in signals.drain(..) {
-                        handle_signal(&ctx, &live, signal).await;
-                    }
+        let wake = tokio::select! {
+            chunk = sub.next(64 * 1024) => Wake::Output(chunk),
+            status = exit_wait => Wake::Exited(status),
+            () = sleep_until(idle_at), if idle_at.is_some() => Wake::Idle,
+        };
+        let Some(strong) = live.upgrade() else { return };
+        match wake {
+            Wake::Output(Chunk::Data { bytes, .. }) => {
+                scanner.feed(&bytes, &mut signals);
+                let was_idle = {
+                    let mut st = strong.state.lock();
+                    st.last_output = std::time::Instant::now();
+                    std::mem::replace(&mut st.idle, false)
+                };
+                if was_idle {
+                    strong.bump();
+                    ctx.emit(Event::TerminalUpdated {
+                        terminal: strong.info(),
+                    });
                 }
-                Chunk::Truncated { .. } => scanner = Scanner::default(),
-                Chunk::End => {
-                    // The output is complete. The reader usually sees the PTY close before the
-                    // waiter reaps the child: record the exit first, then wait until the
-                    // program is restarted (the log re-opens) or the terminal goes away.
-                    if !exit_recorded && let Some(t) = term {
-                        let status = t.exited().await;
-                        exit_recorded = true;
-                        record_exit(&ctx, &live, status.into()).await;
-                    }
-                    while live.log.is_closed() {
-                        if changed.changed().await.is_err() {
-                            return;
-                        }
-                    }
+                for signal in signals.drain(..) {
+                    handle_signal(&ctx, &strong, signal).await;
                 }
-            },
-            status = exit_wait => {
-                exit_recorded = true;
-                record_exit(&ctx, &live, status.into()).await;
             }
-            () = sleep_until(idle_at), if idle_at.is_some() => {
-                live.update(|st| st.idle = true);
-                ctx.emit(Event::TerminalUpdated { terminal: live.info() });
+            Wake::Output(Chunk::Truncated { .. }) => scanner = Scanner::default(),
+            Wake::Output(Chunk::End) => {
+                // The output is complete. The reader usually sees the PTY close before the
+                // waiter reaps the child: record the exit first, then wait until the program is
+                // restarted (the log re-opens) or the terminal goes away.
+                if !exit_recorded && let Some(t) = term {
+                    let status = t.exited().await;
+                    exit_recorded = true;
+                    record_exit(&ctx, &strong, status.into()).await;
+                }
+                drop(strong);
+                while live.upgrade().is_some_and(|l| l.log.is_closed()) {
+                    if changed.changed().await.is_err() {
+                        return;
+                    }
+                }
+            }
+            Wake::Exited(status) => {
+                exit_recorded = true;
+                record_exit(&ctx, &strong, status.into()).await;
+            }
+            Wake::Idle => {
+                strong.update(|st| st.idle = true);
+                ctx.emit(Event::TerminalUpdated {
+                    terminal: strong.info(),
+                });
             }
         }
     }

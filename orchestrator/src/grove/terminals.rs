@@ -19,9 +19,7 @@ impl Grove {
         if let Some(program) = plain_program(command)
             && !grove_pty::program_exists(program.as_ref(), &std::env::temp_dir())
         {
-            return Err(GroveError::CommandNotFound {
-                command: program,
-            });
+            return Err(GroveError::CommandNotFound { command: program });
         }
         Ok(())
     }
@@ -124,7 +122,7 @@ impl Grove {
         let sub = live.log.subscribe(from);
         let task = self.inner.runtime.spawn(crate::monitor::run(
             Arc::clone(self.ctx()),
-            Arc::clone(live),
+            Arc::downgrade(live),
             sub,
         ));
         *live.monitor.lock() = Some(task);
