@@ -30,10 +30,12 @@
 //! - `add`: adding a locked worktree quickly (the seed-branch trick);
 //! - `removal`: what removal or branch deletion would lose (dirty, unpushed, unmerged);
 //! - `status`: a worktree's uncommitted and untracked files;
+//! - `changes`: what a session changed against its base or HEAD, and the diffs;
 //! - `drift`: how a worktree on disk differs from what Grove recorded.
 
 mod add;
 mod base;
+mod changes;
 mod cli;
 mod drift;
 mod error;
@@ -46,6 +48,10 @@ mod status;
 mod testing;
 mod worktree;
 
+pub use changes::{
+    ChangeKind, DiffBody, FileChange, FileDiff, MAX_DIFF_BYTES, MAX_DIFF_LINES, Scope, changes,
+    diffs,
+};
 pub use cli::{GitCommand, GitOutput};
 pub use drift::{Drift, drift};
 pub use error::GitError;
