@@ -156,6 +156,9 @@ pub enum GitError {
         /// The path as given.
         path: String,
     },
+    /// A commit without a message.
+    #[error("the commit message is empty: write one")]
+    EmptyMessage,
     /// `git commit` found nothing to commit.
     #[error("nothing to commit in {}: the selected files have no changes", path.display())]
     NothingToCommit {
