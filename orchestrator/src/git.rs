@@ -30,28 +30,40 @@
 //! - `add`: adding a locked worktree quickly (the seed-branch trick);
 //! - `removal`: what removal or branch deletion would lose (dirty, unpushed, unmerged);
 //! - `status`: a worktree's uncommitted and untracked files;
+//! - `changes`: what a session changed against its base or HEAD, and the diffs;
+//! - `commit`: committing through the `git` CLI (hooks, signing, config apply);
+//! - `revert`: reverting a file to the base, with the discarded content kept for undo;
 //! - `drift`: how a worktree on disk differs from what Grove recorded.
 
 mod add;
 mod base;
+mod changes;
 mod cli;
+mod commit;
 mod drift;
 mod error;
 mod names;
 mod paths;
 mod removal;
 mod repo;
+mod revert;
 mod status;
 #[cfg(test)]
 mod testing;
 mod worktree;
 
+pub use changes::{
+    ChangeKind, DiffBody, FileChange, FileDiff, MAX_DIFF_BYTES, MAX_DIFF_LINES, Scope, changes,
+    diffs,
+};
 pub use cli::{GitCommand, GitOutput};
+pub use commit::{CommitRequest, commit};
 pub use drift::{Drift, drift};
 pub use error::GitError;
 pub use names::sanitize_name;
 pub use removal::{RemovalCheck, branch_merged, check_removal, delete_branch};
 pub use repo::{BranchInfo, RepoInfo, head_commit, inspect_repo, list_branches};
+pub use revert::{Reverted, revert_file, undo_revert};
 pub use worktree::{
     CreatedWorktree, NewWorktree, create_worktree, remove_worktree, restore_worktree,
 };

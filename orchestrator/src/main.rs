@@ -36,6 +36,49 @@ enum Command {
     /// Create, list, archive, restore or delete sessions.
     #[command(subcommand)]
     Session(SessionCommand),
+    /// List a session's changed files against its base (untracked included, ignored excluded).
+    Changes {
+        /// Session name.
+        name: String,
+        #[arg(long)]
+        repo: Option<String>,
+        /// Print `{"files": [...]}` as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Only what is not committed yet (against HEAD).
+        #[arg(long)]
+        uncommitted: bool,
+    },
+    /// Print a session's unified diff against its base (untracked files included).
+    Diff {
+        /// Session name.
+        name: String,
+        /// Only these files.
+        paths: Vec<String>,
+        #[arg(long)]
+        repo: Option<String>,
+        /// Only what is not committed yet (against HEAD).
+        #[arg(long)]
+        uncommitted: bool,
+    },
+    /// Commit a session's work with `git commit` (hooks and signing apply).
+    Commit {
+        /// Session name.
+        name: String,
+        /// The commit message.
+        #[arg(short, long)]
+        message: String,
+        /// Commit every change, untracked files included.
+        #[arg(long, conflicts_with = "paths")]
+        all: bool,
+        /// Commit only these files.
+        paths: Vec<String>,
+        /// Replace the last commit (only if it is not pushed).
+        #[arg(long)]
+        amend: bool,
+        #[arg(long)]
+        repo: Option<String>,
+    },
     /// Attach this terminal to a session's terminal. Detach with Ctrl-].
     Attach {
         /// Session name.
@@ -203,6 +246,30 @@ fn main() -> ExitCode {
             SessionCommand::Delete { name, repo, force } => {
                 c.session_delete(&name, repo.as_deref(), force)
             }
+        }),
+        Command::Changes {
+            name,
+            repo,
+            json,
+            uncommitted,
+        } => cli::client::Client::connect(&data_dir)
+            .and_then(|c| cli::review::changes(&c, &name, repo.as_deref(), json, uncommitted)),
+        Command::Diff {
+            name,
+            paths,
+            repo,
+            uncommitted,
+        } => cli::client::Client::connect(&data_dir)
+            .and_then(|c| cli::review::diff(&c, &name, repo.as_deref(), &paths, uncommitted)),
+        Command::Commit {
+            name,
+            message,
+            all,
+            paths,
+            amend,
+            repo,
+        } => cli::client::Client::connect(&data_dir).and_then(|c| {
+            cli::review::commit(&c, &name, repo.as_deref(), message, all, paths, amend)
         }),
         Command::Attach {
             name,

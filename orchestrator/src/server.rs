@@ -4,6 +4,7 @@
 
 pub mod access;
 mod api;
+mod review;
 mod terminal_ws;
 mod ui;
 

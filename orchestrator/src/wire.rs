@@ -252,6 +252,138 @@ pub enum Event {
     Resync,
 }
 
+/// How a file changed in a session.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeStatus {
+    /// New, staged or untracked.
+    Added,
+    Modified,
+    Deleted,
+    /// Moved (and maybe edited); `old_path` says from where.
+    Renamed,
+    /// Became a symlink or a regular file.
+    TypeChanged,
+    Submodule,
+}
+
+/// One changed file of a session.
+#[derive(Debug, Clone, Serialize, Deserialize, TS, PartialEq, Eq)]
+pub struct ChangedFile {
+    /// Relative to the worktree, `/`-separated; bytes that are not UTF-8 show as U+FFFD.
+    pub path: String,
+    /// The path before a rename.
+    pub old_path: Option<String>,
+    pub status: ChangeStatus,
+    /// Lines added (0 for a binary file).
+    #[ts(type = "number")]
+    pub additions: u64,
+    /// Lines deleted (0 for a binary file).
+    #[ts(type = "number")]
+    pub deletions: u64,
+    pub binary: bool,
+}
+
+/// A session's changed files, sorted by path.
+#[derive(Debug, Clone, Serialize, Deserialize, TS, PartialEq, Eq)]
+pub struct Changes {
+    pub files: Vec<ChangedFile>,
+}
+
+/// What changes are measured against.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, TS, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeScope {
+    /// The merge base of the session branch and its base: what a pull request would show, plus
+    /// uncommitted and untracked work.
+    #[default]
+    Base,
+    /// The session's HEAD: only what is not committed yet.
+    Uncommitted,
+}
+
+/// What a file's diff shows.
+#[derive(Debug, Clone, Serialize, Deserialize, TS, PartialEq, Eq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DiffContent {
+    /// A unified diff, `diff --git` header included.
+    Text {
+        patch: String,
+    },
+    Binary,
+    /// Larger than 1 MB or 20,000 lines on one side: not diffed for display.
+    TooLarge {
+        #[ts(type = "number")]
+        bytes: u64,
+        /// Lines of the larger side, when it was small enough in bytes to count them.
+        #[ts(type = "number | null")]
+        lines: Option<u64>,
+    },
+}
+
+/// One file's change and its diff.
+#[derive(Debug, Clone, Serialize, Deserialize, TS, PartialEq, Eq)]
+pub struct FileDiff {
+    pub file: ChangedFile,
+    pub content: DiffContent,
+}
+
+/// The diffs of a session's changed files (all, or the one asked for).
+#[derive(Debug, Clone, Serialize, Deserialize, TS, PartialEq, Eq)]
+pub struct Diffs {
+    pub files: Vec<FileDiff>,
+}
+
+/// Commits a session's work with `git commit` (hooks and signing apply).
+#[derive(Debug, Clone, Serialize, Deserialize, TS, Default)]
+pub struct CommitRequest {
+    pub message: String,
+    /// Files to commit (their current content); empty commits everything, untracked included.
+    #[serde(default)]
+    pub paths: Vec<String>,
+    /// Replace the last commit; refused (`already_pushed`) when it is on a remote or another
+    /// branch.
+    #[serde(default)]
+    pub amend: bool,
+}
+
+/// The commit made.
+#[derive(Debug, Clone, Serialize, Deserialize, TS, PartialEq, Eq)]
+pub struct CommitResult {
+    /// The new HEAD's full sha.
+    pub commit: String,
+}
+
+/// Reverts a changed file to the session's base; undoable.
+#[derive(Debug, Clone, Serialize, Deserialize, TS, Default)]
+pub struct RevertRequest {
+    /// The path as listed in the changes (for a rename, either name).
+    pub path: String,
+}
+
+/// What a revert did.
+#[derive(Debug, Clone, Serialize, Deserialize, TS, PartialEq, Eq)]
+pub struct RevertResult {
+    /// Pass it to undo to put the discarded content back.
+    pub undo_id: String,
+    /// The files rewritten or removed.
+    pub paths: Vec<String>,
+}
+
+/// Undoes a revert: the given one, or the latest.
+#[derive(Debug, Clone, Serialize, Deserialize, TS, Default)]
+pub struct UndoRequest {
+    #[serde(default)]
+    #[ts(optional)]
+    pub undo_id: Option<String>,
+}
+
+/// What an undo restored.
+#[derive(Debug, Clone, Serialize, Deserialize, TS, PartialEq, Eq)]
+pub struct UndoResult {
+    pub paths: Vec<String>,
+}
+
 /// Error codes the UI can act on.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, TS, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -280,6 +412,20 @@ pub enum ErrorCode {
     TerminalExited,
     NotArchived,
     NotActive,
+    /// A file asked about has no change in the scope asked about.
+    NotChanged,
+    /// `git commit` found nothing to commit.
+    NothingToCommit,
+    /// A git hook refused the commit; the message holds its output.
+    HookFailed,
+    /// git has no `user.name` / `user.email` to commit with.
+    IdentityMissing,
+    /// Amend refused: the last commit is already pushed or on another branch.
+    AlreadyPushed,
+    /// Undo refused: the file changed again after the revert.
+    ChangedSinceRevert,
+    /// No revert to undo.
+    NothingToUndo,
     Unauthorized,
     Forbidden,
     Internal,
@@ -428,6 +574,15 @@ pub fn export_all(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> {
         ClientFrame,
         ServerFrame,
         ScreenSnapshot,
+        Changes,
+        ChangeScope,
+        Diffs,
+        CommitRequest,
+        CommitResult,
+        RevertRequest,
+        RevertResult,
+        UndoRequest,
+        UndoResult,
     );
     Ok(())
 }

@@ -136,6 +136,22 @@ impl GitCommand {
     /// is [`GitError::CommandFailed`], [`GitError::CommandTimedOut`] or
     /// [`GitError::GitNotRunnable`].
     pub fn run(&self) -> Result<GitOutput, GitError> {
+        let (status, out) = self.run_unchecked()?;
+        if !status.success() {
+            return Err(GitError::CommandFailed {
+                command: self.display(),
+                status,
+                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Runs git like [`run`](GitCommand::run) but hands back its exit status and both outputs
+    /// whatever the status, for callers that tell failures apart by what git printed (`git
+    /// commit` says "nothing to commit" on stdout). A timeout is still
+    /// [`GitError::CommandTimedOut`].
+    pub fn run_unchecked(&self) -> Result<(ExitStatus, GitOutput), GitError> {
         let command = self.display();
         let mut cmd = Command::new("git");
         cmd.args(&self.args)
@@ -178,19 +194,13 @@ impl GitCommand {
             }
         };
         let (stdout, stderr) = collect(&rx, Instant::now() + DRAIN_GRACE);
-        let stderr_text = String::from_utf8_lossy(&stderr).trim().to_string();
         match status {
             None => Err(GitError::CommandTimedOut {
                 command,
                 timeout: self.timeout,
-                stderr: stderr_text,
+                stderr: String::from_utf8_lossy(&stderr).trim().to_string(),
             }),
-            Some(status) if !status.success() => Err(GitError::CommandFailed {
-                command,
-                status,
-                stderr: stderr_text,
-            }),
-            Some(_) => Ok(GitOutput { stdout, stderr }),
+            Some(status) => Ok((status, GitOutput { stdout, stderr })),
         }
     }
 }

@@ -150,6 +150,65 @@ pub enum GitError {
         /// The base it was checked against.
         base: String,
     },
+    /// A file the request named has no change in the scope asked about.
+    #[error("{path} has no changes to show: pick a file from the list of changes")]
+    NotChanged {
+        /// The path as given.
+        path: String,
+    },
+    /// A commit without a message.
+    #[error("the commit message is empty: write one")]
+    EmptyMessage,
+    /// `git commit` found nothing to commit.
+    #[error("nothing to commit in {}: the selected files have no changes", path.display())]
+    NothingToCommit {
+        /// The worktree.
+        path: PathBuf,
+    },
+    /// A hook (pre-commit, commit-msg, ...) refused the commit; `output` is what it printed.
+    #[error("a git hook refused the commit:\n{output}")]
+    HookFailed {
+        /// Everything the hook (and git) printed.
+        output: String,
+    },
+    /// git has no author name or email to commit with.
+    #[error(
+        "git does not know who you are: set it with `git config --global user.name \"Your Name\"` \
+         and `git config --global user.email you@example.com`{}",
+        stderr_summary(detail)
+    )]
+    IdentityMissing {
+        /// What git said, if it got as far as running.
+        detail: String,
+    },
+    /// Amending was asked for, but the last commit is already on another branch, a remote or a
+    /// tag: rewriting it would diverge from what others have.
+    #[error(
+        "the last commit on {branch} is already pushed or on another branch: \
+         make a new commit instead of amending"
+    )]
+    AlreadyPushed {
+        /// The session branch.
+        branch: String,
+    },
+    /// The file changed again after a revert, so undoing the revert would destroy that work.
+    #[error(
+        "{path} changed after it was reverted: undo would overwrite the new content; \
+         revert it again or edit it by hand"
+    )]
+    ChangedSinceRevert {
+        /// The file, relative to the worktree.
+        path: String,
+    },
+    /// There is no revert to undo.
+    #[error("nothing to undo: no revert of this session is kept")]
+    NothingToUndo,
+    /// A path from a request that is not a plain relative path inside the worktree.
+    #[error("`{path}` is not a path inside the worktree: give it as listed in the changes")]
+    BadPath {
+        /// The refused path.
+        path: String,
+    },
     /// Any other libgit2 or filesystem failure, with what we were doing at the time.
     #[error("{context}: {source}")]
     Git {

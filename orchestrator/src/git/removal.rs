@@ -53,7 +53,11 @@ pub fn check_removal(repo: &Path, path: &Path, branch: &str) -> Result<RemovalCh
 
 /// Counts commits reachable from `tips` but from no local branch other than `branch`, no
 /// remote-tracking branch and no tag.
-fn count_unpushed(repo: &Repository, branch: &str, tips: &[Oid]) -> Result<usize, GitError> {
+pub(super) fn count_unpushed(
+    repo: &Repository,
+    branch: &str,
+    tips: &[Oid],
+) -> Result<usize, GitError> {
     if tips.is_empty() {
         return Ok(0);
     }

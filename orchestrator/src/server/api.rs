@@ -43,12 +43,13 @@ pub(super) fn routes() -> Router<AppState> {
         )
         .route("/terminals/{id}/restart", post(restart_terminal))
         .route("/events", get(events))
+        .merge(super::review::routes())
 }
 
 pub(crate) fn status_of(code: ErrorCode) -> StatusCode {
     use ErrorCode as C;
     match code {
-        C::NotFound => StatusCode::NOT_FOUND,
+        C::NotFound | C::NotChanged => StatusCode::NOT_FOUND,
         C::InvalidRequest => StatusCode::BAD_REQUEST,
         C::Unauthorized => StatusCode::UNAUTHORIZED,
         C::Forbidden => StatusCode::FORBIDDEN,
@@ -63,7 +64,11 @@ pub(crate) fn status_of(code: ErrorCode) -> StatusCode {
         | C::NotActive
         | C::UntrustedConfig
         | C::ConfigChanged
-        | C::TerminalExited => StatusCode::CONFLICT,
+        | C::TerminalExited
+        | C::NothingToCommit
+        | C::AlreadyPushed
+        | C::ChangedSinceRevert
+        | C::NothingToUndo => StatusCode::CONFLICT,
         C::PathMissing
         | C::NotARepo
         | C::BareRepo
@@ -71,7 +76,9 @@ pub(crate) fn status_of(code: ErrorCode) -> StatusCode {
         | C::RefNotFound
         | C::DetachedBase
         | C::InvalidConfig
-        | C::CommandNotFound => StatusCode::UNPROCESSABLE_ENTITY,
+        | C::CommandNotFound
+        | C::HookFailed
+        | C::IdentityMissing => StatusCode::UNPROCESSABLE_ENTITY,
         C::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -81,7 +88,7 @@ pub(crate) fn error_response(err: ApiError) -> Response {
 }
 
 /// Runs a blocking Grove call and turns its result into a response.
-async fn run<T, F>(grove: Grove, f: F) -> Response
+pub(super) async fn run<T, F>(grove: Grove, f: F) -> Response
 where
     T: Serialize + Send + 'static,
     F: FnOnce(&Grove) -> Result<T, GroveError> + Send + 'static,

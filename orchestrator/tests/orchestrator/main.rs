@@ -7,6 +7,7 @@
 mod access;
 mod cli;
 mod restore;
+mod review;
 mod security;
 mod sessions;
 mod shutdown;

@@ -63,6 +63,12 @@ impl Grove {
     }
 
     pub fn start_with(data_dir: &Path, extra: &[&str]) -> Grove {
+        Self::start_env(data_dir, extra, &[])
+    }
+
+    /// Like [`Grove::start_with`], with extra environment for the server (e.g. a git config
+    /// isolated from the user's).
+    pub fn start_env(data_dir: &Path, extra: &[&str], envs: &[(&str, &str)]) -> Grove {
         let mut child = Command::new(env!("CARGO_BIN_EXE_grove"))
             .arg("--data-dir")
             .arg(data_dir)
@@ -70,6 +76,7 @@ impl Grove {
             .args(["--idle-after", "1"])
             .args(extra)
             .env("SHELL", "/bin/bash")
+            .envs(envs.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

@@ -3,4 +3,4 @@
 /**
  * Error codes the UI can act on.
  */
-export type ErrorCode = "invalid_request" | "not_found" | "path_missing" | "not_a_repo" | "bare_repo" | "empty_repo" | "repo_exists" | "name_taken" | "branch_exists" | "ref_not_found" | "detached_base" | "dirty_worktree" | "unpushed_commits" | "not_merged" | "drift" | "invalid_config" | "untrusted_config" | "config_changed" | "command_not_found" | "terminal_exited" | "not_archived" | "not_active" | "unauthorized" | "forbidden" | "internal";
+export type ErrorCode = "invalid_request" | "not_found" | "path_missing" | "not_a_repo" | "bare_repo" | "empty_repo" | "repo_exists" | "name_taken" | "branch_exists" | "ref_not_found" | "detached_base" | "dirty_worktree" | "unpushed_commits" | "not_merged" | "drift" | "invalid_config" | "untrusted_config" | "config_changed" | "command_not_found" | "terminal_exited" | "not_archived" | "not_active" | "not_changed" | "nothing_to_commit" | "hook_failed" | "identity_missing" | "already_pushed" | "changed_since_revert" | "nothing_to_undo" | "unauthorized" | "forbidden" | "internal";
