@@ -18,12 +18,16 @@ fn alive(pid: i32) -> bool {
     }
 }
 
+/// The pid a program wrote to `path`, once it has written it whole (`echo $$ > f` creates the
+/// file before it writes the number).
 fn read_pid(path: &Path) -> i32 {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap()
+    let parse = || {
+        std::fs::read_to_string(path)
+            .ok()
+            .and_then(|t| t.strip_suffix('\n').and_then(|n| n.parse().ok()))
+    };
+    eventually("the program wrote its pid", || parse().is_some());
+    parse().unwrap()
 }
 
 /// Everything the saved log of terminal `id` holds.
