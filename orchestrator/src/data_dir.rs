@@ -27,9 +27,7 @@ pub enum DataDirError {
         owner: u32,
         me: u32,
     },
-    #[error(
-        "{what} {path} can be written by other users (mode {mode:o}); run `chmod 700 {path}`"
-    )]
+    #[error("{what} {path} can be written by other users (mode {mode:o}); run `chmod 700 {path}`")]
     OpenToOthers {
         what: &'static str,
         path: PathBuf,
@@ -68,10 +66,7 @@ impl DataDir {
         }
         let lock_path = root.join("grove.lock");
         let mut lock = fs_err::OpenOptions::new();
-        lock.read(true)
-            .write(true)
-            .create(true)
-            .truncate(false);
+        lock.read(true).write(true).create(true).truncate(false);
         private_file_mode(&mut lock);
         let mut lock = lock.open(&lock_path)?;
         match lock.file().try_lock() {

@@ -6,9 +6,8 @@ describe('terminalQuery', () => {
     expect(terminalQuery({ snapshot: true })).toBe('');
   });
 
-  it('resumes from an exact offset, or tails, with whole non-negative numbers', () => {
+  it('resumes from an exact offset, with whole non-negative numbers', () => {
     expect(terminalQuery({ from: 1300 })).toBe('?from=1300');
     expect(terminalQuery({ from: 12.7 })).toBe('?from=12');
-    expect(terminalQuery({ tail: -5 })).toBe('?tail=0');
   });
 });

@@ -22,10 +22,9 @@ export class RequestError extends Error {
 /**
  * Where a terminal stream starts: with the server's snapshot of the screen followed by live output
  * (how a pane attaches), at an exact log offset (how a link resumes; the server answers with a
- * snapshot instead when the log no longer holds that offset), or this many bytes before the end
- * (kept for servers without screen snapshots).
+ * snapshot instead when the log no longer holds that offset).
  */
-export type StreamStart = { snapshot: true } | { from: number } | { tail: number };
+export type StreamStart = { snapshot: true } | { from: number };
 
 /**
  * The query string of a terminal socket's URL for `start`, with its `?` (empty for a snapshot
@@ -34,7 +33,6 @@ export type StreamStart = { snapshot: true } | { from: number } | { tail: number
  */
 export function terminalQuery(start: StreamStart): string {
   if ('from' in start) return `?from=${Math.max(0, Math.floor(start.from))}`;
-  if ('tail' in start) return `?tail=${Math.max(0, Math.floor(start.tail))}`;
   return '';
 }
 

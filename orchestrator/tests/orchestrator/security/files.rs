@@ -126,10 +126,98 @@ fn every_file_grove_writes_is_private() {
     g.stop();
     let stopped = assert_private(&data);
     assert!(
-        std::fs::read_dir(data.join("logs"))
+        std::fs::read_dir(data.join("logs")).unwrap().any(|e| e
             .unwrap()
-            .any(|e| e.unwrap().path().extension().is_some_and(|x| x == "screen")),
+            .path()
+            .extension()
+            .is_some_and(|x| x == "screen")),
         "a screen file was written"
     );
     assert!(stopped >= 3, "{stopped}");
+}
+
+#[test]
+fn a_stale_server_file_never_sends_the_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).unwrap();
+    // Another program now listens on the port a crashed Grove used.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let token = "f".repeat(64);
+    // A pid that no longer runs: a child we waited for.
+    let mut dead = Command::new("true").spawn().unwrap();
+    let pid = dead.id();
+    dead.wait().unwrap();
+    let file = serde_json::json!({
+        "url": format!("http://127.0.0.1:{port}"),
+        "token": token,
+        "pid": pid,
+        "exe": env!("CARGO_BIN_EXE_grove"),
+    });
+    std::fs::write(data.join("server.json"), file.to_string()).unwrap();
+    // Whatever connects gets its bytes recorded.
+    listener.set_nonblocking(true).unwrap();
+    let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sink = {
+        let (received, stop) = (received.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((mut s, _)) => {
+                        s.set_nonblocking(false).unwrap();
+                        s.set_read_timeout(Some(std::time::Duration::from_secs(2)))
+                            .unwrap();
+                        let mut buf = [0u8; 4096];
+                        while let Ok(n) = s.read(&mut buf) {
+                            if n == 0 {
+                                break;
+                            }
+                            received.lock().unwrap().extend_from_slice(&buf[..n]);
+                        }
+                    }
+                    Err(_) => std::thread::sleep(std::time::Duration::from_millis(10)),
+                }
+            }
+        })
+    };
+    let out = Command::new(env!("CARGO_BIN_EXE_grove"))
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["session", "list"])
+        .output()
+        .unwrap();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    sink.join().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains(&format!(
+            "no Grove server is running for {}",
+            data.display()
+        )),
+        "{err}"
+    );
+    let received = received.lock().unwrap();
+    assert!(
+        !String::from_utf8_lossy(&received).contains(&token),
+        "the listener got the token"
+    );
+}
+
+#[test]
+fn the_token_is_printed_only_to_a_terminal_and_by_grove_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = Grove::start(&dir.path().join("data"));
+    // Our stdout pipe is not a terminal.
+    assert!(!g.banner.contains(&g.token), "{}", g.banner);
+    assert!(g.banner.contains("grove open"), "{}", g.banner);
+    let out = g.grove_cli(&["open", "--print"]);
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("{}/#token={}", g.url, g.token)
+    );
 }
