@@ -6,6 +6,7 @@ use std::io::Read;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use crate::support::{Grove, eventually, fixture_repo};
 
@@ -220,4 +221,59 @@ fn the_token_is_printed_only_to_a_terminal_and_by_grove_open() {
         String::from_utf8_lossy(&out.stdout).trim(),
         format!("{}/#token={}", g.url, g.token)
     );
+}
+
+/// The offset the log file of a terminal reaches (its header's start offset plus what it holds).
+fn log_end(path: &Path) -> u64 {
+    let Ok(bytes) = std::fs::read(path) else {
+        return 0;
+    };
+    if bytes.len() < 24 {
+        return 0;
+    }
+    let start = u64::from_le_bytes(bytes[16..24].try_into().unwrap());
+    start + bytes.len() as u64 - 24
+}
+
+#[test]
+fn a_client_that_stops_answering_is_dropped_and_the_terminal_runs_on() {
+    use futures_util::StreamExt;
+    let dir = tempfile::tempdir().unwrap();
+    let repo = fixture_repo(dir.path(), "repo");
+    let data = dir.path().join("data");
+    let g = Grove::start_with(&data, &["--ping-interval", "1"]);
+    let repo_id = g.add_repo(&repo);
+    let s = g.create_session(repo_id, "flood", "yes flooding-the-terminal");
+    let id = s.terminals[0].id;
+    let log = data.join("logs").join(format!("{id}.log"));
+    crate::support::rt().block_on(async {
+        let (mut ws, _) =
+            tokio_tungstenite::connect_async(g.ws_request(&format!("/terminals/{id}")))
+                .await
+                .unwrap();
+        // The hello, then nothing: this client never reads again, so it never answers a ping
+        // and never acks; like a laptop that went to sleep, it only keeps the connection open.
+        ws.next().await.unwrap().unwrap();
+        let attached_at = log_end(&log);
+        let deadline = tokio::time::Instant::now() + crate::support::T;
+        // A braked reader would stop a few MiB past the attach (what the socket buffers hold).
+        while log_end(&log) < attached_at + 32 * 1024 * 1024 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the terminal stayed braked by a client that stopped answering ({} bytes since)",
+                log_end(&log) - attached_at
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // And the server closed the socket: reading now reaches its end, not an endless stream.
+        let ended = tokio::time::timeout(crate::support::T, async {
+            while let Some(Ok(msg)) = ws.next().await {
+                if msg.is_close() {
+                    break;
+                }
+            }
+        })
+        .await;
+        assert!(ended.is_ok(), "the server never dropped the silent client");
+    });
 }

@@ -165,12 +165,6 @@ export class TerminalLink {
         this.#sink.snapshot(f.snapshot);
         this.cursor.start(f.offset);
         break;
-      case 'truncated':
-        if (f.lost_until > this.cursor.received && this.cursor.received > 0) {
-          this.#sink.notice(`[grove: output before byte ${f.lost_until} is no longer kept]`);
-        }
-        this.cursor.truncated(f.lost_until);
-        break;
       case 'exit':
         this.#sink.exited?.(f.exit);
         break;
