@@ -212,15 +212,21 @@ impl Server {
         let stdout = child.stdout.take().unwrap();
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line).unwrap();
-        let rest = line
+        let url = line
             .trim()
             .strip_prefix("Grove is serving at ")
+            .and_then(|rest| rest.split_whitespace().next())
             .unwrap_or_else(|| panic!("unexpected: {line:?}"));
-        let (url, token) = rest.split_once("/#token=").unwrap();
+        // The token is printed only to a terminal; the server file has it.
+        let file: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join("data/server.json")).unwrap(),
+        )
+        .unwrap();
+        let token = file["token"].as_str().unwrap().to_owned();
         let addr: SocketAddr = url.strip_prefix("http://").unwrap().parse().unwrap();
         let mut server = Server {
             child,
-            token: token.into(),
+            token,
             addr,
             _dir: dir,
             repo_id: 0,
@@ -696,9 +702,9 @@ async fn ws_read_all(server: &Server, terminal_id: i64, expected: u64) -> FloodR
                 delivered += b.len() as u64;
             }
             Ok(Some(Ok(Message::Text(t)))) => match serde_json::from_str(&t).unwrap() {
-                ServerFrame::Truncated { lost_until } => {
+                ServerFrame::Resync { offset: at, .. } => {
                     truncations += 1;
-                    offset = lost_until;
+                    offset = at;
                 }
                 other => panic!("unexpected control frame: {other:?}"),
             },

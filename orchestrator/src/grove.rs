@@ -116,13 +116,12 @@ impl Grove {
             other => GroveError::Invalid(other.to_string()),
         })?;
         let db = Db::open(&data.db_path())?;
-        let worktree_root = match &config.worktree_root {
-            Some(r) => {
-                fs_err::create_dir_all(r)?;
-                fs_err::canonicalize(r)?
-            }
-            None => data.worktrees(),
-        };
+        let worktree_root = data
+            .worktree_root(config.worktree_root.as_deref())
+            .map_err(|e| match e {
+                crate::data_dir::DataDirError::Io(io) => GroveError::Io(io),
+                other => GroveError::Invalid(other.to_string()),
+            })?;
         let shell = config
             .shell
             .clone()

@@ -79,6 +79,13 @@ enum Command {
         #[arg(long)]
         repo: Option<String>,
     },
+    /// Open the running Grove in the browser (the URL carries the token; `grove serve` prints it
+    /// only on a terminal).
+    Open {
+        /// Print the URL instead of opening it.
+        #[arg(long)]
+        print: bool,
+    },
     /// Attach this terminal to a session's terminal. Detach with Ctrl-].
     Attach {
         /// Session name.
@@ -121,6 +128,10 @@ pub struct ServeArgs {
     /// Prefix of session branches.
     #[arg(long, default_value = "grove/")]
     branch_prefix: String,
+    /// Seconds between WebSocket pings (and TCP keepalive probes); a client silent for two
+    /// intervals is dropped.
+    #[arg(long, default_value_t = 10)]
+    ping_interval: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -271,6 +282,9 @@ fn main() -> ExitCode {
         } => cli::client::Client::connect(&data_dir).and_then(|c| {
             cli::review::commit(&c, &name, repo.as_deref(), message, all, paths, amend)
         }),
+        Command::Open { print } => {
+            cli::client::Client::connect(&data_dir).and_then(|c| c.open(print))
+        }
         Command::Attach {
             name,
             repo,

@@ -1,26 +1,36 @@
 //! The HTTP + WebSocket server over [`Grove`]: REST JSON under `/api/v1`, an events socket, one
 //! socket per attached terminal, and the web UI from the same origin. Every request passes
 //! [`access`] first.
+//!
+//! [`start`] is the one way to run it, shared by `grove serve` and the desktop app: it binds,
+//! starts serving on the current tokio runtime and writes the server file the CLI finds it by.
 
 pub mod access;
 mod api;
+mod conn;
+mod error;
+mod heartbeat;
 mod review;
+pub mod server_file;
 mod terminal_ws;
 mod ui;
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use tokio::sync::oneshot;
 
 use crate::grove::Grove;
-use crate::wire::{ApiError, ErrorCode};
 use access::{Access, Token};
+use heartbeat::Liveness;
+pub use server_file::{ServerFile, ServerFileError};
 
 /// Largest inbound message or request body: 1 MiB.
 pub const MAX_INBOUND: usize = 1024 * 1024;
@@ -33,9 +43,17 @@ pub struct ServeOptions {
     pub port: u16,
     pub tls: Option<TlsFiles>,
     pub token: Option<Token>,
+    /// Origins allowed besides the server's own (exact match). The desktop app passes its
+    /// webview's here; `grove serve` allows none unless told.
     pub allow_origins: Vec<String>,
     pub allow_hosts: Vec<String>,
+    /// How often sockets ping their client; one silent for two intervals is dropped. Also the
+    /// TCP keepalive idle time.
+    pub ping_interval: Duration,
 }
+
+/// Default [`ServeOptions::ping_interval`]: a client that went away is dropped within 30 s.
+pub const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone)]
 pub struct TlsFiles {
@@ -52,6 +70,7 @@ impl Default for ServeOptions {
             token: None,
             allow_origins: Vec::new(),
             allow_hosts: Vec::new(),
+            ping_interval: DEFAULT_PING_INTERVAL,
         }
     }
 }
@@ -71,6 +90,8 @@ pub enum ServeError {
     },
     #[error("TLS: {0}")]
     Tls(String),
+    #[error("TLS key {path} can be read by other users (mode {mode:o}); run `chmod 600 {path}`")]
+    TlsKeyExposed { path: PathBuf, mode: u32 },
     #[error("could not write the server file {path}: {source}")]
     ServerFile {
         path: PathBuf,
@@ -84,6 +105,9 @@ pub enum ServeError {
 #[derive(Debug, Clone)]
 pub struct ServerInfo {
     pub url: String,
+    /// A URL for clients on this machine (the CLI): `url`, or loopback when the server listens
+    /// on every address.
+    pub local_url: String,
     pub addr: SocketAddr,
     pub token: Token,
 }
@@ -99,6 +123,7 @@ impl ServerInfo {
 pub(crate) struct AppState {
     pub grove: Grove,
     pub access: Arc<Access>,
+    pub liveness: Liveness,
 }
 
 /// A bound server, not yet accepting.
@@ -107,6 +132,7 @@ pub struct Server {
     router: Router,
     listener: std::net::TcpListener,
     tls: Option<TlsFiles>,
+    ping_interval: Duration,
 }
 
 impl std::fmt::Debug for Server {
@@ -148,6 +174,15 @@ impl Server {
             IpAddr::V4(ip) => ip.to_string(),
         };
         let url = format!("{scheme}://{url_host}:{port}");
+        let local_url = match addr.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => {
+                format!("{scheme}://{}:{port}", Ipv4Addr::LOCALHOST)
+            }
+            IpAddr::V6(ip) if ip.is_unspecified() => {
+                format!("{scheme}://[{}]:{port}", Ipv6Addr::LOCALHOST)
+            }
+            _ => url.clone(),
+        };
         let mut own = vec![
             format!("{scheme}://127.0.0.1:{port}"),
             format!("{scheme}://localhost:{port}"),
@@ -164,13 +199,26 @@ impl Server {
             own.push(url.clone());
         }
         let access = Arc::new(Access::new(token.clone(), own, &opts.allow_origins, &hosts));
-        let state = AppState { grove, access };
+        let ping_interval = opts.ping_interval.max(Duration::from_millis(100));
+        let state = AppState {
+            grove,
+            access,
+            liveness: Liveness {
+                ping_every: ping_interval,
+            },
+        };
         let router = router(state);
         Ok(Server {
-            info: ServerInfo { url, addr, token },
+            info: ServerInfo {
+                url,
+                local_url,
+                addr,
+                token,
+            },
             router,
             listener,
             tls: opts.tls,
+            ping_interval,
         })
     }
 
@@ -183,15 +231,13 @@ impl Server {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
+        let keepalive = self.ping_interval;
         match self.tls {
             None => {
-                use axum::serve::ListenerExt;
-                // Keystrokes and their echoes are tiny frames: never hold them for Nagle.
-                let listener = tokio::net::TcpListener::from_std(self.listener)?.tap_io(|tcp| {
-                    if let Err(err) = tcp.set_nodelay(true) {
-                        tracing::debug!(%err, "could not set TCP_NODELAY");
-                    }
-                });
+                let listener = conn::Listener {
+                    inner: tokio::net::TcpListener::from_std(self.listener)?,
+                    keepalive,
+                };
                 axum::serve(listener, self.router.into_make_service())
                     .with_graceful_shutdown(shutdown)
                     .await?;
@@ -200,33 +246,170 @@ impl Server {
             Some(_) => return Err(ServeError::Tls(NO_TLS.into())),
             #[cfg(feature = "tls")]
             Some(tls) => {
-                let _ = rustls::crypto::ring::default_provider().install_default();
-                let config =
-                    axum_server::tls_rustls::RustlsConfig::from_pem_file(&tls.cert, &tls.key)
-                        .await
-                        .map_err(|e| {
-                            ServeError::Tls(format!(
-                                "{} / {}: {e}",
-                                tls.cert.display(),
-                                tls.key.display()
-                            ))
-                        })?;
+                let config = tls_config(&tls).await?;
                 let handle = axum_server::Handle::new();
                 let h = handle.clone();
                 tokio::spawn(async move {
                     shutdown.await;
-                    h.graceful_shutdown(Some(std::time::Duration::from_secs(2)));
+                    h.graceful_shutdown(Some(Duration::from_secs(2)));
                 });
-                axum_server::from_tcp_rustls(self.listener, config)
+                let acceptor = conn::Capped {
+                    inner: axum_server::tls_rustls::RustlsAcceptor::new(config)
+                        .handshake_timeout(TLS_HANDSHAKE_TIMEOUT)
+                        .acceptor(conn::Acceptor { keepalive }),
+                    permits: Arc::new(tokio::sync::Semaphore::new(MAX_HANDSHAKES)),
+                };
+                let mut server = axum_server::from_tcp(self.listener)
                     .map_err(ServeError::Io)?
-                    // As on plain HTTP: small keystroke frames are never held for Nagle.
-                    .map(|tls| tls.acceptor(axum_server::accept::NoDelayAcceptor::new()))
+                    .acceptor(acceptor)
                     .handle(handle)
-                    .serve(self.router.into_make_service())
-                    .await?;
+                    .first_request_timeout(HEADER_TIMEOUT);
+                server
+                    .http_builder()
+                    .http1()
+                    .header_read_timeout(HEADER_TIMEOUT)
+                    .http2()
+                    .keep_alive_interval(Some(keepalive))
+                    .keep_alive_timeout(keepalive * 2);
+                server.serve(self.router.into_make_service()).await?;
             }
         }
         Ok(())
+    }
+}
+
+/// Over TLS (anyone on the network can connect): how long a client may take over its handshake,
+/// and over a request's headers (the first request's included), before it is cut off.
+#[cfg(feature = "tls")]
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+#[cfg(feature = "tls")]
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Most connections in their TLS handshake at once; more are closed right away.
+#[cfg(feature = "tls")]
+const MAX_HANDSHAKES: usize = 64;
+
+/// The TLS configuration, after checking that the key is the user's alone.
+#[cfg(feature = "tls")]
+async fn tls_config(tls: &TlsFiles) -> Result<axum_server::tls_rustls::RustlsConfig, ServeError> {
+    check_key_mode(&tls.key)?;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    axum_server::tls_rustls::RustlsConfig::from_pem_file(&tls.cert, &tls.key)
+        .await
+        .map_err(|e| {
+            ServeError::Tls(format!(
+                "{} / {}: {e}",
+                tls.cert.display(),
+                tls.key.display()
+            ))
+        })
+}
+
+/// Refuses a private key that other users can read: they could impersonate this server.
+pub fn check_key_mode(key: &std::path::Path) -> Result<(), ServeError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = fs_err::metadata(key).map_err(|e| ServeError::Tls(e.to_string()))?;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(ServeError::TlsKeyExposed {
+                path: key.to_owned(),
+                mode,
+            });
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = key;
+    Ok(())
+}
+
+/// A server that is serving and has written its server file. Shared by `grove serve` and the
+/// desktop app. The server file goes away with it.
+#[derive(Debug)]
+pub struct Running {
+    info: ServerInfo,
+    server_file: PathBuf,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<Result<(), ServeError>>>,
+}
+
+/// Binds, checks the TLS files, starts serving on the current tokio runtime and writes the
+/// server file (0600) for the CLI.
+pub async fn start(grove: &Grove, opts: ServeOptions) -> Result<Running, ServeError> {
+    #[cfg(feature = "tls")]
+    if let Some(tls) = &opts.tls {
+        // Fail before anything is written, with the file named.
+        check_key_mode(&tls.key)?;
+    }
+    let server = Server::bind(grove.clone(), opts)?;
+    let info = server.info().clone();
+    let server_file = grove.server_file();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(server.run(async {
+        let _ = stopped.await;
+    }));
+    let running = Running {
+        info,
+        server_file,
+        stop: Some(stop),
+        task: Some(task),
+    };
+    ServerFile::for_this_process(&running.info)
+        .write(&running.server_file)
+        .map_err(|source| ServeError::ServerFile {
+            path: running.server_file.clone(),
+            source,
+        })?;
+    Ok(running)
+}
+
+impl Running {
+    pub fn info(&self) -> &ServerInfo {
+        &self.info
+    }
+
+    /// Serves until `shutdown` resolves (or the server fails), then stops.
+    pub async fn serve_until(
+        mut self,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> Result<(), ServeError> {
+        let Some(mut task) = self.task.take() else {
+            return Ok(());
+        };
+        tokio::select! {
+            res = &mut task => return flatten(res),
+            () = shutdown => {}
+        }
+        self.task = Some(task);
+        self.stop().await
+    }
+
+    /// Stops accepting, lets open requests finish (a few seconds at most) and removes the server
+    /// file.
+    pub async fn stop(mut self) -> Result<(), ServeError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let Some(task) = self.task.take() else {
+            return Ok(());
+        };
+        match tokio::time::timeout(Duration::from_secs(3), task).await {
+            Ok(res) => flatten(res),
+            Err(_) => Ok(()),
+        }
+    }
+}
+
+fn flatten(res: Result<Result<(), ServeError>, tokio::task::JoinError>) -> Result<(), ServeError> {
+    res.map_err(|e| ServeError::Io(std::io::Error::other(e)))?
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+        let _ = fs_err::remove_file(&self.server_file);
     }
 }
 
@@ -265,29 +448,13 @@ async fn require_site(State(state): State<AppState>, req: Request, next: Next) -
     let authority = req.uri().authority().map(|a| a.as_str());
     match state.access.check_site(req.headers(), authority) {
         Ok(()) => next.run(req).await,
-        Err(r) => refusal(r),
+        Err(r) => error::refusal(r),
     }
 }
 
 async fn require_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
     match state.access.check_token(req.headers()) {
         Ok(()) => next.run(req).await,
-        Err(r) => refusal(r),
+        Err(r) => error::refusal(r),
     }
-}
-
-fn refusal(r: access::Refusal) -> Response {
-    let code = if r.status == StatusCode::UNAUTHORIZED {
-        ErrorCode::Unauthorized
-    } else {
-        ErrorCode::Forbidden
-    };
-    (
-        r.status,
-        axum::Json(ApiError {
-            code,
-            message: r.message.into(),
-        }),
-    )
-        .into_response()
 }

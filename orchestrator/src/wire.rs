@@ -534,12 +534,6 @@ pub enum ServerFrame {
         offset: u64,
         snapshot: ScreenSnapshot,
     },
-    /// Bytes before `lost_until` are gone; the stream continues there. Only sent for a
-    /// terminal without a screen model.
-    Truncated {
-        #[ts(type = "number")]
-        lost_until: u64,
-    },
     /// The program ended (output before this frame is complete).
     Exit { exit: ExitInfo },
     /// The program was restarted: output continues in the same stream.

@@ -49,7 +49,7 @@ impl LogFile {
         if let Ok((file_start, file_end)) = read_header_bounds(path) {
             let (start, end) = log.bounds();
             if file_end == end && file_start <= start {
-                let file = fs_err::OpenOptions::new().append(true).open(path)?;
+                let file = open_append_private(path)?;
                 return Ok(LogFile {
                     path: path.to_owned(),
                     file,
@@ -74,15 +74,11 @@ impl LogFile {
     fn rewrite(path: &Path, log: &OutputLog) -> Result<Self, PersistError> {
         let mut bytes = Vec::new();
         let start = log.copy_range(0, log.capacity(), &mut bytes);
-        let tmp = path.with_extension("tmp");
-        {
-            let mut f = fs_err::File::create(&tmp)?;
+        write_private(path, |f| {
             f.write_all(&header(start))?;
-            f.write_all(&bytes)?;
-            f.sync_all()?;
-        }
-        fs_err::rename(&tmp, path)?;
-        let file = fs_err::OpenOptions::new().append(true).open(path)?;
+            f.write_all(&bytes)
+        })?;
+        let file = open_append_private(path)?;
         Ok(LogFile {
             path: path.to_owned(),
             file,
@@ -118,6 +114,82 @@ impl LogFile {
         *self = Self::rewrite(&self.path, log)?;
         Ok(self.persisted.saturating_sub(before))
     }
+}
+
+/// Replaces `path` atomically with a file only its owner can read (0600), written by `write`.
+///
+/// The temp file next to it gets a random name and is created with `O_EXCL` and `O_NOFOLLOW`,
+/// so a file or link planted at a predictable name can never be written through; the rename then
+/// swaps it in whole, so a crash leaves the old file or the new one, never half of one.
+pub fn write_private(
+    path: &Path,
+    write: impl FnOnce(&mut fs_err::File) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let (tmp, mut file) = create_private_temp(path)?;
+    let written = write(&mut file).and_then(|()| file.sync_all());
+    drop(file);
+    match written.and_then(|()| fs_err::rename(&tmp, path)) {
+        Ok(()) => Ok(()),
+        Err(err) => {
+            let _ = fs_err::remove_file(&tmp);
+            Err(err)
+        }
+    }
+}
+
+/// A new, empty 0600 file beside `path` with a random name (`.<name>.<random>.tmp`).
+fn create_private_temp(path: &Path) -> std::io::Result<(PathBuf, fs_err::File)> {
+    use std::hash::{BuildHasher, Hasher};
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut last = None;
+    for _ in 0..16 {
+        // `RandomState` is seeded from the OS's randomness once per process and differs per
+        // instance; the name only has to be unguessable enough that a collision is rare, since
+        // `O_EXCL` already refuses anything that exists.
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u32(std::process::id());
+        let tmp = dir.join(format!(".{name}.{:016x}.tmp", h.finish()));
+        let mut opts = fs_err::OpenOptions::new();
+        opts.write(true).create_new(true);
+        private_mode(&mut opts);
+        match opts.open(&tmp) {
+            Ok(f) => return Ok((tmp, f)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no free temp file name")))
+}
+
+/// Opens an existing file for appending, never through a symlink, and makes it owner-only.
+fn open_append_private(path: &Path) -> std::io::Result<fs_err::File> {
+    let mut opts = fs_err::OpenOptions::new();
+    opts.append(true);
+    private_mode(&mut opts);
+    let file = opts.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // A log written by an older Grove may still be 0644.
+        file.file()
+            .set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(file)
+}
+
+/// Mode 0600 for a created file and `O_NOFOLLOW`, so the last path component is never a link.
+fn private_mode(opts: &mut fs_err::OpenOptions) {
+    #[cfg(unix)]
+    {
+        use fs_err::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600).custom_flags(libc::O_NOFOLLOW);
+    }
+    #[cfg(not(unix))]
+    let _ = opts;
 }
 
 fn header(start: u64) -> [u8; HEADER_LEN as usize] {

@@ -436,18 +436,14 @@ impl Screen {
 const MAGIC: &str = "GROVE-SCREEN 1";
 
 fn write_file(path: &Path, snap: &Snapshot) -> std::io::Result<()> {
-    let tmp = path.with_extension("screen.tmp");
-    {
-        let mut f = fs_err::File::create(&tmp)?;
+    crate::persist::write_private(path, |f| {
         write!(
             f,
             "{MAGIC}\n{} {} {}\n",
             snap.offset, snap.size.rows, snap.size.cols
         )?;
-        f.write_all(snap.data.as_bytes())?;
-        f.sync_data()?;
-    }
-    fs_err::rename(&tmp, path)
+        f.write_all(snap.data.as_bytes())
+    })
 }
 
 fn read_file(path: &Path) -> std::io::Result<Option<Snapshot>> {

@@ -4,10 +4,8 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
-use grove_orchestrator::server::{ServeOptions, Server, ServerInfo};
+use grove_orchestrator::server::{self, Running, ServeOptions, ServerInfo};
 use grove_orchestrator::{Grove, GroveConfig};
-use tokio::sync::oneshot;
 
 /// The origins of the app's own webview: `tauri://localhost` (Linux, macOS) and
 /// `http(s)://tauri.localhost` (Windows). Nothing else is added.
@@ -21,8 +19,7 @@ pub const WEBVIEW_ORIGINS: [&str; 3] = [
 pub struct LocalServer {
     pub grove: Grove,
     pub info: ServerInfo,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<tauri::async_runtime::JoinHandle<()>>,
+    running: Option<Running>,
 }
 
 /// The data dir: `GROVE_DATA_DIR`, else the OS app-data dir (`grove serve`'s default).
@@ -34,7 +31,9 @@ pub fn data_dir() -> anyhow::Result<PathBuf> {
 }
 
 impl LocalServer {
-    /// Opens the data dir (taking its lock), binds 127.0.0.1:0 and starts serving.
+    /// Opens the data dir (taking its lock), binds 127.0.0.1:0 and starts serving, through the
+    /// same start-up as `grove serve` (server file included); only the webview's origins are
+    /// added.
     pub fn start(data_dir: PathBuf) -> anyhow::Result<LocalServer> {
         let began = std::time::Instant::now();
         tauri::async_runtime::block_on(async move {
@@ -43,31 +42,13 @@ impl LocalServer {
                 allow_origins: WEBVIEW_ORIGINS.map(String::from).into(),
                 ..ServeOptions::default()
             };
-            let server = Server::bind(grove.clone(), opts)?;
-            let info = server.info().clone();
-            let file = grove.server_file();
-            let contents = serde_json::json!({
-                "url": info.url,
-                "token": info.token.expose(),
-                "pid": std::process::id(),
-            });
-            grove_orchestrator::data_dir::write_private(&file, contents.to_string().as_bytes())
-                .with_context(|| format!("could not write the server file {}", file.display()))?;
-            let (stop, stopped) = oneshot::channel::<()>();
-            let task = tauri::async_runtime::spawn(async move {
-                let shutdown = async {
-                    let _ = stopped.await;
-                };
-                if let Err(err) = server.run(shutdown).await {
-                    tracing::error!(%err, "the local server stopped");
-                }
-            });
+            let running = server::start(&grove, opts).await?;
+            let info = running.info().clone();
             tracing::info!(url = %info.url, ms = began.elapsed().as_millis() as u64, "serving the UI's API");
             Ok(LocalServer {
                 grove,
                 info,
-                stop: Some(stop),
-                task: Some(task),
+                running: Some(running),
             })
         })
     }
@@ -78,17 +59,13 @@ impl LocalServer {
         format!("{} {ws}", self.info.url)
     }
 
-    /// Stops serving, ends every terminal and removes the server file. Blocking.
+    /// Stops serving (which removes the server file) and ends every terminal. Blocking.
     pub fn stop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+        if let Some(running) = self.running.take()
+            && let Err(err) = tauri::async_runtime::block_on(running.stop())
+        {
+            tracing::error!(%err, "the local server stopped");
         }
-        if let Some(task) = self.task.take() {
-            let _ = tauri::async_runtime::block_on(async {
-                tokio::time::timeout(std::time::Duration::from_secs(3), task).await
-            });
-        }
-        let _ = fs_err::remove_file(self.grove.server_file());
         self.grove.shutdown();
     }
 }

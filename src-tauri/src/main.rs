@@ -59,7 +59,7 @@ fn run() -> anyhow::Result<ExitCode> {
     if let Ok(server) = &server {
         narrow_csp(&mut context, &server.connect_sources());
     }
-    let app = tauri::Builder::default()
+    let builder = tauri::Builder::default()
         // First, so that a second instance exits before anything else starts.
         .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
             let found = links::from_args(&argv);
@@ -71,8 +71,15 @@ fn run() -> anyhow::Result<ExitCode> {
                 shell::open_link(app, link);
             }
         }))
-        .plugin(tauri_plugin_deep_link::init())
-        .plugin(tauri_plugin_websocket::init())
+        .plugin(tauri_plugin_deep_link::init());
+    // The websocket plugin can open a socket to any URL the page names, so it exists only when
+    // its sockets are asked for (to measure them against the webview's own).
+    let builder = if plugin_transport() {
+        builder.plugin(tauri_plugin_websocket::init())
+    } else {
+        builder
+    };
+    let app = builder
         .invoke_handler(tauri::generate_handler![
             shell::connection,
             shell::desktop_ready

@@ -3,7 +3,7 @@
 // playwright-core (no browser download).
 
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, existsSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, existsSync, readFileSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,7 +65,9 @@ export async function startServer() {
       const m = /Grove is serving at (\S+)/.exec(out);
       if (m) {
         clearTimeout(timer);
-        res(m[1]);
+        // Into a pipe grove serve prints the URL without its token; server.json has it.
+        const { token } = JSON.parse(readFileSync(join(data, 'server.json'), 'utf8'));
+        res(`${m[1]}/#token=${token}`);
       }
     });
     child.on('exit', (code) => rej(new Error(`grove serve exited (${code}): ${stderr}`)));

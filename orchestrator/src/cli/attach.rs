@@ -101,7 +101,6 @@ pub fn run(client: &Client, name: &str, repo: Option<&str>, index: usize) -> any
                             offset = o;
                             draw_snapshot(&mut stdout, &snapshot.data)?;
                         }
-                        Ok(ServerFrame::Truncated { lost_until }) => offset = lost_until,
                         Ok(ServerFrame::Exit { exit }) => {
                             let how = match (exit.code, exit.signal) {
                                 (_, Some(sig)) => format!("killed by signal {sig}"),

@@ -2,14 +2,13 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{anyhow, bail};
+use grove_orchestrator::server::ServerFile;
 use grove_orchestrator::wire::{
     AddRepoRequest, ApiError, CreateSessionRequest, ForceRequest, Repo, Session, TerminalStatus,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-
-use super::ServerFile;
 
 pub struct Client {
     pub base: String,
@@ -19,22 +18,10 @@ pub struct Client {
 }
 
 impl Client {
+    /// Finds the running server of `data_dir`. The token is used only when the server file
+    /// belongs to a live Grove process of this user (see [`ServerFile::read_live`]).
     pub fn connect(data_dir: &Path) -> anyhow::Result<Client> {
-        let path = grove_orchestrator::data_dir::server_file(data_dir);
-        let not_running = || {
-            anyhow!(
-                "Grove is not running for data dir {}: start it with `grove serve --data-dir {}`",
-                data_dir.display(),
-                data_dir.display()
-            )
-        };
-        let text = match fs_err::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(not_running()),
-            Err(e) => return Err(e.into()),
-        };
-        let file: ServerFile = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a Grove server file", path.display()))?;
+        let file = ServerFile::read_live(data_dir)?;
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(std::time::Duration::from_secs(600)))
@@ -58,7 +45,7 @@ impl Client {
     ) -> anyhow::Result<T> {
         let mut res = res.map_err(|e| match e {
             ureq::Error::Io(_) | ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => anyhow!(
-                "Grove is not running for data dir {} (nothing answers at {}): start it with `grove serve`",
+                "no Grove server is running for {} (nothing answers at {}): start one with `grove serve`",
                 self.data_dir.display(),
                 self.base
             ),
@@ -111,6 +98,16 @@ impl Client {
             .delete(self.url(path))
             .header("Authorization", self.bearer());
         self.finish(req.call())
+    }
+
+    /// `grove open`: the browser URL with the token in its fragment (which browsers never send),
+    /// opened in the default browser, or printed with `print` or when no browser can be started.
+    pub fn open(&self, print: bool) -> anyhow::Result<()> {
+        let url = format!("{}/#token={}", self.base, self.token);
+        if print || !open_in_browser(&url) {
+            println!("{url}");
+        }
+        Ok(())
     }
 
     pub fn resolve_repo(&self, key: &str) -> anyhow::Result<Repo> {
@@ -299,4 +296,24 @@ fn status_word(s: TerminalStatus) -> &'static str {
         TerminalStatus::Exited => "exited",
         TerminalStatus::EndedWithApp => "ended-with-app",
     }
+}
+
+/// Starts the desktop's URL opener; false when there is none or it failed.
+fn open_in_browser(url: &str) -> bool {
+    let mut cmd = if cfg!(target_os = "macos") {
+        std::process::Command::new("open")
+    } else if cfg!(windows) {
+        let mut c = std::process::Command::new("rundll32");
+        c.arg("url.dll,FileProtocolHandler");
+        c
+    } else {
+        std::process::Command::new("xdg-open")
+    };
+    // The URL goes as an argument, never through a shell.
+    cmd.arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }

@@ -5,10 +5,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use grove_orchestrator::server::access::Token;
-use grove_orchestrator::server::{ServeError, ServeOptions, Server, TlsFiles};
+use grove_orchestrator::server::{self, ServeError, ServeOptions, ServerInfo, TlsFiles};
 use grove_orchestrator::{Grove, GroveConfig};
 
-use super::ServerFile;
 use crate::ServeArgs;
 
 pub fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
@@ -51,30 +50,37 @@ pub fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
             token,
             allow_origins: args.allow_origins,
             allow_hosts: args.allow_hosts,
+            ping_interval: Duration::from_secs(args.ping_interval.max(1)),
         };
-        let server = Server::bind(grove.clone(), opts)?;
-        let info = server.info().clone();
-        let file = ServerFile {
-            url: info.url.clone(),
-            token: info.token.expose().to_owned(),
-            pid: std::process::id(),
+        let result = match server::start(&grove, opts).await {
+            Ok(running) => {
+                announce(running.info());
+                running.serve_until(shutdown_signal()).await
+            }
+            Err(e) => Err(e),
         };
-        let server_file = grove.server_file();
-        grove_orchestrator::data_dir::write_private(&server_file, &serde_json::to_vec(&file)?)
-            .map_err(|source| ServeError::ServerFile {
-                path: server_file.clone(),
-                source,
-            })?;
-        println!("Grove is serving at {}", info.browser_url());
-        use std::io::Write;
-        let _ = std::io::stdout().flush();
-        let result = server.run(shutdown_signal()).await;
-        let _ = fs_err::remove_file(&server_file);
         let g = grove.clone();
         let _ = tokio::task::spawn_blocking(move || g.shutdown()).await;
         result?;
         Ok(())
     })
+}
+
+/// The first line on stdout. The token is a password: it goes into the URL only when a person is
+/// watching (stdout is a terminal), never into a pipe or a log file; `grove open` gives the full
+/// URL to the user any time.
+fn announce(info: &ServerInfo) {
+    use std::io::{IsTerminal, Write};
+    let mut out = std::io::stdout();
+    if out.is_terminal() {
+        println!("Grove is serving at {}", info.browser_url());
+    } else {
+        println!(
+            "Grove is serving at {} (`grove open` opens it with its token, `grove open --print` prints that URL)",
+            info.url
+        );
+    }
+    let _ = out.flush();
 }
 
 async fn shutdown_signal() {

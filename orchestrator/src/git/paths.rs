@@ -67,7 +67,9 @@ pub(super) fn prepare_new_path(root: &Path, path: &Path) -> Result<PathBuf, GitE
         return Err(GitError::WorktreePathExists { path: target });
     }
     let parent = target.parent().unwrap_or(&canon_root);
-    fs_err::create_dir_all(parent)
+    // The folders above a worktree are Grove's, so the user's alone (the worktree's own files
+    // keep the user's umask).
+    crate::data_dir::create_private_dir_all(parent)
         .map_err(io_ctx(format!("cannot create {}", parent.display())))?;
     // Re-check after creating: a symlink could have appeared between the check and the mkdir.
     let canon_parent = fs_err::canonicalize(parent)

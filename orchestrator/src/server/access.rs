@@ -3,10 +3,11 @@
 //!
 //! 1. **Host** (403): `localhost`, `127.0.0.1`, `[::1]` or a configured name — defeats DNS
 //!    rebinding, where `evil.example` resolves to 127.0.0.1.
-//! 2. **Origin** (403), when present: exact match against the server's own origins,
-//!    `tauri://localhost`, `http://tauri.localhost` and configured extras. `null` and look-alikes
-//!    (`http://tauri.localhost.evil.com`) are refused. Requests without Origin (the CLI, curl) pass
-//!    on to the token check.
+//! 2. **Origin** (403), when present: exact match against the server's own origins and the
+//!    configured extras (the desktop app passes its webview's, `tauri://localhost` and
+//!    `http(s)://tauri.localhost`; `grove serve` allows none of those unless told). `null` and
+//!    look-alikes (`http://tauri.localhost.evil.com`) are refused. Requests without Origin (the
+//!    CLI, curl) pass on to the token check.
 //! 3. **Token** (401) on everything under `/api`: `Authorization: Bearer <token>` for HTTP, and for
 //!    WebSockets (browsers cannot set headers there) a `grove.token.<token>` subprotocol offered
 //!    next to `grove.v1`. Compared in constant time. A token in the query string is never read.
@@ -119,9 +120,6 @@ impl Access {
         extra_hosts: &[String],
     ) -> Self {
         let mut origins = own_origins;
-        origins.push("tauri://localhost".into());
-        origins.push("http://tauri.localhost".into());
-        origins.push("https://tauri.localhost".into());
         origins.extend(
             extra_origins
                 .iter()
@@ -245,7 +243,7 @@ mod tests {
         Access::new(
             Token("a".repeat(64)),
             vec!["http://127.0.0.1:5000".into()],
-            &["https://grove.example".into()],
+            &["https://grove.example".into(), "tauri://localhost".into()],
             &["devbox".into()],
         )
     }
@@ -280,7 +278,10 @@ mod tests {
             |o: &str| headers(&[(header::HOST, "127.0.0.1:5000"), (header::ORIGIN, o)]);
         assert!(ok(&with_origin("http://127.0.0.1:5000")));
         assert!(ok(&with_origin("tauri://localhost")));
-        assert!(ok(&with_origin("http://tauri.localhost")));
+        assert!(
+            !ok(&with_origin("http://tauri.localhost")),
+            "webview origins only when passed"
+        );
         assert!(ok(&with_origin("https://grove.example")));
         for bad in [
             "null",

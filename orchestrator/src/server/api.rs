@@ -3,7 +3,6 @@
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{FromRequest, Path, Request, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -13,6 +12,8 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::AppState;
 use super::access::PROTOCOL;
+use super::error::error_response;
+use super::heartbeat::{Heartbeat, Liveness};
 use crate::error::GroveError;
 use crate::grove::Grove;
 use crate::wire::{
@@ -44,47 +45,6 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/terminals/{id}/restart", post(restart_terminal))
         .route("/events", get(events))
         .merge(super::review::routes())
-}
-
-pub(crate) fn status_of(code: ErrorCode) -> StatusCode {
-    use ErrorCode as C;
-    match code {
-        C::NotFound | C::NotChanged => StatusCode::NOT_FOUND,
-        C::InvalidRequest => StatusCode::BAD_REQUEST,
-        C::Unauthorized => StatusCode::UNAUTHORIZED,
-        C::Forbidden => StatusCode::FORBIDDEN,
-        C::RepoExists
-        | C::NameTaken
-        | C::BranchExists
-        | C::DirtyWorktree
-        | C::UnpushedCommits
-        | C::NotMerged
-        | C::Drift
-        | C::NotArchived
-        | C::NotActive
-        | C::UntrustedConfig
-        | C::ConfigChanged
-        | C::TerminalExited
-        | C::NothingToCommit
-        | C::AlreadyPushed
-        | C::ChangedSinceRevert
-        | C::NothingToUndo => StatusCode::CONFLICT,
-        C::PathMissing
-        | C::NotARepo
-        | C::BareRepo
-        | C::EmptyRepo
-        | C::RefNotFound
-        | C::DetachedBase
-        | C::InvalidConfig
-        | C::CommandNotFound
-        | C::HookFailed
-        | C::IdentityMissing => StatusCode::UNPROCESSABLE_ENTITY,
-        C::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-    }
-}
-
-pub(crate) fn error_response(err: ApiError) -> Response {
-    (status_of(err.code), Json(err)).into_response()
 }
 
 /// Runs a blocking Grove call and turns its result into a response.
@@ -258,14 +218,28 @@ async fn close_terminal(State(s): State<AppState>, Path(id): Path<i64>) -> Respo
     .await
 }
 
+/// Largest message a client may send on the events socket: it has nothing to say there but
+/// close frames and pongs, so anything big is refused before it is buffered.
+const EVENTS_INBOUND_MAX: usize = 4 * 1024;
+
 async fn events(State(s): State<AppState>, ws: WebSocketUpgrade) -> Response {
     ws.protocols([PROTOCOL])
-        .max_message_size(super::MAX_INBOUND)
-        .on_upgrade(move |socket| stream_events(s.grove, socket))
+        .max_message_size(EVENTS_INBOUND_MAX)
+        .max_frame_size(EVENTS_INBOUND_MAX)
+        .on_upgrade(move |socket| async move {
+            if let Err(err) = stream_events(s.grove, s.liveness, socket).await {
+                tracing::debug!(%err, "events socket ended");
+            }
+        })
 }
 
-async fn stream_events(grove: Grove, mut socket: WebSocket) {
+async fn stream_events(
+    grove: Grove,
+    liveness: Liveness,
+    mut socket: WebSocket,
+) -> Result<(), axum::Error> {
     let mut rx = grove.subscribe_events();
+    let mut heartbeat = Heartbeat::new(liveness);
     loop {
         tokio::select! {
             ev = rx.recv() => {
@@ -277,14 +251,15 @@ async fn stream_events(grove: Grove, mut socket: WebSocket) {
                     Err(RecvError::Closed) => break,
                 };
                 let Ok(text) = serde_json::to_string(&ev) else { continue };
-                if socket.send(Message::Text(text.into())).await.is_err() {
-                    break;
-                }
+                heartbeat.send(&mut socket, Message::Text(text.into())).await?;
             }
-            msg = socket.recv() => match msg {
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+            () = heartbeat.tick() => heartbeat.ping(&mut socket).await?,
+            msg = socket.recv() => match heartbeat.seen(msg) {
+                Some(Ok(Message::Close(_))) | None => break,
+                Some(Err(err)) => return Err(err),
                 Some(Ok(_)) => {}
             }
         }
     }
+    Ok(())
 }

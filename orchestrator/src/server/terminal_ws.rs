@@ -3,7 +3,7 @@
 //! Where the stream starts: with no query, a snapshot of the terminal's screen (rendered by its
 //! screen model) and then live bytes from the offset the snapshot corresponds to; with
 //! `?from=OFFSET`, exactly the bytes after OFFSET (a reconnecting client that is current) — or a
-//! snapshot when the log no longer holds OFFSET; `?tail=BYTES` replays that many bytes.
+//! snapshot when the log no longer holds OFFSET.
 //!
 //! Server → client: a `hello` text frame with the offset of the first byte that follows (and the
 //! snapshot, if any), then binary frames of PTY bytes exactly as produced (at most 64 KiB each,
@@ -16,6 +16,10 @@
 //! client that stops reading is left behind (and gets `resync` when the ring moves past it), so
 //! it never holds up another client, grows a buffer, or holds the program for more than a few
 //! seconds.
+//!
+//! A client that stops answering (a laptop that went to sleep leaves a half-open connection) is
+//! dropped: the server pings every [`Liveness`] interval and ends the socket when nothing, not even
+//! a pong, has come back for two intervals, or when a send has been stuck that long.
 
 use std::sync::Arc;
 
@@ -27,7 +31,8 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::access::PROTOCOL;
-use super::api::error_response;
+use super::error::{bad_request, error_response};
+use super::heartbeat::{Heartbeat, Liveness};
 use crate::grove::Grove;
 use crate::live::LiveTerminal;
 use crate::wire::{ApiError, ClientFrame, ErrorCode, ExitInfo, ScreenSnapshot, ServerFrame};
@@ -38,14 +43,6 @@ pub const FRAME_MAX: usize = 64 * 1024;
 #[derive(Debug, Deserialize)]
 pub(super) struct AttachQuery {
     from: Option<String>,
-    tail: Option<String>,
-}
-
-fn bad_request(message: String) -> Response {
-    error_response(ApiError {
-        code: ErrorCode::InvalidRequest,
-        message,
-    })
 }
 
 pub(super) async fn upgrade(
@@ -58,35 +55,35 @@ pub(super) async fn upgrade(
         Ok(l) => l,
         Err(e) => return error_response(e.to_api()),
     };
-    // Parse errors become a 400 with a readable message.
-    let parse = |name: &str, v: &str| {
-        v.parse::<u64>().map_err(|_| {
-            format!("`{name}` must be a byte offset (a non-negative integer), not `{v}`")
-        })
+    let (start, _) = live.log().bounds();
+    let from = match q.from.as_deref().map(str::parse::<u64>) {
+        None => None,
+        Some(Ok(v)) => (v >= start).then_some(v),
+        Some(Err(_)) => {
+            let v = q.from.unwrap_or_default();
+            return bad_request(format!(
+                "`from` must be a byte offset (a non-negative integer), not `{v}`"
+            ));
+        }
     };
-    let (start, end) = live.log().bounds();
-    let from = match (&q.from, &q.tail) {
-        (Some(f), _) => parse("from", f).map(|v| (v >= start).then_some(v)),
-        (None, Some(t)) => parse("tail", t).map(|v| Some(end.saturating_sub(v).max(start))),
-        (None, None) => Ok(None),
-    };
-    let from = match from {
-        Ok(v) => v,
-        Err(message) => return bad_request(message),
-    };
+    let liveness = s.liveness;
     ws.protocols([PROTOCOL])
         .max_message_size(super::MAX_INBOUND)
         .max_frame_size(super::MAX_INBOUND)
         .on_upgrade(move |socket| async move {
-            if let Err(err) = stream(s.grove, live, from, socket).await {
+            if let Err(err) = stream(s.grove, live, from, liveness, socket).await {
                 tracing::debug!(%err, "terminal socket ended");
             }
         })
 }
 
-async fn send_frame(socket: &mut WebSocket, frame: &ServerFrame) -> Result<(), axum::Error> {
+async fn send_frame(
+    socket: &mut WebSocket,
+    heartbeat: &Heartbeat,
+    frame: &ServerFrame,
+) -> Result<(), axum::Error> {
     let text = serde_json::to_string(frame).map_err(axum::Error::new)?;
-    socket.send(Message::Text(text.into())).await
+    heartbeat.send(socket, Message::Text(text.into())).await
 }
 
 /// The terminal's current screen, rendered off the async runtime (catching the model up with
@@ -111,8 +108,10 @@ async fn stream(
     grove: Grove,
     live: Arc<LiveTerminal>,
     from: Option<u64>,
+    liveness: Liveness,
     mut socket: WebSocket,
 ) -> Result<(), axum::Error> {
+    let mut heartbeat = Heartbeat::new(liveness);
     let (from, snap) = match from {
         Some(from) => (from, None),
         None => {
@@ -124,6 +123,7 @@ async fn stream(
     let sent = sub.next_offset();
     send_frame(
         &mut socket,
+        &heartbeat,
         &ServerFrame::Hello {
             offset: sent,
             terminal: live.info(),
@@ -142,7 +142,7 @@ async fn stream(
                 Chunk::Data { offset, bytes } => {
                     // The bytes are ours now: the ring may reuse their space.
                     flow.sent(offset + bytes.len() as u64);
-                    send_output(&mut socket, &mut flow, bytes).await?;
+                    send_output(&mut socket, &mut flow, &heartbeat, bytes).await?;
                 }
                 Chunk::Truncated { .. } => {
                     // The client fell a whole ring behind: a snapshot replaces what it missed,
@@ -150,14 +150,14 @@ async fn stream(
                     let (offset, snapshot) = snapshot(&live).await?;
                     sub = live.log().subscribe(offset);
                     flow.resync(offset);
-                    send_frame(&mut socket, &ServerFrame::Resync { offset, snapshot }).await?;
+                    send_frame(&mut socket, &heartbeat, &ServerFrame::Resync { offset, snapshot }).await?;
                 }
                 Chunk::End => {
                     at_end = true;
                     exit_sent = false;
                     if let Some(exit) = ended(&live) {
                         exit_sent = true;
-                        send_frame(&mut socket, &ServerFrame::Exit { exit }).await?;
+                        send_frame(&mut socket, &heartbeat, &ServerFrame::Exit { exit }).await?;
                     }
                 }
             },
@@ -167,19 +167,20 @@ async fn stream(
                 }
                 if !live.log().is_closed() {
                     at_end = false;
-                    send_frame(&mut socket, &ServerFrame::Restarted { terminal: live.info() }).await?;
+                    send_frame(&mut socket, &heartbeat, &ServerFrame::Restarted { terminal: live.info() }).await?;
                 } else if !exit_sent && let Some(exit) = ended(&live) {
                     exit_sent = true;
-                    send_frame(&mut socket, &ServerFrame::Exit { exit }).await?;
+                    send_frame(&mut socket, &heartbeat, &ServerFrame::Exit { exit }).await?;
                 }
             }
-            msg = socket.recv() => match msg {
+            () = heartbeat.tick() => heartbeat.ping(&mut socket).await?,
+            msg = socket.recv() => match heartbeat.seen(msg) {
                 Some(Ok(Message::Binary(bytes))) => {
                     let g = grove.clone();
                     let id = live.id;
                     let res = tokio::task::spawn_blocking(move || g.write_input(id, &bytes)).await;
                     if let Ok(Err(e)) = res {
-                        send_frame(&mut socket, &ServerFrame::Error { error: e.to_api() }).await?;
+                        send_frame(&mut socket, &heartbeat, &ServerFrame::Error { error: e.to_api() }).await?;
                     }
                 }
                 Some(Ok(Message::Text(text))) => match ClientFrame::decode(&text) {
@@ -189,12 +190,12 @@ async fn stream(
                         let id = live.id;
                         let res = tokio::task::spawn_blocking(move || g.resize_terminal(id, rows, cols)).await;
                         if let Ok(Err(e)) = res {
-                            send_frame(&mut socket, &ServerFrame::Error { error: e.to_api() }).await?;
+                            send_frame(&mut socket, &heartbeat, &ServerFrame::Error { error: e.to_api() }).await?;
                         }
                     }
                     Err(message) => {
                         let error = ApiError { code: ErrorCode::InvalidRequest, message };
-                        send_frame(&mut socket, &ServerFrame::Error { error }).await?;
+                        send_frame(&mut socket, &heartbeat, &ServerFrame::Error { error }).await?;
                     }
                 },
                 Some(Ok(Message::Close(_))) | None => break,
@@ -221,9 +222,10 @@ const STUCK_SEND: std::time::Duration = std::time::Duration::from_millis(50);
 async fn send_output(
     socket: &mut WebSocket,
     flow: &mut grove_pty::FlowReader,
+    heartbeat: &Heartbeat,
     bytes: Vec<u8>,
 ) -> Result<(), axum::Error> {
-    let send = socket.send(Message::Binary(bytes.into()));
+    let send = heartbeat.send(socket, Message::Binary(bytes.into()));
     tokio::pin!(send);
     tokio::select! {
         res = &mut send => res,

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use super::AppState;
-use super::api::error_response;
+use super::error::error_response;
 use crate::wire::{ApiError, ErrorCode};
 
 #[cfg(feature = "ui")]

@@ -42,8 +42,9 @@ fn http_refusals_and_acceptances() {
     );
     let with_origin = |o: &str| health(&g, &[ok[0], ok[1], ("Origin", o)], "");
     assert_eq!(with_origin(&own), 200);
-    assert_eq!(with_origin("tauri://localhost"), 200);
-    assert_eq!(with_origin("http://tauri.localhost"), 200);
+    // The desktop webview's origins are allowed only where the desktop app passes them.
+    assert_eq!(with_origin("tauri://localhost"), 403);
+    assert_eq!(with_origin("http://tauri.localhost"), 403);
     assert_eq!(with_origin("https://evil.example"), 403, "evil Origin");
     assert_eq!(with_origin("null"), 403, "null Origin");
     assert_eq!(
@@ -203,8 +204,9 @@ fn websocket_refusals_and_acceptance() {
         assert_eq!(status_of(req).await, 403);
         // Right token, allowed origin: accepted with the grove.v1 subprotocol.
         let mut req = g.ws_request("/events");
+        let own = format!("http://{}", g.host());
         req.headers_mut()
-            .insert("Origin", HeaderValue::from_static("tauri://localhost"));
+            .insert("Origin", HeaderValue::from_str(&own).unwrap());
         let (_ws, resp) = tokio_tungstenite::connect_async(req).await.unwrap();
         assert_eq!(
             resp.headers().get("sec-websocket-protocol").unwrap(),
@@ -276,6 +278,25 @@ fn tls_serves_https_with_the_given_certificate() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // A key other users can read is refused, naming it and the fix.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let refused = Command::new(env!("CARGO_BIN_EXE_grove"))
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .args(["serve", "--tls-cert"])
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&key)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "{err}");
+    assert!(
+        err.contains(&key.display().to_string()) && err.contains("chmod 600"),
+        "{err}"
+    );
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_grove"))
         .arg("--data-dir")
         .arg(dir.path().join("data"))
@@ -290,11 +311,16 @@ fn tls_serves_https_with_the_given_certificate() {
     std::io::BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
-    let rest = line
+    let addr = line
         .trim()
         .strip_prefix("Grove is serving at https://")
+        .and_then(|rest| rest.split_whitespace().next())
         .unwrap_or_else(|| panic!("{line}"));
-    let (addr, token) = rest.split_once("/#token=").unwrap();
+    let file: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("data/server.json")).unwrap(),
+    )
+    .unwrap();
+    let token = file["token"].as_str().unwrap();
     let curl = |extra: &[&str], url: &str| {
         let out = Command::new("curl")
             .args([
@@ -362,7 +388,16 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
 #[test]
 fn cors_for_the_desktop_webview_only() {
     let dir = tempfile::tempdir().unwrap();
-    let g = Grove::start(dir.path());
+    // The origins the desktop app passes for its webview.
+    let g = Grove::start_with(
+        dir.path(),
+        &[
+            "--allow-origin",
+            "tauri://localhost",
+            "--allow-origin",
+            "http://tauri.localhost",
+        ],
+    );
     let host = g.host();
     let preflight = |host: &str, origin: &str| {
         raw_head(

@@ -74,7 +74,7 @@ fn cli_without_a_server_says_how_to_start_one() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("not running") && err.contains("grove serve"),
+        err.contains("no Grove server is running") && err.contains("grove serve"),
         "{err}"
     );
 }

@@ -55,6 +55,8 @@ pub struct Grove {
     pub token: String,
     pub addr: SocketAddr,
     pub data_dir: PathBuf,
+    /// The line `grove serve` printed.
+    pub banner: String,
 }
 
 impl Grove {
@@ -84,18 +86,24 @@ impl Grove {
         let stdout = child.stdout.take().unwrap();
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line).unwrap();
-        let rest = line
+        let url = line
             .trim()
             .strip_prefix("Grove is serving at ")
+            .and_then(|rest| rest.split_whitespace().next())
             .unwrap_or_else(|| panic!("unexpected: {line:?}"));
-        let (url, token) = rest.split_once("/#token=").unwrap();
+        // The token is printed only to a terminal: read it where the CLI does.
+        let file: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(data_dir.join("server.json")).unwrap())
+                .unwrap();
+        let token = file["token"].as_str().unwrap().to_owned();
         let addr: SocketAddr = url.strip_prefix("http://").unwrap().parse().unwrap();
         Grove {
             child,
             url: url.into(),
-            token: token.into(),
+            token,
             addr,
             data_dir: data_dir.into(),
+            banner: line,
         }
     }
 
@@ -277,7 +285,6 @@ pub struct TermClient {
     pub start: u64,
     pub bytes: Vec<u8>,
     pub exit: Option<serde_json::Value>,
-    pub truncated: Vec<u64>,
     /// The screen snapshot `hello` carried (an attach without an offset).
     pub snapshot: Option<grove_orchestrator::wire::ScreenSnapshot>,
     /// Offsets at which `resync` replaced lost output with a snapshot.
@@ -297,7 +304,6 @@ impl TermClient {
             start: 0,
             bytes: Vec::new(),
             exit: None,
-            truncated: Vec::new(),
             snapshot: None,
             resyncs: Vec::new(),
             ack: true,
@@ -359,9 +365,6 @@ impl TermClient {
             }
             searched = self.bytes.len();
             match self.next_frame().await {
-                Some(Some(ServerFrame::Truncated { lost_until })) => {
-                    self.truncated.push(lost_until)
-                }
                 Some(Some(ServerFrame::Resync { offset, .. })) => self.resyncs.push(offset),
                 Some(Some(ServerFrame::Exit { exit })) => {
                     self.exit = Some(serde_json::to_value(exit).unwrap());
@@ -380,9 +383,6 @@ impl TermClient {
     pub async fn read_to_offset(&mut self, end: u64) {
         while self.offset() < end {
             match self.next_frame().await {
-                Some(Some(ServerFrame::Truncated { lost_until })) => {
-                    self.truncated.push(lost_until)
-                }
                 Some(Some(ServerFrame::Resync { offset, .. })) => self.resyncs.push(offset),
                 Some(_) => {}
                 None => panic!("socket closed at {} before {end}", self.offset()),
@@ -396,9 +396,6 @@ impl TermClient {
             match self.next_frame().await {
                 Some(Some(ServerFrame::Exit { exit })) => {
                     self.exit = Some(serde_json::to_value(exit).unwrap())
-                }
-                Some(Some(ServerFrame::Truncated { lost_until })) => {
-                    self.truncated.push(lost_until)
                 }
                 Some(_) => {}
                 None => panic!("socket closed before exit"),

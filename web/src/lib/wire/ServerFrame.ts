@@ -7,4 +7,4 @@ import type { TerminalInfo } from "./TerminalInfo";
 /**
  * Server → client text frames on a terminal socket. Output itself travels as binary frames.
  */
-export type ServerFrame = { "type": "hello", offset: number, terminal: TerminalInfo, snapshot: ScreenSnapshot | null, } | { "type": "resync", offset: number, snapshot: ScreenSnapshot, } | { "type": "truncated", lost_until: number, } | { "type": "exit", exit: ExitInfo, } | { "type": "restarted", terminal: TerminalInfo, } | { "type": "error", error: ApiError, };
+export type ServerFrame = { "type": "hello", offset: number, terminal: TerminalInfo, snapshot: ScreenSnapshot | null, } | { "type": "resync", offset: number, snapshot: ScreenSnapshot, } | { "type": "exit", exit: ExitInfo, } | { "type": "restarted", terminal: TerminalInfo, } | { "type": "error", error: ApiError, };
