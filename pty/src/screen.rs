@@ -266,13 +266,23 @@ impl Screen {
         }
     }
 
-    /// Feeds everything the log holds beyond the model; returns the model's new offset.
+    /// Feeds what the log holds beyond the model, up to where the log ended when called;
+    /// returns the model's new offset.
+    ///
+    /// Only up to that end: a program that prints faster than the model parses (`yes`) would
+    /// otherwise keep this call, and the attach or query waiting on it, going forever.
     pub fn catch_up(&self) -> u64 {
+        let target = self.log.end_offset();
         let mut buf = Vec::with_capacity(CATCH_UP_STEP);
         loop {
             let mut st = self.state.lock();
+            if st.offset >= target {
+                return st.offset;
+            }
             buf.clear();
             let from = self.log.copy_range(st.offset, CATCH_UP_STEP, &mut buf);
+            let wanted = usize::try_from(target.saturating_sub(from)).unwrap_or(usize::MAX);
+            buf.truncate(wanted);
             if buf.is_empty() {
                 return st.offset;
             }

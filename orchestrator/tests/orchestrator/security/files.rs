@@ -253,7 +253,11 @@ fn a_client_that_stops_answering_is_dropped_and_the_terminal_runs_on() {
                 .unwrap();
         // The hello, then nothing: this client never reads again, so it never answers a ping
         // and never acks; like a laptop that went to sleep, it only keeps the connection open.
-        ws.next().await.unwrap().unwrap();
+        tokio::time::timeout(crate::support::T, ws.next())
+            .await
+            .expect("no hello within 30 s: attaching to a flooding terminal hung")
+            .unwrap()
+            .unwrap();
         let attached_at = log_end(&log);
         let deadline = tokio::time::Instant::now() + crate::support::T;
         // A braked reader would stop a few MiB past the attach (what the socket buffers hold).
