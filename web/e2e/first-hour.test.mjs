@@ -94,10 +94,12 @@ test('a session starts from the keyboard alone with a suggested name', async () 
   await page.keyboard.press('Control+Shift+N');
   await page.waitForSelector('[data-testid=new-session][role=dialog]');
   await until('focus in the name field', async () => (await focused()) === 'ns-name');
+  // Suggested in the empty field (a placeholder, so it never mixes with typing).
   const name = await until('a suggested name', async () => {
-    const v = await page.inputValue('[data-testid=ns-name]');
-    return /^main-[a-z]+$/.test(v) ? v : null;
+    const v = await page.getAttribute('[data-testid=ns-name]', 'placeholder');
+    return /^main-[a-z]+$/.test(v ?? '') ? v : null;
   });
+  assert.equal(await page.inputValue('[data-testid=ns-name]'), '');
   await axe('new-session dialog');
   await page.keyboard.press('Enter');
   await page.waitForSelector(`[data-testid=session-view][data-session="${name}"]`, { timeout: 30000 });
