@@ -87,6 +87,6 @@ mod tests {
         assert_eq!(pick_name("main", 0, |_| true), "main-alder");
         assert_eq!(pick_name("main", 1, |n| n != "main-aspen"), "main-birch");
         let all: HashSet<String> = WORDS.iter().map(|w| format!("dev-{w}")).collect();
-        assert_eq!(pick_name("dev", 3, |n| !all.contains(n)), "dev-elm-2");
+        assert_eq!(pick_name("dev", 3, |n| !all.contains(n)), "dev-cedar-2");
     }
 }
