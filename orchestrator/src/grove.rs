@@ -26,6 +26,7 @@ use crate::error::{GroveError, Result};
 use crate::git;
 use crate::live::LiveTerminal;
 use crate::repo_config::{self, RepoConfig};
+mod names;
 mod review;
 mod sessions;
 mod terminals;

@@ -24,6 +24,25 @@ pub(crate) struct LiveState {
     pub exit: Option<ExitInfo>,
     pub last_output: Instant,
     pub size: TerminalSize,
+    /// The status last announced, and since when (ms since the Unix epoch); kept by `bump`.
+    shown: TerminalStatus,
+    status_since: i64,
+}
+
+impl LiveState {
+    fn status(&self) -> TerminalStatus {
+        if self.ended_with_app {
+            TerminalStatus::EndedWithApp
+        } else if self.exit.is_some() {
+            TerminalStatus::Exited
+        } else if self.attention {
+            TerminalStatus::NeedsAttention
+        } else if self.idle {
+            TerminalStatus::Idle
+        } else {
+            TerminalStatus::Running
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -61,6 +80,15 @@ impl LiveTerminal {
             (None, None) => None,
             (code, signal) => Some(ExitInfo { code, signal }),
         };
+        let ended_with_app = !running && exit.is_none();
+        let exit = if running { None } else { exit };
+        let shown = if ended_with_app {
+            TerminalStatus::EndedWithApp
+        } else if exit.is_some() {
+            TerminalStatus::Exited
+        } else {
+            TerminalStatus::Running
+        };
         Arc::new(LiveTerminal {
             id: row.id,
             session_id: row.session_id,
@@ -74,9 +102,11 @@ impl LiveTerminal {
             state: Mutex::new(LiveState {
                 attention: false,
                 idle: false,
-                ended_with_app: !running && exit.is_none(),
-                exit: if running { None } else { exit },
+                ended_with_app,
+                exit,
                 last_output: Instant::now(),
+                shown,
+                status_since: crate::db::now(),
                 size: TerminalSize {
                     rows: row.rows.clamp(1, crate::wire::MAX_TERMINAL_SIDE),
                     cols: row.cols.clamp(1, crate::wire::MAX_TERMINAL_SIDE),
@@ -141,18 +171,7 @@ impl LiveTerminal {
     }
 
     pub fn status(&self) -> TerminalStatus {
-        let st = self.state.lock();
-        if st.ended_with_app {
-            TerminalStatus::EndedWithApp
-        } else if st.exit.is_some() {
-            TerminalStatus::Exited
-        } else if st.attention {
-            TerminalStatus::NeedsAttention
-        } else if st.idle {
-            TerminalStatus::Idle
-        } else {
-            TerminalStatus::Running
-        }
+        self.state.lock().status()
     }
 
     pub fn is_running(&self) -> bool {
@@ -161,8 +180,8 @@ impl LiveTerminal {
     }
 
     pub fn info(&self) -> TerminalInfo {
-        let status = self.status();
         let st = self.state.lock();
+        let status = st.status();
         TerminalInfo {
             id: self.id,
             session_id: self.session_id,
@@ -173,6 +192,7 @@ impl LiveTerminal {
             rows: st.size.rows,
             cols: st.size.cols,
             log_end: self.log.end_offset(),
+            status_since: st.status_since,
         }
     }
 
@@ -182,7 +202,17 @@ impl LiveTerminal {
         r
     }
 
+    /// Announces a change. Every change of status goes through here, so this is where the time
+    /// of the last status change is kept.
     pub(crate) fn bump(&self) {
+        {
+            let mut st = self.state.lock();
+            let status = st.status();
+            if status != st.shown {
+                st.shown = status;
+                st.status_since = crate::db::now();
+            }
+        }
         self.changed.send_modify(|v| *v += 1);
     }
 

@@ -172,8 +172,10 @@ enum SessionCommand {
         /// Repository: id, name or path.
         #[arg(long)]
         repo: String,
+        /// Session name (default: one picked for you from the base branch and a word; the
+        /// name it got is printed).
         #[arg(long)]
-        name: String,
+        name: Option<String>,
         /// Branch, tag or commit to start from (default: the repo's current branch).
         #[arg(long)]
         base: Option<String>,
@@ -248,7 +250,7 @@ fn main() -> ExitCode {
                 base,
                 command,
                 use_existing_branch,
-            } => c.session_new(&repo, &name, base, command, use_existing_branch),
+            } => c.session_new(&repo, name.as_deref(), base, command, use_existing_branch),
             SessionCommand::List { json } => c.session_list(json),
             SessionCommand::Archive { name, repo, force } => {
                 c.session_archive(&name, repo.as_deref(), force)

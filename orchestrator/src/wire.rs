@@ -177,6 +177,10 @@ pub struct TerminalInfo {
     /// Offset after the last byte of output.
     #[ts(type = "number")]
     pub log_end: u64,
+    /// When `status` last changed (ms since the Unix epoch), so a UI can say how long a
+    /// terminal has been idle or waiting for the user.
+    #[ts(type = "number")]
+    pub status_since: i64,
 }
 
 /// An agent preset: a plain command name, no special integration.
@@ -449,6 +453,8 @@ pub struct AddRepoRequest {
 pub struct CreateSessionRequest {
     #[ts(type = "number")]
     pub repo_id: i64,
+    /// Empty or missing: the server picks a free name (see [`SuggestedName`]).
+    #[serde(default)]
     pub name: String,
     /// Branch, tag or commit; default the repo's current branch.
     #[serde(default)]
@@ -468,6 +474,20 @@ pub struct CreateSessionRequest {
     #[serde(default)]
     #[ts(optional)]
     pub cols: Option<u16>,
+}
+
+/// A free session name for a repo (`GET /repos/{id}/suggest-name?base=…`): the base branch and
+/// a word, unused by any session or branch of that repo. What an empty name on create gets.
+#[derive(Debug, Clone, Serialize, Deserialize, TS, PartialEq)]
+pub struct SuggestedName {
+    pub name: String,
+}
+
+/// The query of `GET /repos/{id}/suggest-name`.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct SuggestNameQuery {
+    #[serde(default)]
+    pub base: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, TS, Default)]
@@ -563,6 +583,7 @@ pub fn export_all(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> {
         ApiError,
         AddRepoRequest,
         CreateSessionRequest,
+        SuggestedName,
         ForceRequest,
         NewTerminalRequest,
         ClientFrame,

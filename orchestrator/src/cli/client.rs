@@ -184,7 +184,7 @@ impl Client {
     pub fn session_new(
         &self,
         repo: &str,
-        name: &str,
+        name: Option<&str>,
         base: Option<String>,
         command: Option<String>,
         use_existing_branch: bool,
@@ -192,7 +192,8 @@ impl Client {
         let repo = self.resolve_repo(repo)?;
         let req = CreateSessionRequest {
             repo_id: repo.id,
-            name: name.into(),
+            // Empty: the server picks a free name, printed below.
+            name: name.unwrap_or_default().into(),
             base,
             command,
             use_existing_branch: Some(use_existing_branch),

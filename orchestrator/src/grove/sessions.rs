@@ -122,7 +122,10 @@ impl Grove {
     /// terminal running the setup commands (visibly) and the agent.
     pub fn create_session(&self, req: CreateSessionRequest) -> Result<Session> {
         let repo = self.repo_row(req.repo_id)?;
-        let name = req.name.trim().to_owned();
+        let name = match req.name.trim() {
+            "" => self.suggest_session_name(repo.id, req.base.as_deref())?,
+            given => given.to_owned(),
+        };
         let slug = slugify(&name)?;
         // Refused here, before anything is created, unless the user approved this exact config.
         let trusted = self.trusted_config(&repo)?;

@@ -2,7 +2,7 @@
 //! the async runtime and map its error to `{ code, message }` with a fitting status.
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{FromRequest, Path, Request, State};
+use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -18,7 +18,7 @@ use crate::error::GroveError;
 use crate::grove::Grove;
 use crate::wire::{
     AddRepoRequest, ApiError, CreateSessionRequest, ErrorCode, Event, ForceRequest,
-    NewTerminalRequest, TrustRequest,
+    NewTerminalRequest, SuggestNameQuery, SuggestedName, TrustRequest,
 };
 
 pub(super) fn routes() -> Router<AppState> {
@@ -27,6 +27,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/repos", get(list_repos).post(add_repo))
         .route("/repos/{id}", axum::routing::delete(remove_repo))
         .route("/repos/{id}/branches", get(branches))
+        .route("/repos/{id}/suggest-name", get(suggest_name))
         .route(
             "/repos/{id}/trust",
             get(repo_trust).put(trust_repo).delete(untrust_repo),
@@ -137,6 +138,19 @@ async fn remove_repo(State(s): State<AppState>, Path(id): Path<i64>) -> Response
 
 async fn branches(State(s): State<AppState>, Path(id): Path<i64>) -> Response {
     run(s.grove, move |g| g.branches(id)).await
+}
+
+async fn suggest_name(
+    State(s): State<AppState>,
+    Path(id): Path<i64>,
+    Query(q): Query<SuggestNameQuery>,
+) -> Response {
+    run(s.grove, move |g| {
+        Ok(SuggestedName {
+            name: g.suggest_session_name(id, q.base.as_deref())?,
+        })
+    })
+    .await
 }
 
 async fn repo_trust(State(s): State<AppState>, Path(id): Path<i64>) -> Response {

@@ -40,6 +40,16 @@ fn cli_drives_repos_and_sessions() {
     );
     assert!(ok, "{err}");
     assert!(out.contains("grove/cli-one"), "{out}");
+    // Without --name the server picks one from the base branch, and the CLI says which.
+    let (ok, out, err) = run(
+        &g,
+        &["session", "new", "--repo", "myrepo", "--command", "cat"],
+    );
+    assert!(ok, "{err}");
+    assert!(out.starts_with("created main-"), "{out}");
+    let unnamed = out.split_whitespace().nth(1).unwrap().to_owned();
+    let (ok, _, err) = run(&g, &["session", "delete", &unnamed, "--force"]);
+    assert!(ok, "{err}");
     let (ok, out, _) = run(&g, &["session", "list", "--json"]);
     assert!(ok);
     let list: serde_json::Value = serde_json::from_str(&out).unwrap();

@@ -376,3 +376,79 @@ fn status_follows_output_attention_and_exit_and_restart_continues_the_log() {
     g.ok("DELETE", &format!("/terminals/{t2_id}"), None);
     assert_eq!(session(&g, s.id).terminals.len(), 1);
 }
+
+#[test]
+fn a_session_without_a_name_gets_a_free_one_from_its_base() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = fixture_repo(dir.path(), "repo");
+    git(&repo, &["branch", "feature/login"]);
+    let g = Grove::start(&dir.path().join("data"));
+    let repo_id = g.add_repo(&repo);
+
+    // What the new-session dialog prefills.
+    let suggested = g.ok("GET", &format!("/repos/{repo_id}/suggest-name"), None);
+    let suggested = suggested["name"].as_str().unwrap().to_owned();
+    assert!(suggested.starts_with("main-"), "{suggested}");
+    let from_feature = g.ok(
+        "GET",
+        &format!("/repos/{repo_id}/suggest-name?base=feature%2Flogin"),
+        None,
+    );
+    assert!(
+        from_feature["name"].as_str().unwrap().starts_with("login-"),
+        "{from_feature}"
+    );
+
+    // No name, an empty one, a blank one: each gets its own free name, never a refusal.
+    let mut names = Vec::new();
+    for body in [
+        json!({ "repo_id": repo_id, "command": "cat" }),
+        json!({ "repo_id": repo_id, "name": "", "command": "cat" }),
+        json!({ "repo_id": repo_id, "name": "  ", "command": "cat", "base": "feature/login" }),
+    ] {
+        let s: Session = serde_json::from_value(g.ok("POST", "/sessions", Some(body))).unwrap();
+        assert_eq!(s.branch, format!("grove/{}", s.name));
+        names.push(s.name);
+    }
+    assert!(names[0].starts_with("main-") && names[1].starts_with("main-"));
+    assert!(names[2].starts_with("login-"), "{names:?}");
+    assert_ne!(names[0], names[1]);
+    // A suggestion never repeats a name in use.
+    for _ in 0..20 {
+        let n = g.ok("GET", &format!("/repos/{repo_id}/suggest-name"), None);
+        let n = n["name"].as_str().unwrap();
+        assert!(!names.iter().any(|x| x == n), "{n} is taken");
+    }
+    let (status, err) = g.call("GET", "/repos/999/suggest-name", None);
+    assert_eq!((status, code(&err)), (404, "not_found"), "{err}");
+}
+
+#[test]
+fn status_since_marks_when_the_status_last_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = fixture_repo(dir.path(), "repo");
+    let g = Grove::start(&dir.path().join("data"));
+    let repo_id = g.add_repo(&repo);
+    let s = g.create_session(repo_id, "since", "bash --norc --noprofile");
+    let tid = s.terminals[0].id;
+    let term = |g: &Grove| session(g, s.id).terminals[0].clone();
+    eventually("idle", || term(&g).status == TerminalStatus::Idle);
+    let idle_since = term(&g).status_since;
+    assert!(
+        idle_since >= s.created_at,
+        "{idle_since} < {}",
+        s.created_at
+    );
+    // Reading again does not move it: it is when the status changed, not when it was asked.
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    assert_eq!(term(&g).status_since, idle_since);
+    rt().block_on(async {
+        let mut c = TermClient::connect(&g, tid, "").await;
+        c.send_input("printf 'need you\\a\\n'\n").await;
+        c.read_until("need you").await;
+    });
+    eventually("needs attention", || {
+        term(&g).status == TerminalStatus::NeedsAttention
+    });
+    assert!(term(&g).status_since > idle_since);
+}

@@ -3,7 +3,7 @@ import { closeAsks, closeConfirmation } from './close';
 import type { TerminalInfo } from './wire/TerminalInfo';
 
 function term(over: Partial<TerminalInfo>): TerminalInfo {
-  return { id: 1, session_id: 1, kind: 'shell', command: 'bash', status: 'running', exit: null, rows: 24, cols: 80, log_end: 0, ...over };
+  return { id: 1, session_id: 1, kind: 'shell', command: 'bash', status: 'running', exit: null, rows: 24, cols: 80, log_end: 0, status_since: 0, ...over };
 }
 
 describe('closing a terminal', () => {

@@ -48,13 +48,47 @@ export function actionFor(e: KeyLike, inTextField: boolean): Action | null {
   }
 }
 
-export const HELP: { keys: string; what: string }[] = [
-  { keys: 'Ctrl+Shift+N', what: 'New session' },
-  { keys: 'Ctrl+Shift+] / [', what: 'Next / previous session' },
-  { keys: 'Ctrl+Shift+1 … 9', what: 'Go to session 1 … 9' },
-  { keys: 'Ctrl+Shift+T', what: 'New shell in this session' },
-  { keys: 'Ctrl+Shift+W', what: 'Close this terminal (asks first while its program runs)' },
-  { keys: 'Ctrl+Shift+F', what: 'Search in this terminal' },
-  { keys: 'F1 (or ? outside a terminal)', what: 'This help' },
-  { keys: 'Ctrl+Shift+C / V', what: 'Copy / paste in a terminal (or the usual mouse selection)' },
+/** One line of the F1 overlay. */
+export interface HelpEntry {
+  keys: string;
+  what: string;
+}
+
+/** The F1 overlay: every shortcut, by where it applies. A new panel adds its own section here
+ *  (the review panel's keys go in a "Review" section once it exists). */
+export const HELP: { section: string; entries: HelpEntry[] }[] = [
+  {
+    section: 'Anywhere',
+    entries: [
+      { keys: 'Ctrl+Shift+N', what: 'New session (Enter in the dialog starts it with the suggested name)' },
+      { keys: 'Ctrl+Shift+] / [', what: 'Next / previous session' },
+      { keys: 'Ctrl+Shift+1 … 9', what: 'Go to session 1 … 9' },
+      { keys: 'Ctrl+Shift+T', what: 'New shell in this session' },
+      { keys: 'Ctrl+Shift+W', what: 'Close this terminal (asks first while its program runs)' },
+      { keys: 'Ctrl+Shift+F', what: 'Search in this terminal' },
+      { keys: 'F1 (or ? outside a terminal)', what: 'This help' },
+    ],
+  },
+  {
+    section: 'In a terminal',
+    entries: [
+      { keys: 'Ctrl+Shift+C / V', what: 'Copy / paste (or the usual mouse selection)' },
+      { keys: 'Enter / Shift+Enter in search', what: 'Next / previous match; Escape closes the search' },
+    ],
+  },
+  {
+    section: 'Terminal tabs (focus a tab first)',
+    entries: [
+      { keys: '← / →, Home / End', what: 'Previous / next, first / last tab' },
+      { keys: 'F2 (or double-click)', what: 'Rename the tab (empty: back to the program\'s name)' },
+      { keys: 'Delete', what: 'Close the tab\'s terminal (asks first while its program runs)' },
+    ],
+  },
+  {
+    section: 'Dialogs',
+    entries: [
+      { keys: 'Escape', what: 'Close the dialog (shortcuts above wait while one is open)' },
+      { keys: 'Tab / Shift+Tab', what: 'Move between its fields; focus stays in the dialog' },
+    ],
+  },
 ];

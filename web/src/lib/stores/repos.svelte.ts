@@ -2,6 +2,7 @@ import type { Transport } from '../transport';
 import type { Repo } from '../wire/Repo';
 import type { Branch } from '../wire/Branch';
 import type { AgentPreset } from '../wire/AgentPreset';
+import type { SuggestedName } from '../wire/SuggestedName';
 
 export class RepoStore {
   list = $state<Repo[]>([]);
@@ -44,6 +45,12 @@ export class RepoStore {
 
   branches(id: number): Promise<Branch[]> {
     return this.#t.request<Branch[]>('GET', `/repos/${id}/branches`);
+  }
+
+  /** A free session name from the base branch and a word (what an empty name would get). */
+  async suggestName(id: number, base: string): Promise<string> {
+    const q = base ? `?base=${encodeURIComponent(base)}` : '';
+    return (await this.#t.request<SuggestedName>('GET', `/repos/${id}/suggest-name${q}`)).name;
   }
 
   upsert(repo: Repo): void {

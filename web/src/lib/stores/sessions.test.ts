@@ -19,7 +19,7 @@ const repos: Repo[] = [
 ];
 
 function term(id: number, session_id: number, over: Partial<TerminalInfo> = {}): TerminalInfo {
-  return { id, session_id, kind: 'agent', command: 'bash', status: 'running', exit: null, rows: 24, cols: 80, log_end: 0, ...over };
+  return { id, session_id, kind: 'agent', command: 'bash', status: 'running', exit: null, rows: 24, cols: 80, log_end: 0, status_since: 0, ...over };
 }
 
 function session(id: number, repo_id: number, created_at: number, over: Partial<Session> = {}): Session {

@@ -6,7 +6,7 @@ import type { TerminalInfo } from '../wire/TerminalInfo';
 import type { ScreenSnapshot } from '../wire/ScreenSnapshot';
 
 const info: TerminalInfo = {
-  id: 7, session_id: 1, kind: 'agent', command: 'bash', status: 'running', exit: null, rows: 24, cols: 80, log_end: 0,
+  id: 7, session_id: 1, kind: 'agent', command: 'bash', status: 'running', exit: null, rows: 24, cols: 80, log_end: 0, status_since: 0,
 };
 
 /** A transport whose sockets the test drives by hand. */

@@ -10,4 +10,9 @@ export type TerminalInfo = { id: number, session_id: number, kind: TerminalKind,
 /**
  * Offset after the last byte of output.
  */
-log_end: number, };
+log_end: number, 
+/**
+ * When `status` last changed (ms since the Unix epoch), so a UI can say how long a
+ * terminal has been idle or waiting for the user.
+ */
+status_since: number, };
