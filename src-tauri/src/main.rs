@@ -116,7 +116,38 @@ fn run() -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// SIGTERM (the session logging out, a service manager, `kill`) and SIGINT quit like the tray's
+/// Quit, without asking: the app exits through `RunEvent::Exit`, which stops the server and ends
+/// every terminal, saving its log and screen, before the process goes.
+fn quit_on_signal(app: &tauri::AppHandle) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let (Ok(mut term), Ok(mut int)) = (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) else {
+                tracing::warn!("cannot listen for SIGTERM; a kill will not save the last output");
+                return;
+            };
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        if tokio::signal::ctrl_c().await.is_err() {
+            return;
+        }
+        tracing::info!("quitting on a signal");
+        app.exit(0);
+    });
+}
+
 fn setup(app: &tauri::AppHandle) -> anyhow::Result<()> {
+    quit_on_signal(app);
     // Queue links from this launch's command line (Linux, Windows) and from the OS (macOS)
     // before the window exists: they are delivered once the UI says it is ready.
     let args: Vec<String> = std::env::args().collect();
