@@ -57,7 +57,7 @@ pub(crate) struct Descendants {
 /// Held while a terminal's program is spawned, until its pid is registered.
 pub(crate) struct Spawning {
     #[cfg(target_os = "linux")]
-    leaders: std::sync::MutexGuard<'static, std::collections::BTreeSet<u32>>,
+    leaders: parking_lot::MutexGuard<'static, std::collections::BTreeSet<u32>>,
 }
 
 impl Descendants {

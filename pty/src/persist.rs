@@ -12,7 +12,9 @@
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::sync::{Arc, Weak};
+
+use parking_lot::{Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -265,23 +267,19 @@ impl PersistedLog {
 
     /// The file's path.
     pub fn path(&self) -> PathBuf {
-        self.file
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .path
-            .clone()
+        self.file.lock().path.clone()
     }
 
     /// Flushes new bytes to disk now.
     pub fn flush(&self) -> Result<u64, PersistError> {
-        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        let mut file = self.file.lock();
         file.flush(&self.log)
     }
 
     /// Flushes, logging (not returning) a failure: for background and shutdown paths.
     pub(crate) fn flush_logged(&self) {
         if let Err(err) = self.flush() {
-            let path = self.file.lock().map(|f| f.path.clone()).unwrap_or_default();
+            let path = self.file.lock().path.clone();
             tracing::warn!(path = %path.display(), %err, "could not save terminal output");
         }
     }
@@ -301,11 +299,7 @@ pub struct FlushRegistry(Arc<FlusherShared>);
 impl FlushRegistry {
     /// Flushes `log` on every tick until the last `Arc` to it is dropped.
     pub fn register(&self, log: &Arc<PersistedLog>) {
-        self.0
-            .entries
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(Arc::downgrade(log));
+        self.0.entries.lock().push(Arc::downgrade(log));
     }
 }
 
@@ -340,15 +334,14 @@ impl Flusher {
 fn flusher_loop(shared: &FlusherShared, interval: Duration) {
     loop {
         let stopping = {
-            let stop = shared.stop.lock().unwrap_or_else(|p| p.into_inner());
-            let (stop, _) = shared
+            let mut stop = shared.stop.lock();
+            shared
                 .cond
-                .wait_timeout_while(stop, interval, |stop| !*stop)
-                .unwrap_or_else(|p| p.into_inner());
+                .wait_while_for(&mut stop, |stop| !*stop, interval);
             *stop
         };
         let live: Vec<Arc<PersistedLog>> = {
-            let mut entries = shared.entries.lock().unwrap_or_else(|p| p.into_inner());
+            let mut entries = shared.entries.lock();
             entries.retain(|w| w.strong_count() > 0);
             entries.iter().filter_map(Weak::upgrade).collect()
         };
@@ -363,7 +356,7 @@ fn flusher_loop(shared: &FlusherShared, interval: Duration) {
 
 impl Drop for Flusher {
     fn drop(&mut self) {
-        *self.shared.stop.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        *self.shared.stop.lock() = true;
         self.shared.cond.notify_all();
         if let Some(t) = self.thread.take() {
             let _ = t.join();

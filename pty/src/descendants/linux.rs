@@ -3,7 +3,9 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::OnceLock;
+
+use parking_lot::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use super::ENV;
@@ -18,7 +20,7 @@ const KILL_FOR: Duration = Duration::from_secs(2);
 const POLL: Duration = Duration::from_millis(20);
 
 pub(super) fn leaders() -> MutexGuard<'static, BTreeSet<u32>> {
-    LEADERS.lock().unwrap_or_else(|p| p.into_inner())
+    LEADERS.lock()
 }
 
 pub(super) fn spawning() -> MutexGuard<'static, BTreeSet<u32>> {

@@ -2,7 +2,9 @@
 //! and Zed render from) fed with every byte the program prints. It answers the program's
 //! queries and renders snapshots; it knows nothing of threads or logs (see `super::Screen`).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use alacritty_terminal::event::{Event, EventListener, WindowSize};
 use alacritty_terminal::grid::Dimensions;
@@ -112,7 +114,7 @@ impl EventListener for Listener {
                 | Event::Title(_)
                 | Event::ResetTitle
         ) {
-            self.0.lock().unwrap_or_else(|p| p.into_inner()).push(event);
+            self.0.lock().push(event);
         }
     }
 }
@@ -234,7 +236,7 @@ impl Model {
             return;
         }
         self.parser.advance(&mut self.term, bytes);
-        let events = std::mem::take(&mut *self.events.0.lock().unwrap_or_else(|p| p.into_inner()));
+        let events = std::mem::take(&mut *self.events.0.lock());
         for event in events {
             match event {
                 Event::PtyWrite(text) => answers.extend_from_slice(text.as_bytes()),

@@ -98,22 +98,33 @@ fn truncation_marker_when_the_ring_wrapped() {
 
 #[test]
 fn slow_subscriber_never_blocks_the_reader() {
-    let mut opts = sh("stty raw -echo; head -c 3000000 /dev/zero | tr '\\0' 'x'");
+    // The program waits for a go after saying it is ready, so the subscriber below is in place
+    // before the flood can wrap the ring.
+    let mut opts =
+        sh("stty raw -echo; printf R; read go; head -c 3000000 /dev/zero | tr '\\0' 'x'");
     opts.log_capacity = 64 * 1024;
     let term = Terminal::spawn(opts).unwrap();
     let mut slow = term.subscribe(0);
     let first = slow.next_blocking(10, Some(T)).unwrap();
-    assert!(matches!(first, Chunk::Data { offset: 0, .. }));
+    assert_eq!(
+        first,
+        Chunk::Data {
+            offset: 0,
+            bytes: b"R".to_vec()
+        }
+    );
+    term.write_input(b"\n").unwrap();
     // The program finishes although this subscriber has not read on.
     assert_eq!(term.wait_exit(T).unwrap().code, Some(0));
     while !term.output_finished() {
         std::thread::sleep(Duration::from_millis(5));
     }
-    assert_eq!(term.log().end_offset(), 3_000_000);
+    let end = 1 + 3_000_000;
+    assert_eq!(term.log().end_offset(), end);
     assert_eq!(
         slow.try_next(1 << 20),
         Some(Chunk::Truncated {
-            lost_until: 3_000_000 - 65536
+            lost_until: end - 65536
         })
     );
 }
