@@ -248,36 +248,8 @@ fn oversize_frame_closes_with_1009() {
 
 #[test]
 fn tls_serves_https_with_the_given_certificate() {
-    use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();
-    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-    let out = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=localhost",
-        ])
-        .args([
-            "-addext",
-            "subjectAltName=IP:127.0.0.1,DNS:localhost",
-            "-keyout",
-        ])
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (cert, key) = self_signed(dir.path());
     // A key other users can read is refused, naming it and the fix.
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
@@ -297,25 +269,7 @@ fn tls_serves_https_with_the_given_certificate() {
         "{err}"
     );
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_grove"))
-        .arg("--data-dir")
-        .arg(dir.path().join("data"))
-        .args(["serve", "--tls-cert"])
-        .arg(&cert)
-        .arg("--tls-key")
-        .arg(&key)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("Grove is serving at https://")
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("{line}"));
+    let (mut child, addr) = serve_tls(dir.path(), &cert, &key);
     let file: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(dir.path().join("data/server.json")).unwrap(),
     )
@@ -350,6 +304,138 @@ fn tls_serves_https_with_the_given_certificate() {
         curl(&["-H", &auth], &format!("http://{addr}/api/v1/health")),
         "200"
     );
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// A self-signed certificate for 127.0.0.1 and localhost, and its key (mode 0600).
+fn self_signed(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let out = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .args([
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-keyout",
+        ])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (cert, key)
+}
+
+/// `grove serve` over TLS with the data dir in `dir`; the child and the address it serves.
+fn serve_tls(
+    dir: &std::path::Path,
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_grove"))
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .args(["serve", "--tls-cert"])
+        .arg(cert)
+        .arg("--tls-key")
+        .arg(key)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("Grove is serving at https://")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("{line}"))
+        .to_owned();
+    (child, addr)
+}
+
+/// Anyone on the network can open a TLS connection without a token: connections stuck in their
+/// handshake are capped (more are closed at once) and cut off after the handshake timeout, and
+/// the server keeps serving.
+#[test]
+fn tls_caps_and_times_out_silent_handshakes() {
+    use std::io::Read;
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = self_signed(dir.path());
+    let (mut child, addr) = serve_tls(dir.path(), &cert, &key);
+    // Connections that never start their handshake.
+    let opened = Instant::now();
+    let mut silent: Vec<std::net::TcpStream> = (0..64)
+        .map(|_| std::net::TcpStream::connect(&addr).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    // One more is closed right away: reading ends at once instead of waiting.
+    let mut extra = std::net::TcpStream::connect(&addr).unwrap();
+    extra
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let started = Instant::now();
+    let mut buf = [0u8; 16];
+    // Closed: end of stream or a reset; a read that timed out means the server kept it.
+    let closed = |s: &mut std::net::TcpStream, buf: &mut [u8]| match s.read(buf) {
+        Ok(n) => n == 0,
+        Err(e) => !matches!(
+            e.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ),
+    };
+    let ended = closed(&mut extra, &mut buf);
+    assert!(
+        ended && started.elapsed() < Duration::from_secs(4),
+        "a connection past the cap was kept open ({:?})",
+        started.elapsed()
+    );
+    // The silent ones are cut off by the handshake timeout (10 s), not kept for ever.
+    let first = &mut silent[0];
+    first
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let was_closed = closed(first, &mut buf);
+    let after = opened.elapsed();
+    assert!(
+        was_closed && after >= Duration::from_secs(8) && after < Duration::from_secs(19),
+        "a silent handshake was closed after {after:?}"
+    );
+    drop(silent);
+    // And the server still serves.
+    let out = Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "--max-time",
+            "10",
+        ])
+        .args(["--cacert", cert.to_str().unwrap()])
+        .arg(format!("https://{addr}/api/v1/health"))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "401");
     let _ = child.kill();
     let _ = child.wait();
 }
