@@ -87,8 +87,8 @@ fn notification_text_from_a_program_is_cleaned() {
         assert_eq!(message.chars().count(), 200, "{message:?}");
         assert!(message.ends_with('…'), "{message:?}");
         assert_eq!(
-            grove_orchestrator::attention::escape_markup(&message[..11]),
-            "&lt;b&gt;pay"
+            grove_orchestrator::attention::escape_markup(&message[..10]),
+            "&lt;b&gt;pay&lt;/b&gt;"
         );
     });
 }
