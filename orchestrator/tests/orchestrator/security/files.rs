@@ -12,15 +12,36 @@ use crate::support::{Grove, eventually, fixture_repo};
 
 /// Runs `grove serve` in `data_dir` (with `extra` args) and expects it to refuse to start.
 fn serve_refused(data_dir: &Path, extra: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_grove"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_grove"))
         .arg("--data-dir")
         .arg(data_dir)
         .arg("serve")
         .args(extra)
-        .output()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!out.status.success(), "grove serve started: {stderr}");
+    // A refusal exits at once; a server that started would run until killed.
+    let deadline = std::time::Instant::now() + crate::support::T;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("grove serve started in {}", data_dir.display());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(!status.success(), "grove serve started: {stderr}");
     stderr
 }
 
