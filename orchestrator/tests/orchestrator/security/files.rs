@@ -298,3 +298,30 @@ fn a_client_that_stops_answering_is_dropped_and_the_terminal_runs_on() {
         assert!(ended.is_ok(), "the server never dropped the silent client");
     });
 }
+
+#[test]
+fn the_events_socket_refuses_a_big_message() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let dir = tempfile::tempdir().unwrap();
+    let g = Grove::start(&dir.path().join("data"));
+    crate::support::rt().block_on(async {
+        let (mut ws, _) = tokio_tungstenite::connect_async(g.ws_request("/events"))
+            .await
+            .unwrap();
+        // Clients have nothing to say on /events; 64 KiB is far past its small cap.
+        ws.send(Message::Text("x".repeat(64 * 1024).into()))
+            .await
+            .unwrap();
+        let ended = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                match ws.next().await {
+                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
+                    Some(Ok(_)) => {}
+                }
+            }
+        })
+        .await;
+        assert!(ended.is_ok(), "the events socket took a 64 KiB message");
+    });
+}
