@@ -12,15 +12,36 @@ use crate::support::{Grove, eventually, fixture_repo};
 
 /// Runs `grove serve` in `data_dir` (with `extra` args) and expects it to refuse to start.
 fn serve_refused(data_dir: &Path, extra: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_grove"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_grove"))
         .arg("--data-dir")
         .arg(data_dir)
         .arg("serve")
         .args(extra)
-        .output()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!out.status.success(), "grove serve started: {stderr}");
+    // A refusal exits at once; a server that started would run until killed.
+    let deadline = std::time::Instant::now() + crate::support::T;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("grove serve started in {}", data_dir.display());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(!status.success(), "grove serve started: {stderr}");
     stderr
 }
 
@@ -279,5 +300,32 @@ fn a_client_that_stops_answering_is_dropped_and_the_terminal_runs_on() {
         })
         .await;
         assert!(ended.is_ok(), "the server never dropped the silent client");
+    });
+}
+
+#[test]
+fn the_events_socket_refuses_a_big_message() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let dir = tempfile::tempdir().unwrap();
+    let g = Grove::start(&dir.path().join("data"));
+    crate::support::rt().block_on(async {
+        let (mut ws, _) = tokio_tungstenite::connect_async(g.ws_request("/events"))
+            .await
+            .unwrap();
+        // Clients have nothing to say on /events; 64 KiB is far past its small cap.
+        ws.send(Message::Text("x".repeat(64 * 1024).into()))
+            .await
+            .unwrap();
+        let ended = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                match ws.next().await {
+                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
+                    Some(Ok(_)) => {}
+                }
+            }
+        })
+        .await;
+        assert!(ended.is_ok(), "the events socket took a 64 KiB message");
     });
 }
