@@ -21,10 +21,12 @@ impl Grove {
         Ok(self.session_wire(&row))
     }
 
-    /// Checks a session's drift now and caches it; whether it changed.
-    pub(super) fn check_drift(&self, row: &SessionRow) -> bool {
+    /// Checks a session's drift now and caches it; returns it and whether it changed.
+    fn check_drift(&self, row: &SessionRow) -> (Drift, bool) {
         let drift = Self::drift(row);
-        self.inner.drift.lock().insert(row.id, drift.clone()) != Some(drift)
+        let before = self.inner.drift.lock().insert(row.id, drift.clone());
+        let changed = before.as_ref() != Some(&drift);
+        (drift, changed)
     }
 
     /// The cached drift of a session, checked now when there is none yet.
@@ -35,13 +37,7 @@ impl Grove {
         if let Some(d) = self.inner.drift.lock().get(&row.id) {
             return d.clone();
         }
-        self.check_drift(row);
-        self.inner
-            .drift
-            .lock()
-            .get(&row.id)
-            .cloned()
-            .unwrap_or(Drift::None)
+        self.check_drift(row).0
     }
 
     /// Re-checks every active session's drift and announces the ones that changed (the user
@@ -49,7 +45,7 @@ impl Grove {
     pub(super) fn check_all_drift(&self) -> Result<()> {
         let rows = self.db().sessions()?;
         for row in rows.iter().filter(|r| r.state == RowState::Active) {
-            if self.check_drift(row) {
+            if self.check_drift(row).1 {
                 self.ctx().emit(Event::SessionUpdated {
                     session: self.session_wire(row),
                 });
@@ -241,8 +237,7 @@ impl Grove {
 
     pub(super) fn refuse_drift(&self, row: &SessionRow) -> Result<()> {
         // Always checked now: a refusal must not rest on a cached answer.
-        self.check_drift(row);
-        let drift = match Self::drift(row) {
+        let drift = match self.check_drift(row).0 {
             Drift::None => return Ok(()),
             Drift::Missing => format!("its worktree {} is missing", row.worktree.display()),
             Drift::BranchChanged { actual } => {

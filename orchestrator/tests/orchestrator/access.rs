@@ -275,23 +275,6 @@ fn tls_serves_https_with_the_given_certificate() {
     )
     .unwrap();
     let token = file["token"].as_str().unwrap();
-    let curl = |extra: &[&str], url: &str| {
-        let out = Command::new("curl")
-            .args([
-                "-s",
-                "-o",
-                "/dev/null",
-                "-w",
-                "%{http_code}",
-                "--max-time",
-                "10",
-            ])
-            .args(extra)
-            .arg(url)
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
     let auth = format!("Authorization: Bearer {token}");
     let https = format!("https://{addr}/api/v1/health");
     assert_eq!(
@@ -421,6 +404,19 @@ fn tls_caps_and_times_out_silent_handshakes() {
     );
     drop(silent);
     // And the server still serves.
+    assert_eq!(
+        curl(
+            &["--cacert", cert.to_str().unwrap()],
+            &format!("https://{addr}/api/v1/health")
+        ),
+        "401"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// The HTTP status code curl gets for `url` (empty when it got none).
+fn curl(extra: &[&str], url: &str) -> String {
     let out = Command::new("curl")
         .args([
             "-s",
@@ -431,13 +427,11 @@ fn tls_caps_and_times_out_silent_handshakes() {
             "--max-time",
             "10",
         ])
-        .args(["--cacert", cert.to_str().unwrap()])
-        .arg(format!("https://{addr}/api/v1/health"))
+        .args(extra)
+        .arg(url)
         .output()
         .unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "401");
-    let _ = child.kill();
-    let _ = child.wait();
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Status line and headers (lower-cased names) of a raw HTTP/1.1 exchange.

@@ -268,9 +268,7 @@ fn events_report_progress_attention_and_exit() {
 
 #[test]
 fn drift_behind_groves_back_is_announced_without_a_request() {
-    use futures_util::StreamExt;
     use grove_orchestrator::wire::{Drift, Event};
-    use tokio_tungstenite::tungstenite::Message;
 
     let dir = tempfile::tempdir().unwrap();
     let repo = fixture_repo(dir.path(), "repo");
@@ -280,30 +278,19 @@ fn drift_behind_groves_back_is_announced_without_a_request() {
     // Listing caches each session's drift; the watcher keeps the cache true.
     assert_eq!(g.sessions()[0].drift, Drift::None);
     rt().block_on(async {
-        let (mut events, _) = tokio_tungstenite::connect_async(g.ws_request("/events"))
-            .await
-            .unwrap();
+        let mut events = crate::support::events(&g).await;
         crate::support::git(
             std::path::Path::new(&s.worktree),
             &["switch", "-q", "-c", "elsewhere"],
         );
-        loop {
-            let msg = tokio::time::timeout(Duration::from_secs(20), events.next())
-                .await
-                .expect("no session_updated with the drift within 20 s")
-                .unwrap()
-                .unwrap();
-            let Message::Text(text) = msg else { continue };
-            if let Event::SessionUpdated { session } = serde_json::from_str(&text).unwrap()
-                && session.id == s.id
-                && session.drift
-                    == (Drift::BranchChanged {
-                        actual: "elsewhere".into(),
-                    })
-            {
-                break;
-            }
-        }
+        let moved = Drift::BranchChanged {
+            actual: "elsewhere".into(),
+        };
+        crate::support::wait_event(&mut events, "session_updated with the drift", |ev| {
+            matches!(ev, Event::SessionUpdated { session } if session.id == s.id && session.drift == moved)
+                .then_some(())
+        })
+        .await;
     });
     assert_eq!(
         g.sessions()[0].drift,

@@ -418,6 +418,34 @@ impl TermClient {
     }
 }
 
+/// An `/events` socket of `g`.
+pub async fn events(g: &Grove) -> Ws {
+    tokio_tungstenite::connect_async(g.ws_request("/events"))
+        .await
+        .unwrap()
+        .0
+}
+
+/// The first event on an `/events` socket that `pick` accepts, waiting at most `T`.
+pub async fn wait_event<R>(
+    events: &mut Ws,
+    what: &str,
+    mut pick: impl FnMut(grove_orchestrator::wire::Event) -> Option<R>,
+) -> R {
+    let deadline = tokio::time::Instant::now() + T;
+    loop {
+        let msg = tokio::time::timeout_at(deadline, events.next())
+            .await
+            .unwrap_or_else(|_| panic!("no event within {T:?}: {what}"))
+            .unwrap()
+            .unwrap();
+        let Message::Text(text) = msg else { continue };
+        if let Some(r) = pick(serde_json::from_str(&text).unwrap()) {
+            return r;
+        }
+    }
+}
+
 pub fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()

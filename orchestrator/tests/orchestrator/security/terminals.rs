@@ -46,18 +46,14 @@ fn an_oversize_terminal_is_clamped_on_spawn_and_resize() {
 /// notification server, which escapes markup on top: `attention::escape_markup`).
 #[test]
 fn notification_text_from_a_program_is_cleaned() {
-    use futures_util::StreamExt;
     use grove_orchestrator::wire::Event;
-    use tokio_tungstenite::tungstenite::Message;
 
     let dir = tempfile::tempdir().unwrap();
     let repo = fixture_repo(dir.path(), "repo");
     let g = Grove::start(&dir.path().join("data"));
     let repo_id = g.add_repo(&repo);
     rt().block_on(async {
-        let (mut events, _) = tokio_tungstenite::connect_async(g.ws_request("/events"))
-            .await
-            .unwrap();
+        let mut events = crate::support::events(&g).await;
         // An OSC 9 whose text carries a right-to-left override, a C1 control, a newline and
         // 500 more characters.
         let long = "x".repeat(500);
@@ -65,17 +61,11 @@ fn notification_text_from_a_program_is_cleaned() {
             "sh -c 'sleep 0.5; printf \"\\033]9;<b>pay</b>\\342\\200\\256gnp.exe\\302\\233line\\nnext{long}\\007\"; exec cat'"
         );
         g.create_session(repo_id, "notify", &command);
-        let message = loop {
-            let msg = tokio::time::timeout(std::time::Duration::from_secs(30), events.next())
-                .await
-                .expect("no attention event")
-                .unwrap()
-                .unwrap();
-            let Message::Text(text) = msg else { continue };
-            if let Event::Attention { message, .. } = serde_json::from_str(&text).unwrap() {
-                break message.unwrap_or_default();
-            }
-        };
+        let message = crate::support::wait_event(&mut events, "attention", |ev| match ev {
+            Event::Attention { message, .. } => Some(message.unwrap_or_default()),
+            _ => None,
+        })
+        .await;
         // (A line feed inside an OSC is dropped by the parser already, like every C0 control.)
         assert!(message.starts_with("<b>pay</b>gnp.exelinenext"), "{message:?}");
         assert!(
