@@ -119,6 +119,24 @@ pub struct Session {
     pub terminals: Vec<TerminalInfo>,
     #[ts(type = "number")]
     pub created_at: i64,
+    /// The sidebar's `+added −deleted` and uncommitted dot; `None` until the worktree was first
+    /// scanned (and for archived sessions).
+    pub changes: Option<ChangeSummary>,
+}
+
+/// A session's changes at a glance, kept current by the file watcher.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, TS, PartialEq, Eq, Default)]
+pub struct ChangeSummary {
+    /// Files changed against the base (what a pull request shows, uncommitted work included).
+    pub files: u32,
+    /// Lines added against the base.
+    #[ts(type = "number")]
+    pub additions: u64,
+    /// Lines deleted against the base.
+    #[ts(type = "number")]
+    pub deletions: u64,
+    /// Files that differ from HEAD (staged, unstaged or untracked): the sidebar's dot.
+    pub uncommitted: u32,
 }
 
 /// The agent terminal or an extra shell.
@@ -248,6 +266,16 @@ pub enum Event {
         terminal_id: i64,
         message: Option<String>,
     },
+    /// A session's worktree, index or branch changed: its new summary, and the files seen
+    /// written (relative to the worktree). `all` says the watcher could not tell which files
+    /// (a rescan after the watch limit, an overflow): treat every file as changed.
+    SessionChanges {
+        #[ts(type = "number")]
+        session_id: i64,
+        summary: ChangeSummary,
+        paths: Vec<String>,
+        all: bool,
+    },
     /// A repository's config was approved or its approval revoked.
     RepoTrustChanged {
         trust: RepoTrust,
@@ -286,6 +314,9 @@ pub struct ChangedFile {
     #[ts(type = "number")]
     pub deletions: u64,
     pub binary: bool,
+    /// Changes whenever the file's content may have changed (size and modification time of the
+    /// worktree file, or the old blob of a deletion): a *viewed* mark holds while it is equal.
+    pub version: String,
 }
 
 /// A session's changed files, sorted by path.
@@ -363,6 +394,12 @@ pub struct CommitResult {
 pub struct RevertRequest {
     /// The path as listed in the changes (for a rename, either name).
     pub path: String,
+    /// Revert only this hunk, named by its header as the diff showed it
+    /// (`@@ -12,4 +12,6 @@`); without it, the whole file. A hunk no longer in the diff (the
+    /// file changed since it was shown) is refused with `hunk_not_found`.
+    #[serde(default)]
+    #[ts(optional)]
+    pub hunk: Option<String>,
 }
 
 /// What a revert did.
@@ -430,6 +467,8 @@ pub enum ErrorCode {
     ChangedSinceRevert,
     /// No revert to undo.
     NothingToUndo,
+    /// The hunk to revert is no longer in the file's diff: show the diff again.
+    HunkNotFound,
     Unauthorized,
     Forbidden,
     Internal,

@@ -65,6 +65,9 @@ pub struct FileChange {
     /// Lines deleted (0 for a binary file).
     pub deletions: usize,
     pub binary: bool,
+    /// Differs whenever the content may have changed: the worktree file's size and modification
+    /// time, or the old blob of a file no longer on disk.
+    pub version: String,
 }
 
 /// What a file's diff shows.
@@ -192,6 +195,7 @@ fn entries(repo: &Repository, diff: &git2::Diff<'_>, worktree: &Path) -> Vec<Ent
             },
         );
         file.kind = kind;
+        file.version = version(worktree, &file.raw_path, delta.old_file().id());
         out.push(Entry {
             file,
             idx,
@@ -327,6 +331,23 @@ fn describe(delta: &git2::DiffDelta<'_>, kind: ChangeKind) -> FileChange {
         additions: 0,
         deletions: 0,
         binary: false,
+        version: String::new(),
+    }
+}
+
+/// A file's version for *viewed* marks: its size and modification time on disk (a symlink's
+/// own, never its target's), or the old blob when the file is gone.
+fn version(worktree: &Path, raw_path: &[u8], old: Oid) -> String {
+    match fs_err::symlink_metadata(worktree.join(bytes_path(raw_path))) {
+        Ok(meta) => {
+            let nanos = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            format!("{}-{nanos:x}", meta.len())
+        }
+        Err(_) => format!("gone-{old}"),
     }
 }
 

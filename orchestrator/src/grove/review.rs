@@ -114,5 +114,6 @@ fn changed_file(c: &git::FileChange) -> ChangedFile {
         additions: c.additions as u64,
         deletions: c.deletions as u64,
         binary: c.binary,
+        version: c.version.clone(),
     }
 }

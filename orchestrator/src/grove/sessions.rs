@@ -96,6 +96,7 @@ impl Grove {
             has_setup: row.has_setup,
             terminals,
             created_at: row.created_at,
+            changes: None,
         }
     }
 

@@ -31,7 +31,8 @@ pub(crate) fn status_of(code: ErrorCode) -> StatusCode {
         | C::NothingToCommit
         | C::AlreadyPushed
         | C::ChangedSinceRevert
-        | C::NothingToUndo => StatusCode::CONFLICT,
+        | C::NothingToUndo
+        | C::HunkNotFound => StatusCode::CONFLICT,
         C::PathMissing
         | C::NotARepo
         | C::BareRepo

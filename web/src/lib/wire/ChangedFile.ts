@@ -20,4 +20,9 @@ additions: number,
 /**
  * Lines deleted (0 for a binary file).
  */
-deletions: number, binary: boolean, };
+deletions: number, binary: boolean, 
+/**
+ * Changes whenever the file's content may have changed (size and modification time of the
+ * worktree file, or the old blob of a deletion): a *viewed* mark holds while it is equal.
+ */
+version: string, };

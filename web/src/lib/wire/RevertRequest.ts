@@ -7,4 +7,10 @@ export type RevertRequest = {
 /**
  * The path as listed in the changes (for a rename, either name).
  */
-path: string, };
+path: string, 
+/**
+ * Revert only this hunk, named by its header as the diff showed it
+ * (`@@ -12,4 +12,6 @@`); without it, the whole file. A hunk no longer in the diff (the
+ * file changed since it was shown) is refused with `hunk_not_found`.
+ */
+hunk?: string, };
