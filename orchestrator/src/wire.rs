@@ -425,6 +425,40 @@ pub struct UndoResult {
     pub paths: Vec<String>,
 }
 
+/// One review comment on a line or range of a changed file.
+#[derive(Debug, Clone, Serialize, Deserialize, TS, PartialEq, Eq)]
+pub struct ReviewComment {
+    /// The file, as listed in the changes.
+    pub path: String,
+    /// First line commented on (1-based, in the new side; the old side's for a deleted line).
+    pub line: u32,
+    /// Last line of a range; absent for one line.
+    #[serde(default)]
+    #[ts(optional)]
+    pub end_line: Option<u32>,
+    /// The lines commented on, as the diff showed them (quoted to the agent).
+    #[serde(default)]
+    pub quote: String,
+    /// What the user wrote.
+    pub text: String,
+}
+
+/// Review comments typed into the session's agent terminal as one bracketed paste, each with
+/// `path:line` and its quoted lines. Nothing is submitted: the user presses Enter.
+#[derive(Debug, Clone, Serialize, Deserialize, TS, Default)]
+pub struct SendCommentsRequest {
+    pub comments: Vec<ReviewComment>,
+}
+
+/// Where the comments went.
+#[derive(Debug, Clone, Serialize, Deserialize, TS, PartialEq, Eq)]
+pub struct SentComments {
+    #[ts(type = "number")]
+    pub terminal_id: i64,
+    /// The text typed (without the paste brackets).
+    pub text: String,
+}
+
 /// Error codes the UI can act on.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, TS, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -637,6 +671,9 @@ pub fn export_all(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> {
         RevertResult,
         UndoRequest,
         UndoResult,
+        ReviewComment,
+        SendCommentsRequest,
+        SentComments,
     );
     Ok(())
 }
