@@ -8,6 +8,7 @@ import { RepoStore } from './stores/repos.svelte';
 import { SessionStore } from './stores/sessions.svelte';
 import { TerminalStore } from './stores/terminals.svelte';
 import { TrustStore } from './stores/trust.svelte';
+import { ReviewStores } from './stores/review.svelte';
 import type { Event } from './wire/Event';
 import { markOnce } from './startup';
 
@@ -20,6 +21,7 @@ export class Grove {
   readonly sessions: SessionStore;
   readonly terminals: TerminalStore;
   readonly trust: TrustStore;
+  readonly reviews: ReviewStores;
   #events: Closable | null = null;
   #attempt = 0;
   #stopped = false;
@@ -33,6 +35,7 @@ export class Grove {
     this.sessions = new SessionStore(transport);
     this.terminals = new TerminalStore(transport, this.connection);
     this.trust = new TrustStore(transport);
+    this.reviews = new ReviewStores(transport);
   }
 
   start(): void {
@@ -67,6 +70,7 @@ export class Grove {
         if (!early && current()) this.connection.error(`Could not read which repos' grove.toml you approved: ${messageOf(e)}`);
       });
       markOnce('loaded');
+      if (!early) this.reviews.refreshOpen();
       if (this.sessions.selectedId === null) {
         const first = this.sessions.ordered(this.repos.list)[0];
         if (first) this.sessions.select(first.id);
@@ -146,6 +150,14 @@ export class Grove {
         break;
       case 'resync':
         void this.reload();
+        break;
+      case 'session_changes':
+        this.sessions.apply(ev);
+        this.reviews.changed(ev.session_id, ev.paths, ev.all);
+        break;
+      case 'session_removed':
+        this.sessions.apply(ev);
+        this.reviews.removed(ev.session_id);
         break;
       default:
         this.sessions.apply(ev);

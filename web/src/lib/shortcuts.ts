@@ -9,6 +9,7 @@ export type Action =
   | { kind: 'new-terminal' }
   | { kind: 'close-pane' }
   | { kind: 'search' }
+  | { kind: 'review' }
   | { kind: 'help' };
 
 export interface KeyLike {
@@ -43,6 +44,8 @@ export function actionFor(e: KeyLike, inTextField: boolean): Action | null {
       return { kind: 'close-pane' };
     case 'KeyF':
       return { kind: 'search' };
+    case 'KeyD':
+      return { kind: 'review' };
     default:
       return null;
   }
@@ -54,8 +57,7 @@ export interface HelpEntry {
   what: string;
 }
 
-/** The F1 overlay: every shortcut, by where it applies. A new panel adds its own section here
- *  (the review panel's keys go in a "Review" section once it exists). */
+/** The F1 overlay: every shortcut, by where it applies. A new panel adds its own section here. */
 export const HELP: { section: string; entries: HelpEntry[] }[] = [
   {
     section: 'Anywhere',
@@ -66,6 +68,7 @@ export const HELP: { section: string; entries: HelpEntry[] }[] = [
       { keys: 'Ctrl+Shift+T', what: 'New shell in this session' },
       { keys: 'Ctrl+Shift+W', what: 'Close this terminal (asks first while its program runs)' },
       { keys: 'Ctrl+Shift+F', what: 'Search in this terminal' },
+      { keys: 'Ctrl+Shift+D', what: 'Open / close the review panel (changes, diff, comments, commit)' },
       { keys: 'F1 (or ? outside a terminal)', what: 'This help' },
     ],
   },
@@ -74,6 +77,14 @@ export const HELP: { section: string; entries: HelpEntry[] }[] = [
     entries: [
       { keys: 'Ctrl+Shift+C / V', what: 'Copy / paste (or the usual mouse selection)' },
       { keys: 'Enter / Shift+Enter in search', what: 'Next / previous match; Escape closes the search' },
+    ],
+  },
+  {
+    section: 'Review',
+    entries: [
+      { keys: 'Click a line number; Shift+click or drag', what: 'Select a line or a range of the diff to comment on (or revert its hunk)' },
+      { keys: 'Ctrl+Enter in the comment box', what: 'Add the comment to the list (Escape cancels the selection)' },
+      { keys: 'Ctrl+Enter in the commit message', what: 'Commit' },
     ],
   },
   {

@@ -200,6 +200,12 @@ export class SessionStore {
       case 'attention':
         if (ev.session_id !== this.selectedId || !pageVisible()) this.attention[ev.session_id] = ev.message;
         break;
+      case 'session_changes': {
+        // The sidebar's counts and dot; the open review panel refetches on its own.
+        const s = this.byId[ev.session_id];
+        if (s) s.changes = ev.summary;
+        break;
+      }
       case 'session_progress': {
         const key = `${ev.repo_id}:${ev.name}`;
         if (ev.stage === 'done') delete this.progress[key];
