@@ -90,6 +90,7 @@ impl GroveError {
                 GitError::AlreadyPushed { .. } => ErrorCode::AlreadyPushed,
                 GitError::ChangedSinceRevert { .. } => ErrorCode::ChangedSinceRevert,
                 GitError::NothingToUndo => ErrorCode::NothingToUndo,
+                GitError::HunkNotFound { .. } => ErrorCode::HunkNotFound,
                 GitError::EmptyMessage | GitError::BadPath { .. } => ErrorCode::InvalidRequest,
                 _ => ErrorCode::Internal,
             },

@@ -63,7 +63,7 @@ pub use error::GitError;
 pub use names::sanitize_name;
 pub use removal::{RemovalCheck, branch_merged, check_removal, delete_branch};
 pub use repo::{BranchInfo, RepoInfo, head_commit, inspect_repo, list_branches};
-pub use revert::{Reverted, revert_file, undo_revert};
+pub use revert::{Reverted, revert_file, revert_hunk, undo_revert};
 pub use worktree::{
     CreatedWorktree, NewWorktree, create_worktree, remove_worktree, restore_worktree,
 };

@@ -79,6 +79,44 @@ enum Command {
         #[arg(long)]
         repo: Option<String>,
     },
+    /// Revert a changed file (or one hunk of it) to the base; `grove undo` puts it back.
+    Revert {
+        /// Session name.
+        name: String,
+        /// The file, as `grove changes` lists it.
+        path: String,
+        /// Only this hunk, by its header as `grove diff` prints it (`@@ -12,4 +12,6 @@`).
+        #[arg(long)]
+        hunk: Option<String>,
+        /// Revert to HEAD (discard uncommitted work only) instead of the base.
+        #[arg(long)]
+        uncommitted: bool,
+        #[arg(long)]
+        repo: Option<String>,
+    },
+    /// Undo a revert: the latest, or the one `--id` names.
+    Undo {
+        /// Session name.
+        name: String,
+        /// The undo id `grove revert` printed.
+        #[arg(long)]
+        id: Option<String>,
+        #[arg(long)]
+        repo: Option<String>,
+    },
+    /// Type a review comment into the session's agent terminal (as a paste; nothing is
+    /// submitted until you press Enter there).
+    Comment {
+        /// Session name.
+        name: String,
+        /// Where: `PATH:LINE` or `PATH:FIRST-LAST`.
+        at: String,
+        /// The comment.
+        #[arg(short, long)]
+        message: String,
+        #[arg(long)]
+        repo: Option<String>,
+    },
     /// Open the running Grove in the browser (the URL carries the token; `grove serve` prints it
     /// only on a terminal).
     Open {
@@ -284,6 +322,23 @@ fn main() -> ExitCode {
         } => cli::client::Client::connect(&data_dir).and_then(|c| {
             cli::review::commit(&c, &name, repo.as_deref(), message, all, paths, amend)
         }),
+        Command::Revert {
+            name,
+            path,
+            hunk,
+            uncommitted,
+            repo,
+        } => cli::client::Client::connect(&data_dir)
+            .and_then(|c| cli::review::revert(&c, &name, repo.as_deref(), path, hunk, uncommitted)),
+        Command::Undo { name, id, repo } => cli::client::Client::connect(&data_dir)
+            .and_then(|c| cli::review::undo(&c, &name, repo.as_deref(), id)),
+        Command::Comment {
+            name,
+            at,
+            message,
+            repo,
+        } => cli::client::Client::connect(&data_dir)
+            .and_then(|c| cli::review::comment(&c, &name, repo.as_deref(), &at, message)),
         Command::Open { print } => {
             cli::client::Client::connect(&data_dir).and_then(|c| c.open(print))
         }

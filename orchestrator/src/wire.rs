@@ -389,11 +389,15 @@ pub struct CommitResult {
     pub commit: String,
 }
 
-/// Reverts a changed file to the session's base; undoable.
+/// Reverts a changed file (or one hunk of it) to the session's base, or to HEAD; undoable.
 #[derive(Debug, Clone, Serialize, Deserialize, TS, Default)]
 pub struct RevertRequest {
     /// The path as listed in the changes (for a rename, either name).
     pub path: String,
+    /// The scope whose diff was shown: `base` reverts to the merge base, `uncommitted` to HEAD.
+    #[serde(default)]
+    #[ts(optional)]
+    pub scope: Option<ChangeScope>,
     /// Revert only this hunk, named by its header as the diff showed it
     /// (`@@ -12,4 +12,6 @@`); without it, the whole file. A hunk no longer in the diff (the
     /// file changed since it was shown) is refused with `hunk_not_found`.

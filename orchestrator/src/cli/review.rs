@@ -1,9 +1,12 @@
 //! `grove changes`, `grove diff` and `grove commit`: a session's work, through the same API the
 //! review panel uses.
 
+use anyhow::Context;
 use anyhow::bail;
 use grove_orchestrator::wire::{
-    ChangeStatus, Changes, CommitRequest, CommitResult, DiffContent, Diffs,
+    ChangeScope, ChangeStatus, Changes, CommitRequest, CommitResult, DiffContent, Diffs,
+    RevertRequest, RevertResult, ReviewComment, SendCommentsRequest, SentComments, UndoRequest,
+    UndoResult,
 };
 
 use super::client::Client;
@@ -40,7 +43,25 @@ pub fn changes(
         scope_param(uncommitted)
     ))?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&changes)?);
+        // Exactly the documented fields (scripts read them); the API's `version` stays out.
+        let files: Vec<serde_json::Value> = changes
+            .files
+            .iter()
+            .map(|f| {
+                serde_json::json!({
+                    "path": f.path,
+                    "old_path": f.old_path,
+                    "status": f.status,
+                    "additions": f.additions,
+                    "deletions": f.deletions,
+                    "binary": f.binary,
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "files": files }))?
+        );
         return Ok(());
     }
     for f in &changes.files {
@@ -135,4 +156,120 @@ pub fn commit(
         s.branch
     );
     Ok(())
+}
+
+/// Reverts a file (or a hunk) and prints how to undo it.
+pub fn revert(
+    c: &Client,
+    name: &str,
+    repo: Option<&str>,
+    path: String,
+    hunk: Option<String>,
+    uncommitted: bool,
+) -> anyhow::Result<()> {
+    let s = c.resolve_session(name, repo)?;
+    let r: RevertResult = c.post(
+        &format!("/sessions/{}/revert", s.id),
+        &RevertRequest {
+            path,
+            scope: Some(if uncommitted {
+                ChangeScope::Uncommitted
+            } else {
+                ChangeScope::Base
+            }),
+            hunk,
+        },
+    )?;
+    println!(
+        "reverted {}; undo with: grove undo {} --id {}",
+        r.paths.join(", "),
+        s.name,
+        r.undo_id
+    );
+    Ok(())
+}
+
+/// Undoes a revert.
+pub fn undo(c: &Client, name: &str, repo: Option<&str>, id: Option<String>) -> anyhow::Result<()> {
+    let s = c.resolve_session(name, repo)?;
+    let r: UndoResult = c.post(
+        &format!("/sessions/{}/undo", s.id),
+        &UndoRequest { undo_id: id },
+    )?;
+    println!("restored {}", r.paths.join(", "));
+    Ok(())
+}
+
+/// Sends one review comment to the agent.
+pub fn comment(
+    c: &Client,
+    name: &str,
+    repo: Option<&str>,
+    at: &str,
+    text: String,
+) -> anyhow::Result<()> {
+    let (path, line, end_line) = parse_at(at)?;
+    let s = c.resolve_session(name, repo)?;
+    let sent: SentComments = c.post(
+        &format!("/sessions/{}/comments", s.id),
+        &SendCommentsRequest {
+            comments: vec![ReviewComment {
+                path,
+                line,
+                end_line,
+                quote: String::new(),
+                text,
+            }],
+        },
+    )?;
+    println!("typed into terminal {}:\n{}", sent.terminal_id, sent.text);
+    Ok(())
+}
+
+/// `PATH:LINE` or `PATH:FIRST-LAST`.
+fn parse_at(at: &str) -> anyhow::Result<(String, u32, Option<u32>)> {
+    let usage = || format!("`{at}` is not PATH:LINE or PATH:FIRST-LAST (e.g. src/main.rs:12)");
+    let (path, lines) = at.rsplit_once(':').with_context(usage)?;
+    if path.is_empty() {
+        bail!(usage());
+    }
+    let (first, last) = match lines.split_once('-') {
+        Some((a, b)) => (a, Some(b)),
+        None => (lines, None),
+    };
+    let first: u32 = first.parse().ok().filter(|&n| n > 0).with_context(usage)?;
+    let last = match last {
+        Some(l) => Some(
+            l.parse::<u32>()
+                .ok()
+                .filter(|&n| n >= first)
+                .with_context(usage)?,
+        ),
+        None => None,
+    };
+    Ok((path.to_string(), first, last))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_at;
+
+    #[test]
+    fn comment_locations_parse_or_say_what_is_wrong() {
+        assert_eq!(
+            parse_at("src/a.rs:12").ok(),
+            Some(("src/a.rs".into(), 12, None))
+        );
+        assert_eq!(
+            parse_at("a:b.rs:3-9").ok(),
+            Some(("a:b.rs".into(), 3, Some(9)))
+        );
+        for bad in ["src/a.rs", ":3", "a.rs:0", "a.rs:x", "a.rs:9-3"] {
+            let err = parse_at(bad)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.contains("PATH:LINE"), "{bad}: {err}");
+        }
+    }
 }

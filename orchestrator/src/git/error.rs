@@ -200,6 +200,15 @@ pub enum GitError {
         /// The file, relative to the worktree.
         path: String,
     },
+    /// The hunk to revert is not in the file's diff any more (the file changed since the diff
+    /// was shown).
+    #[error("{path} has no hunk {header} now: the file changed; look at its diff again")]
+    HunkNotFound {
+        /// The file.
+        path: String,
+        /// The header asked for.
+        header: String,
+    },
     /// There is no revert to undo.
     #[error("nothing to undo: no revert of this session is kept")]
     NothingToUndo,

@@ -12,7 +12,7 @@ use std::path::{Component, Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::changes::{ChangeKind, Scope, bytes_path, changes, scope_commit};
+use super::changes::{ChangeKind, FileChange, Scope, bytes_path, changes, scope_commit};
 use super::error::{GitError, ctx, io_ctx};
 use super::repo::open_any;
 
@@ -51,47 +51,27 @@ pub struct Reverted {
     pub paths: Vec<String>,
 }
 
-/// Reverts the changed file `path` (as listed by [`changes`] in the base scope; for a rename
-/// either name) of the worktree to its content at the merge base with `base`: a file the session
-/// added is removed, a renamed one is moved back. What it held is kept in `undo_dir`.
+/// Reverts the changed file `path` (as listed by [`changes`] in `scope`; for a rename either
+/// name) of the worktree to its content in the scope's commit (the merge base with `base`, or
+/// HEAD): a file the session added is removed, a renamed one is moved back. What it held is kept
+/// in `undo_dir`.
 pub fn revert_file(
     worktree: &Path,
     base: &str,
+    scope: Scope,
     path: &str,
     undo_dir: &Path,
 ) -> Result<Reverted, GitError> {
-    let list = changes(worktree, base, Scope::Base)?;
-    let change = list
-        .iter()
-        .find(|c| c.path == path || c.old_path.as_deref() == Some(path))
-        .ok_or_else(|| GitError::NotChanged {
-            path: path.to_string(),
-        })?;
-    if change.kind == ChangeKind::Submodule {
-        return Err(GitError::BadPath {
-            path: format!("{path} (a submodule: revert it with git in the submodule)"),
-        });
-    }
+    let change = find_change(worktree, base, scope, path)?;
     let mut targets = vec![change.raw_path.clone()];
     if let Some(old) = &change.raw_old_path {
         targets.push(old.clone());
     }
     let repo = open_any(worktree)?;
-    let base_oid = scope_commit(&repo, worktree, base, Scope::Base)?;
-    let tree = repo
-        .find_commit(base_oid)
-        .and_then(|c| c.tree())
-        .map_err(ctx(format!("cannot read commit {base_oid}")))?;
-
-    let id = new_undo_id();
-    let entry_dir = undo_dir.join(&id);
-    private_dir(&entry_dir)?;
-    let mut manifest = Manifest { files: Vec::new() };
+    let tree = scope_tree(&repo, worktree, base, scope)?;
     let mut planned = Vec::new();
-    for (n, raw) in targets.iter().enumerate() {
+    for raw in &targets {
         let rel = bytes_path(raw);
-        let abs = check_inside(worktree, &rel)?;
-        let before = save_current(&abs, &entry_dir, n)?;
         let wanted = match tree.get_path(&rel) {
             Ok(entry) => {
                 let blob = entry
@@ -105,6 +85,169 @@ pub fn revert_file(
             }
             Err(_) => Wanted::Absent,
         };
+        planned.push((raw.clone(), wanted));
+    }
+    rewrite(worktree, undo_dir, planned)
+}
+
+/// Reverts one hunk of the changed file `path`: the hunk of its diff in `scope` whose header is
+/// `header` (`@@ -12,4 +12,6 @@`, any text after the second `@@` ignored) gets the scope's lines
+/// back; the rest of the file is left as it is. What the file held is kept in `undo_dir`. A
+/// header no longer in the diff is [`GitError::HunkNotFound`].
+pub fn revert_hunk(
+    worktree: &Path,
+    base: &str,
+    scope: Scope,
+    path: &str,
+    header: &str,
+    undo_dir: &Path,
+) -> Result<Reverted, GitError> {
+    let want = parse_header(header);
+    {
+        let not_found = || GitError::HunkNotFound {
+            path: path.to_string(),
+            header: header.to_string(),
+        };
+        let want = want.ok_or_else(not_found)?;
+        let change = find_change(worktree, base, scope, path)?;
+        let repo = open_any(worktree)?;
+        let tree = scope_tree(&repo, worktree, base, scope)?;
+        let old_raw = change.raw_old_path.as_ref().unwrap_or(&change.raw_path);
+        let old = match tree.get_path(&bytes_path(old_raw)) {
+            Ok(entry) if entry.filemode() != 0o120000 => entry
+                .to_object(&repo)
+                .and_then(|o| o.peel_to_blob())
+                .map(|b| b.content().to_vec())
+                .map_err(ctx(format!("cannot read {path} at the base")))?,
+            Ok(_) => return Err(not_hunkable(path, "a symlink")),
+            Err(_) => Vec::new(),
+        };
+        let abs = check_inside(worktree, &bytes_path(&change.raw_path))?;
+        let (current, exec) = match read_current(&abs)? {
+            Wanted::File(bytes, exec) => (bytes, exec),
+            Wanted::Absent => return Err(not_hunkable(path, "deleted")),
+            Wanted::Symlink(_) => return Err(not_hunkable(path, "a symlink")),
+        };
+        let patch = git2::Patch::from_buffers(&old, None, &current, None, None)
+            .map_err(ctx(format!("cannot diff {path}")))?;
+        if patch.delta().flags().is_binary() {
+            return Err(not_hunkable(path, "binary"));
+        }
+        let hunk_idx = (0..patch.num_hunks())
+            .find(|&i| {
+                patch.hunk(i).is_ok_and(|(h, _)| {
+                    (h.old_start(), h.old_lines(), h.new_start(), h.new_lines()) == want
+                })
+            })
+            .ok_or_else(not_found)?;
+        let mut restored = Vec::new();
+        let lines = patch
+            .num_lines_in_hunk(hunk_idx)
+            .map_err(ctx(format!("cannot diff {path}")))?;
+        for l in 0..lines {
+            let line = patch
+                .line_in_hunk(hunk_idx, l)
+                .map_err(ctx(format!("cannot diff {path}")))?;
+            // Context and deleted lines are the old side; their content keeps its newline (or
+            // lacks it, at an end of file without one).
+            if matches!(line.origin(), ' ' | '-') {
+                restored.extend_from_slice(line.content());
+            }
+        }
+        let (_, _, new_start, new_lines) = want;
+        let cur_lines: Vec<&[u8]> = current.split_inclusive(|&b| b == b'\n').collect();
+        // A hunk that adds nothing names the line *before* it (`+4,0`).
+        let from = if new_lines == 0 {
+            new_start as usize
+        } else {
+            (new_start as usize).saturating_sub(1)
+        };
+        let to = (from + new_lines as usize).min(cur_lines.len());
+        let mut bytes = Vec::with_capacity(current.len());
+        for part in &cur_lines[..from.min(cur_lines.len())] {
+            bytes.extend_from_slice(part);
+        }
+        bytes.extend_from_slice(&restored);
+        for part in &cur_lines[to..] {
+            bytes.extend_from_slice(part);
+        }
+        rewrite(
+            worktree,
+            undo_dir,
+            vec![(change.raw_path.clone(), Wanted::File(bytes, exec))],
+        )
+    }
+}
+
+fn not_hunkable(path: &str, why: &str) -> GitError {
+    GitError::BadPath {
+        path: format!("{path} ({why}: revert the whole file instead of a hunk)"),
+    }
+}
+
+/// `(old_start, old_lines, new_start, new_lines)` of a hunk header; a count left out is 1.
+fn parse_header(header: &str) -> Option<(u32, u32, u32, u32)> {
+    let rest = header.trim_start().strip_prefix("@@ -")?;
+    let (ranges, _) = rest.split_once(" @@")?;
+    let (old, new) = ranges.split_once(" +")?;
+    let range = |r: &str| -> Option<(u32, u32)> {
+        match r.split_once(',') {
+            Some((a, b)) => Some((a.parse().ok()?, b.parse().ok()?)),
+            None => Some((r.parse().ok()?, 1)),
+        }
+    };
+    let (a, b) = range(old)?;
+    let (c, d) = range(new)?;
+    Some((a, b, c, d))
+}
+
+/// The change to `path` (either name of a rename) in `scope`; submodules are refused.
+fn find_change(
+    worktree: &Path,
+    base: &str,
+    scope: Scope,
+    path: &str,
+) -> Result<FileChange, GitError> {
+    let change = changes(worktree, base, scope)?
+        .into_iter()
+        .find(|c| c.path == path || c.old_path.as_deref() == Some(path))
+        .ok_or_else(|| GitError::NotChanged {
+            path: path.to_string(),
+        })?;
+    if change.kind == ChangeKind::Submodule {
+        return Err(GitError::BadPath {
+            path: format!("{path} (a submodule: revert it with git in the submodule)"),
+        });
+    }
+    Ok(change)
+}
+
+fn scope_tree<'r>(
+    repo: &'r git2::Repository,
+    worktree: &Path,
+    base: &str,
+    scope: Scope,
+) -> Result<git2::Tree<'r>, GitError> {
+    let oid = scope_commit(repo, worktree, base, scope)?;
+    repo.find_commit(oid)
+        .and_then(|c| c.tree())
+        .map_err(ctx(format!("cannot read commit {oid}")))
+}
+
+/// Makes each `(path, wanted)` so, after saving what each path held into a new undo record.
+fn rewrite(
+    worktree: &Path,
+    undo_dir: &Path,
+    targets: Vec<(Vec<u8>, Wanted)>,
+) -> Result<Reverted, GitError> {
+    let id = new_undo_id();
+    let entry_dir = undo_dir.join(&id);
+    private_dir(&entry_dir)?;
+    let mut manifest = Manifest { files: Vec::new() };
+    let mut planned = Vec::new();
+    for (n, (raw, wanted)) in targets.iter().enumerate() {
+        let abs = check_inside(worktree, &bytes_path(raw))?;
+        let before = save_current(&abs, &entry_dir, n)?;
         manifest.files.push(Touched {
             path: raw.clone(),
             before,
@@ -119,14 +262,14 @@ pub fn revert_file(
             source: std::io::Error::other(e),
         })?,
     )?;
-    for (abs, wanted) in &planned {
-        apply(abs, wanted)?;
+    for (abs, wanted) in planned {
+        apply(&abs, wanted)?;
     }
     Ok(Reverted {
         undo_id: id,
         paths: targets
             .iter()
-            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .map(|(p, _)| String::from_utf8_lossy(p).into_owned())
             .collect(),
     })
 }
@@ -429,7 +572,7 @@ mod tests {
         .unwrap();
         write(&wt.path.join("added.txt"), "new work\n");
 
-        let r = revert_file(&wt.path, "main", "data.bin", &undo).unwrap();
+        let r = revert_file(&wt.path, "main", Scope::Base, "data.bin", &undo).unwrap();
         assert_eq!(r.paths, ["data.bin"]);
         assert_eq!(fs_err::read(wt.path.join("data.bin")).unwrap(), b"base\n");
         let saved = undo.join(&r.undo_id);
@@ -438,7 +581,7 @@ mod tests {
         assert_eq!(mode(&saved.join("manifest.json")), 0o600);
         assert_eq!(mode(&saved.join("0.blob")), 0o600);
 
-        let r2 = revert_file(&wt.path, "main", "added.txt", &undo).unwrap();
+        let r2 = revert_file(&wt.path, "main", Scope::Base, "added.txt", &undo).unwrap();
         assert!(!wt.path.join("added.txt").exists());
 
         // Undo takes the latest first.
@@ -469,7 +612,7 @@ mod tests {
         let wt = f.create("rv2", "grove/rv2");
         let undo = f.tmp.path().join("undo/2");
         fs_err::rename(wt.path.join("a.txt"), wt.path.join("b.txt")).unwrap();
-        let r = revert_file(&wt.path, "main", "b.txt", &undo).unwrap();
+        let r = revert_file(&wt.path, "main", Scope::Base, "b.txt", &undo).unwrap();
         assert_eq!(r.paths, ["b.txt", "a.txt"]);
         assert!(!wt.path.join("b.txt").exists());
         assert_eq!(
@@ -498,7 +641,7 @@ mod tests {
         std::os::unix::fs::symlink(&outside, wt.path.join("link")).unwrap();
         let undo = f.tmp.path().join("undo/3");
         // The link itself is the change; reverting it removes the link, not what it points at.
-        revert_file(&wt.path, "main", "link", &undo).unwrap();
+        revert_file(&wt.path, "main", Scope::Base, "link", &undo).unwrap();
         assert!(fs_err::symlink_metadata(wt.path.join("link")).is_err());
         assert_eq!(
             fs_err::read_to_string(outside.join("x.txt")).unwrap(),
@@ -515,7 +658,52 @@ mod tests {
         for bad in ["../x", "/etc/passwd", ".git/config", ""] {
             assert!(check_inside(&wt.path, Path::new(bad)).is_err(), "{bad}");
         }
-        let err = revert_file(&wt.path, "main", "README.md", &undo).unwrap_err();
+        let err = revert_file(&wt.path, "main", Scope::Base, "README.md", &undo).unwrap_err();
         assert!(matches!(err, GitError::NotChanged { .. }), "{err:?}");
+    }
+
+    /// The headers of the file's diff in the base scope.
+    fn headers(wt: &Path, path: &str) -> Vec<String> {
+        let d = crate::git::diffs(wt, "main", Scope::Base, &[path.to_string()]).unwrap();
+        match &d[0].body {
+            crate::git::DiffBody::Text(t) => t
+                .lines()
+                .filter(|l| l.starts_with("@@"))
+                .map(str::to_owned)
+                .collect(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn hunks_at_the_edges_revert_byte_for_byte() {
+        let f = Fixture::new();
+        commit_file(&f.repo, "tail.txt", "x\ny");
+        commit_file(&f.repo, "gone.txt", "a\nb\n");
+        let wt = f.create("rv4", "grove/rv4");
+        let undo = f.tmp.path().join("undo/4");
+        // No newline at the end on either side.
+        fs_err::write(wt.path.join("tail.txt"), "x\nz").unwrap();
+        let h = headers(&wt.path, "tail.txt");
+        assert_eq!(h, ["@@ -1,2 +1,2 @@"]);
+        revert_hunk(&wt.path, "main", Scope::Base, "tail.txt", &h[0], &undo).unwrap();
+        assert_eq!(fs_err::read(wt.path.join("tail.txt")).unwrap(), b"x\ny");
+        // A hunk whose new side is empty names the line before it (`+0,0`).
+        fs_err::write(wt.path.join("gone.txt"), "").unwrap();
+        let h = headers(&wt.path, "gone.txt");
+        assert_eq!(h, ["@@ -1,2 +0,0 @@"]);
+        revert_hunk(&wt.path, "main", Scope::Base, "gone.txt", &h[0], &undo).unwrap();
+        assert_eq!(fs_err::read(wt.path.join("gone.txt")).unwrap(), b"a\nb\n");
+        // Undo takes the latest back first.
+        undo_revert(&wt.path, &undo, None).unwrap();
+        assert_eq!(fs_err::read(wt.path.join("gone.txt")).unwrap(), b"");
+        for bad in ["", "@@ -1 +1 @", "@@ -a,1 +1,1 @@", "@@ -9,2 +9,2 @@"] {
+            let err = revert_hunk(&wt.path, "main", Scope::Base, "gone.txt", bad, &undo);
+            assert!(
+                matches!(err, Err(GitError::HunkNotFound { .. })),
+                "{bad}: {err:?}"
+            );
+        }
+        assert_eq!(parse_header("@@ -3 +4,0 @@ fn x"), Some((3, 1, 4, 0)));
     }
 }

@@ -5,7 +5,8 @@
 use super::*;
 use crate::wire::{
     ChangeScope, ChangeStatus, ChangedFile, Changes, CommitRequest, CommitResult, DiffContent,
-    Diffs, FileDiff, RevertResult, UndoResult,
+    Diffs, FileDiff, RevertRequest, RevertResult, ReviewComment, SendCommentsRequest, SentComments,
+    TerminalKind, UndoResult,
 };
 
 impl Grove {
@@ -53,10 +54,16 @@ impl Grove {
         Ok(CommitResult { commit })
     }
 
-    /// Reverts a changed file to the base; the discarded content is kept for [`Grove::undo`].
-    pub fn revert(&self, id: i64, path: &str) -> Result<RevertResult> {
+    /// Reverts a changed file (or, with `req.hunk`, one hunk of it) to the scope's commit; the
+    /// discarded content is kept for [`Grove::undo`].
+    pub fn revert(&self, id: i64, req: &RevertRequest) -> Result<RevertResult> {
         let row = self.unmoved(id)?;
-        let r = git::revert_file(&row.worktree, &row.base, path, &self.undo_dir(id))?;
+        let scope = git_scope(req.scope.unwrap_or_default());
+        let undo = self.undo_dir(id);
+        let r = match &req.hunk {
+            Some(h) => git::revert_hunk(&row.worktree, &row.base, scope, &req.path, h, &undo)?,
+            None => git::revert_file(&row.worktree, &row.base, scope, &req.path, &undo)?,
+        };
         Ok(RevertResult {
             undo_id: r.undo_id,
             paths: r.paths,
@@ -70,7 +77,44 @@ impl Grove {
         Ok(UndoResult { paths })
     }
 
-    fn undo_dir(&self, id: i64) -> PathBuf {
+    /// Types review comments into the session's agent terminal as one paste (bracketed when the
+    /// agent asked for bracketed paste, as every agent CLI does), without pressing Enter.
+    pub fn send_comments(&self, id: i64, req: &SendCommentsRequest) -> Result<SentComments> {
+        let row = self.reviewable(id)?;
+        if req.comments.is_empty() {
+            return Err(GroveError::Invalid(
+                "no comments to send: write one on a line of the diff first".into(),
+            ));
+        }
+        let agent = self
+            .session_terminals(id)
+            .into_iter()
+            .filter(|t| t.kind == TerminalKind::Agent)
+            .min_by_key(|t| t.id)
+            .ok_or_else(|| {
+                GroveError::Invalid(format!(
+                    "session {} has no agent terminal to send the comments to",
+                    row.name
+                ))
+            })?;
+        let text = format_comments(&req.comments);
+        let bracketed = agent.screen().with_model(|m| m.bracketed_paste());
+        let mut bytes = Vec::with_capacity(text.len() + 12);
+        if bracketed {
+            bytes.extend_from_slice(b"\x1b[200~");
+        }
+        bytes.extend_from_slice(text.as_bytes());
+        if bracketed {
+            bytes.extend_from_slice(b"\x1b[201~");
+        }
+        self.write_input(agent.id, &bytes)?;
+        Ok(SentComments {
+            terminal_id: agent.id,
+            text,
+        })
+    }
+
+    pub(super) fn undo_dir(&self, id: i64) -> PathBuf {
         self.data_dir().join("undo").join(id.to_string())
     }
 
@@ -90,6 +134,34 @@ impl Grove {
         self.refuse_drift(&row)?;
         Ok(row)
     }
+}
+
+/// The text the agent receives: each comment as `path:line` (or `path:first-last`), its quoted
+/// lines and the user's words. Control characters other than newline and tab are dropped, so a
+/// comment can neither end the paste early nor send keys.
+pub(crate) fn format_comments(comments: &[ReviewComment]) -> String {
+    let mut out = String::from("Review comments:\n");
+    for c in comments {
+        out.push('\n');
+        out.push_str(&c.path);
+        out.push(':');
+        out.push_str(&c.line.to_string());
+        if let Some(end) = c.end_line.filter(|&e| e > c.line) {
+            out.push('-');
+            out.push_str(&end.to_string());
+        }
+        out.push('\n');
+        for line in c.quote.lines() {
+            out.push_str("> ");
+            out.push_str(line);
+            out.push('\n');
+        }
+        out.push_str(c.text.trim_end());
+        out.push('\n');
+    }
+    out.chars()
+        .filter(|&ch| ch == '\n' || ch == '\t' || !ch.is_control())
+        .collect()
 }
 
 fn git_scope(scope: ChangeScope) -> git::Scope {

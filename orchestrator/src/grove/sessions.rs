@@ -358,6 +358,8 @@ impl Grove {
             let _ = fs_err::remove_file(crate::live::screen_path(&t.log_path));
         }
         self.db().delete_session(id)?;
+        // Reverted content can only be put back into the worktree, which is gone now.
+        let _ = fs_err::remove_dir_all(self.undo_dir(id));
         self.ctx().emit(Event::SessionRemoved { session_id: id });
         Ok(())
     }

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::api::{Body, MaybeBody, run};
-use crate::wire::{ChangeScope, CommitRequest, RevertRequest, UndoRequest};
+use crate::wire::{ChangeScope, CommitRequest, RevertRequest, SendCommentsRequest, UndoRequest};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -18,6 +18,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/sessions/{id}/commit", post(commit))
         .route("/sessions/{id}/revert", post(revert))
         .route("/sessions/{id}/undo", post(undo))
+        .route("/sessions/{id}/comments", post(comments))
 }
 
 #[derive(Debug, Deserialize)]
@@ -63,7 +64,7 @@ async fn revert(
     Path(id): Path<i64>,
     Body(req): Body<RevertRequest>,
 ) -> Response {
-    run(s.grove, move |g| g.revert(id, &req.path)).await
+    run(s.grove, move |g| g.revert(id, &req)).await
 }
 
 async fn undo(
@@ -72,4 +73,12 @@ async fn undo(
     MaybeBody(req): MaybeBody<UndoRequest>,
 ) -> Response {
     run(s.grove, move |g| g.undo(id, req.undo_id.as_deref())).await
+}
+
+async fn comments(
+    State(s): State<AppState>,
+    Path(id): Path<i64>,
+    Body(req): Body<SendCommentsRequest>,
+) -> Response {
+    run(s.grove, move |g| g.send_comments(id, &req)).await
 }

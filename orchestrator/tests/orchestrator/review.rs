@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
-use crate::support::{Grove, fixture_repo, git};
+use crate::support::{Grove, TermClient, fixture_repo, git, rt};
 
 /// The server's git sees no user or system config: only what each test's repo sets.
 const ISOLATED: &[(&str, &str)] = &[
@@ -149,7 +149,7 @@ fn every_status_kind_in_both_scopes_and_the_cli_json() {
     let readme = base.iter().find(|f| f["path"] == "README.md").unwrap();
     assert_eq!(readme["status"], "type_changed");
 
-    // The CLI's JSON is exactly the API's shape.
+    // The CLI's JSON has exactly the fields the issue names (the API adds `version`).
     let out = g.grove_cli(&["changes", "rev", "--json"]);
     assert!(
         out.status.success(),
@@ -369,4 +369,151 @@ fn revert_and_undo_restore_byte_identical_content() {
         (404, Some("not_changed")),
         "{err}"
     );
+}
+
+#[test]
+fn one_hunk_reverts_through_the_cli_and_undo_puts_it_back() {
+    let Setup {
+        _dir, g, id, wt, ..
+    } = setup(true);
+    let lines: Vec<String> = (1..=30).map(|i| format!("line {i}")).collect();
+    write(&wt.join("notes.txt"), lines.join("\n") + "\n");
+    git(&wt, &["add", "notes.txt"]);
+    git(&wt, &["commit", "-qm", "notes"]);
+    let mut edited = lines.clone();
+    edited[2] = "line 3 edited".into();
+    edited[24] = "line 25 edited".into();
+    edited.insert(25, "a new line".into());
+    let edited = edited.join("\n") + "\n";
+    write(&wt.join("notes.txt"), &edited);
+
+    let d = g.ok(
+        "GET",
+        &format!("/sessions/{id}/diff?path=notes.txt&scope=uncommitted"),
+        None,
+    );
+    let patch = d["files"][0]["content"]["patch"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let headers: Vec<&str> = patch.lines().filter(|l| l.starts_with("@@")).collect();
+    // git appends the nearest line above as context; the header is passed whole.
+    assert_eq!(
+        headers,
+        ["@@ -1,6 +1,6 @@", "@@ -22,7 +22,8 @@ line 21"],
+        "{patch}"
+    );
+
+    let out = g.grove_cli(&[
+        "revert",
+        "rev",
+        "notes.txt",
+        "--uncommitted",
+        "--hunk",
+        headers[1],
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut want = lines.clone();
+    want[2] = "line 3 edited".into();
+    assert_eq!(
+        std::fs::read_to_string(wt.join("notes.txt")).unwrap(),
+        want.join("\n") + "\n",
+        "only the second hunk went back"
+    );
+    // The same header again is gone from the diff: refused, nothing touched.
+    let (status, err) = g.call(
+        "POST",
+        &format!("/sessions/{id}/revert"),
+        Some(json!({"path": "notes.txt", "scope": "uncommitted", "hunk": headers[1]})),
+    );
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (409, Some("hunk_not_found")),
+        "{err}"
+    );
+    let out = g.grove_cli(&["undo", "rev"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(wt.join("notes.txt")).unwrap(),
+        edited
+    );
+
+    // The whole file to HEAD keeps the session's commit of it.
+    g.ok(
+        "POST",
+        &format!("/sessions/{id}/revert"),
+        Some(json!({"path": "notes.txt", "scope": "uncommitted"})),
+    );
+    assert_eq!(
+        std::fs::read_to_string(wt.join("notes.txt")).unwrap(),
+        lines.join("\n") + "\n"
+    );
+}
+
+#[test]
+fn comments_arrive_in_the_agent_terminal_as_one_bracketed_paste() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = fixture_repo(dir.path(), "proj");
+    let g = Grove::start_env(&dir.path().join("data"), &[], ISOLATED);
+    let repo_id = g.add_repo(&repo);
+    // An "agent" that turns on bracketed paste, then shows every byte it reads (`cat -v`
+    // prints ESC as ^[).
+    let s = g.create_session(
+        repo_id,
+        "talk",
+        r#"sh -c 'printf "\033[?2004hREADY\n"; stty -echo -icanon; exec cat -v'"#,
+    );
+    let tid = s.terminals[0].id;
+    rt().block_on(async {
+        let mut c = TermClient::connect(&g, tid, "?from=0").await;
+        c.read_until("READY").await;
+        let sent = g.ok(
+            "POST",
+            &format!("/sessions/{}/comments", s.id),
+            Some(json!({"comments": [
+                {"path": "src/lib.rs", "line": 1, "quote": "pub fn f() {}", "text": "Name this better."},
+                {"path": "README.md", "line": 2, "end_line": 4, "quote": "a\nb", "text": "no\u{1b}[201~ escape"},
+            ]})),
+        );
+        assert_eq!(sent["terminal_id"], tid);
+        c.read_until("^[[201~").await;
+        let out = String::from_utf8_lossy(&c.bytes).replace('\r', "");
+        let start = out.find("^[[200~").expect("paste start");
+        let body = &out[start..];
+        assert_eq!(
+            body.trim_end(),
+            "^[[200~Review comments:\n\nsrc/lib.rs:1\n> pub fn f() {}\nName this better.\n\n\
+             README.md:2-4\n> a\n> b\nno[201~ escape\n^[[201~",
+            "{out}"
+        );
+    });
+    let (status, err) = g.call(
+        "POST",
+        &format!("/sessions/{}/comments", s.id),
+        Some(json!({"comments": []})),
+    );
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (400, Some("invalid_request")),
+        "{err}"
+    );
+
+    let out = g.grove_cli(&["comment", "talk", "src/lib.rs:1", "-m", "From the CLI."]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("src/lib.rs:1\nFrom the CLI."));
+    let out = g.grove_cli(&["comment", "talk", "src/lib.rs", "-m", "x"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("PATH:LINE"));
 }

@@ -379,6 +379,11 @@ impl Model {
         self.term.mode().contains(TermMode::ALT_SCREEN)
     }
 
+    /// Whether the program asked for bracketed paste (`CSI ? 2004 h`).
+    pub fn bracketed_paste(&self) -> bool {
+        self.term.mode().contains(TermMode::BRACKETED_PASTE)
+    }
+
     /// The visible screen as text, one line per row, trailing blanks trimmed (for tests and
     /// diagnostics).
     pub fn screen_text(&self) -> String {
