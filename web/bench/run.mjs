@@ -1,8 +1,9 @@
 // Browser benchmarks (scripts/bench-web). Each prints one JSON line per figure, in the shape of
 // the Rust benches, and appends it to $GROVE_BENCH_OUT when set.
-//   node bench/run.mjs pane_flood | ui_20_sessions_heap
+//   node bench/run.mjs pane_flood | ui_20_sessions_heap | diff_render
 
-import { appendFileSync, readFileSync, readdirSync } from 'node:fs';
+import { appendFileSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import xtermHeadless from '@xterm/headless';
 import { makeChunk } from './data.mjs';
 import { startServer, startBrowser, until } from '../e2e/harness.mjs';
@@ -160,7 +161,167 @@ async function uiHeap() {
   report('ui_20_sessions_renderer_pss', full.pssMb, 'MB', empty.pssMb);
 }
 
-const benches = { pane_flood: paneFlood, ui_20_sessions_heap: uiHeap };
+
+const DIFF_LINES = 5000;
+const DIFF_RUNS = Number(process.env.GROVE_DIFF_RUNS ?? 5);
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** A TypeScript file of `n` lines, varied enough for the highlighter to work for its colours. */
+function bigSource(n) {
+  const out = [];
+  for (let i = 1; i <= n; i++) {
+    if (i % 10 === 1) out.push(`// section ${i}: values computed from the index`);
+    else if (i % 10 === 5) out.push(`export function f${i}(x: number): string { return \`v\${x * ${i}}\`; }`);
+    else out.push(`export const value${i} = compute(${i}, "string ${i}", { flag: ${i % 2 === 0} });`);
+  }
+  return out.join('\n') + '\n';
+}
+
+/**
+ * In the page: time from clicking a file in the review panel to the first painted frame with
+ * diff lines, then from jumping to the end of the diff to the frame that shows its last line.
+ * Both through the real UI path (request, lazy renderer, highlighting, layout). `plain` instead
+ * fetches the same diff and draws it as bare <div> lines into the same scroller: the floor any
+ * diff renderer is measured against.
+ */
+async function timeDiff(page, { plain, token, sessionId, path, lastLine }) {
+  return page.evaluate(
+    async ({ plain, token, sessionId, path, lastLine }) => {
+      const frame = () => new Promise((r) => requestAnimationFrame(() => r(undefined)));
+      const painted = async (ok) => {
+        for (;;) {
+          if (ok()) {
+            // The next frame is the one that paints what is in the DOM now.
+            await frame();
+            return performance.now();
+          }
+          await frame();
+        }
+      };
+      const t0 = performance.now();
+      let scroller;
+      let lineEl;
+      if (plain) {
+        // A scroller of the diff column's size, on a page where no panel is open.
+        scroller = document.createElement('div');
+        scroller.className = 'dbody';
+        scroller.style.cssText = 'position:fixed;top:110px;right:0;bottom:0;width:620px;overflow:auto;background:#0d1117;z-index:50';
+        document.body.appendChild(scroller);
+        const res = await fetch(`/api/v1/sessions/${sessionId}/diff?path=${encodeURIComponent(path)}&scope=base`, { headers: { Authorization: `Bearer ${token}` } });
+        const json = await res.json();
+        const patch = json.files[0].content.patch;
+        const host = document.createElement('pre');
+        host.style.cssText = 'margin:0;font:12px/18px monospace';
+        let n = 0;
+        for (const l of patch.split('\n')) {
+          const d = document.createElement('div');
+          if (l.startsWith('+') && !l.startsWith('+++')) {
+            n++;
+            d.dataset.plainLine = String(n);
+            d.style.background = '#12261e';
+          }
+          d.textContent = l;
+          host.appendChild(d);
+        }
+        scroller.replaceChildren(host);
+        lineEl = (n) => host.querySelector(`[data-plain-line="${n}"]`);
+      } else {
+        document.querySelector(`[data-testid=review-file][data-path="${path}"] .fname`).click();
+        lineEl = (n) => {
+          const root = document.querySelector(`[data-testid=diff][data-path="${path}"] diffs-container`)?.shadowRoot;
+          return root?.querySelector(`[data-content] [data-line="${n}"]`) ?? null;
+        };
+      }
+      const first = (await painted(() => !!lineEl(1))) - t0;
+      // When the highlighter's colours are on the first line (the plain floor has none).
+      const colored = plain ? first : (await painted(() => !!lineEl(1)?.querySelector('span[style*="color"]'))) - t0;
+      scroller = document.querySelector('.dbody');
+      const t1 = performance.now();
+      scroller.scrollTop = scroller.scrollHeight;
+      const visible = () => {
+        const el = lineEl(lastLine);
+        if (!el) {
+          // A renderer that draws rows as they come into view may need the jump repeated.
+          scroller.scrollTop = scroller.scrollHeight;
+          return false;
+        }
+        const a = el.getBoundingClientRect();
+        const b = scroller.getBoundingClientRect();
+        return a.bottom > b.top && a.top < b.bottom;
+      };
+      const end = (await painted(visible)) - t1;
+      return { first, colored, end };
+    },
+    { plain, token, sessionId, path, lastLine },
+  );
+}
+
+async function diffRender() {
+  const server = await startServer();
+  const chrome = await startBrowser();
+  try {
+    const token = new URLSearchParams(new URL(server.url.replace('/#', '#')).hash.slice(1)).get('token');
+    const repo = await api(server, 'POST', '/repos', { path: server.repo });
+    const s = await api(server, 'POST', '/sessions', { repo_id: repo.id, name: 'diff', command: 'cat' });
+    const path = 'big.ts';
+    writeFileSync(join(s.worktree, path), bigSource(DIFF_LINES));
+    writeFileSync(join(s.worktree, 'a.txt'), 'a small file shown first\n');
+    const page = chrome.context.pages()[0] ?? (await chrome.context.newPage());
+    const variants = ['virtual', 'full'];
+    const runs = Object.fromEntries(variants.map((v) => [v, { first: [], colored: [], end: [] }]));
+    const floor = { first: [], end: [] };
+    const fresh = async () => {
+      // (Through about:blank: a goto that differs only in the fragment would not reload.)
+      await page.goto('about:blank');
+      await page.goto(server.url);
+      await page.waitForSelector('[data-testid=review-toggle]', { timeout: 30000 });
+    };
+    for (let i = 0; i < DIFF_RUNS; i++) {
+      for (const v of variants) {
+        // A fresh page each run. The panel opens on the first file (a small one), which loads
+        // the renderer; the timed click then shows the big one (its grammar still to load).
+        await fresh();
+        await page.evaluate((v) => localStorage.setItem('grove.diffRenderer', v), v);
+        await page.click('[data-testid=review-toggle]');
+        await page.waitForSelector('[data-testid=diff][data-path="a.txt"]', { timeout: 30000 });
+        await until('the small diff drawn', () =>
+          page.evaluate(() => !!document.querySelector('[data-testid=diff] diffs-container')?.shadowRoot?.querySelector('[data-line]')),
+        );
+        const r = await timeDiff(page, { plain: false, token, sessionId: s.id, path, lastLine: DIFF_LINES });
+        runs[v].first.push(r.first);
+        runs[v].colored.push(r.colored);
+        runs[v].end.push(r.end);
+      }
+      // The floor on a fresh page, nothing else running.
+      await fresh();
+      const b = await timeDiff(page, { plain: true, token, sessionId: s.id, path, lastLine: DIFF_LINES });
+      floor.first.push(b.first);
+      floor.end.push(b.end);
+    }
+    for (const v of variants) {
+      const suffix = v === 'virtual' ? '' : '_full';
+      const extra = {
+        lines: DIFF_LINES,
+        runs: DIFF_RUNS,
+        renderer: v === 'virtual' ? '@pierre/diffs VirtualizedFileDiff + shiki (lazy)' : '@pierre/diffs FileDiff, every row drawn + shiki (lazy)',
+        baseline_is: 'the same diff fetched and drawn as plain <div> lines',
+      };
+      report(`diff_render_first_paint${suffix}`, median(runs[v].first), 'ms', median(floor.first), extra);
+      report(`diff_render_highlighted${suffix}`, median(runs[v].colored), 'ms', median(floor.first), extra);
+      report(`diff_render_scroll_end${suffix}`, median(runs[v].end), 'ms', median(floor.end), extra);
+    }
+  } finally {
+    await chrome.stop();
+    await server.stop();
+  }
+}
+
+const benches = { pane_flood: paneFlood, ui_20_sessions_heap: uiHeap, diff_render: diffRender };
 const names = process.argv.slice(2);
 for (const n of names.length ? names : Object.keys(benches)) {
   const b = benches[n];

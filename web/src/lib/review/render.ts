@@ -6,7 +6,15 @@
 // selection for comments, unified and split layouts, folded unchanged runs between hunks, and it
 // measured fastest on `diff_render` (scripts/bench-web diff_render).
 
-import { FileDiff, processFile, type FileDiffMetadata, type SelectedLineRange, type DiffLineAnnotation } from '@pierre/diffs';
+import {
+  FileDiff,
+  VirtualizedFileDiff,
+  Virtualizer,
+  processFile,
+  type FileDiffMetadata,
+  type SelectedLineRange,
+  type DiffLineAnnotation,
+} from '@pierre/diffs';
 import type { LinePoint } from './comments';
 
 export type DiffStyle = 'unified' | 'split';
@@ -67,7 +75,14 @@ function noteElement(a: DiffLineAnnotation<string>): HTMLElement {
   return el;
 }
 
-export function mountDiff(container: HTMLElement, input: DiffInput, cb: DiffCallbacks): DiffHandle {
+export interface MountOptions {
+  /** The element that scrolls the diff: with it, only the rows in view are drawn. */
+  scroller?: HTMLElement | null;
+  /** Draw every row up front instead (what `diff_render` compares against). */
+  full?: boolean;
+}
+
+export function mountDiff(container: HTMLElement, input: DiffInput, cb: DiffCallbacks, mount: MountOptions = {}): DiffHandle {
   const options = (style: DiffStyle) => ({
     diffStyle: style,
     theme: 'github-dark-default',
@@ -87,7 +102,15 @@ export function mountDiff(container: HTMLElement, input: DiffInput, cb: DiffCall
     renderAnnotation: (a: DiffLineAnnotation<string>) => noteElement(a),
   });
   let current = input;
-  const diff = new FileDiff<string>(options(input.style));
+  let virtualizer: Virtualizer | null = null;
+  let diff: FileDiff<string>;
+  if (mount.scroller && !mount.full) {
+    virtualizer = new Virtualizer();
+    virtualizer.setup(mount.scroller, container);
+    diff = new VirtualizedFileDiff<string>(options(input.style), virtualizer);
+  } else {
+    diff = new FileDiff<string>(options(input.style));
+  }
   const annotations = (notes: DiffNote[]): DiffLineAnnotation<string>[] =>
     notes.map((n) => ({ side: n.point.side === 'old' ? 'deletions' : 'additions', lineNumber: n.point.line, metadata: n.text }));
   let meta = metadata(input.patch, input.path);
@@ -104,6 +127,7 @@ export function mountDiff(container: HTMLElement, input: DiffInput, cb: DiffCall
     },
     destroy() {
       diff.cleanUp();
+      virtualizer?.cleanUp();
       container.replaceChildren();
     },
   };

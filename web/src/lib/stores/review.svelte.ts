@@ -243,7 +243,8 @@ export class ReviewStore {
   // ---- revert / undo ----
 
   async revert(path: string, hunk?: string): Promise<RevertResult> {
-    const req: RevertRequest = hunk === undefined ? { path } : { path, hunk };
+    // The scope whose diff is shown: the base scope reverts to the merge base, uncommitted to HEAD.
+    const req: RevertRequest = hunk === undefined ? { path, scope: this.scope } : { path, scope: this.scope, hunk };
     const res = await this.#t.request<RevertResult>('POST', `/sessions/${this.sessionId}/revert`, req);
     this.reverted = { undoId: res.undo_id, paths: res.paths, what: hunk === undefined ? path : `a hunk of ${path}` };
     await this.refresh({ diff: true });
