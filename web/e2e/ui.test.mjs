@@ -135,14 +135,44 @@ test('archiving a session with an uncommitted file is refused, plainly', async (
 
 test('a README screenshot', async () => {
   await selectSession('two');
-  await typeInTerminal('clear; git log --oneline; ls; echo; printf "\\e[1;32mready\\e[0m for the agent\\n"');
-  await waitForOutput(/ready for the agent/);
-  // xterm paints in an animation frame: two frames later the text is on the screen.
+  // What an agent might have written: a rewritten app.py and a new test file.
+  const app = [
+    'import sys',
+    '',
+    '',
+    'def greet(name: str) -> str:',
+    '    """Say hello to someone by name."""',
+    '    return f"hello, {name}"',
+    '',
+    '',
+    'if __name__ == "__main__":',
+    '    print(greet(sys.argv[1] if len(sys.argv) > 1 else "world"))',
+  ];
+  const testFile = ['from app import greet', '', '', 'def test_greet():', '    assert greet("grove") == "hello, grove"'];
+  const printf = (lines) => `printf '%s\\n' ${lines.map((l) => `'${l.replace(/'/g, `'\\''`)}'`).join(' ')}`;
+  await typeInTerminal(`mkdir -p tests && ${printf(app)} > app.py && ${printf(testFile)} > tests/test_app.py && clear && git status --short && printf "\\e[1;32mready\\e[0m for review\\n"`);
+  await waitForOutput(/ready for review/);
+  await page.keyboard.press('Control+Shift+D');
+  await page.waitForSelector('[data-testid=review-file][data-path="app.py"]');
+  await page.click('[data-testid=review-file][data-path="app.py"] .fname');
+  // Highlighted once the grammar loaded: a coloured token on the first row.
+  await until('the highlighted diff', () =>
+    page.evaluate(() => !!document.querySelector('[data-testid=diff][data-path="app.py"] diffs-container')?.shadowRoot?.querySelector('[data-line] span[style*="color"]')),
+  );
+  // A comment waiting to be sent, on the docstring line.
+  await page.click('[data-testid=diff] [data-gutter] [data-line-type=change-addition][data-column-number="5"]');
+  await page.fill('[data-testid=comment-text]', 'Also greet in French when LANG starts with fr.');
+  await page.click('[data-testid=comment-add]');
+  await page.waitForSelector('[data-testid=comment]');
+  await page.click('[data-testid=review-file][data-path="app.py"] [data-testid=viewed]');
   await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
   const path = join(RESULTS, 'screenshot.png');
   await page.screenshot({ path });
   // The committed README screenshot changes only on request (GROVE_UPDATE_SCREENSHOT=1).
   if (process.env.GROVE_UPDATE_SCREENSHOT) copyFileSync(path, join(ROOT, 'docs', 'screenshot.png'));
+  await page.click('[data-testid=comment-remove]');
+  await page.keyboard.press('Control+Shift+D');
+  await until('the panel to close', async () => (await page.locator('[data-testid=review-panel]').count()) === 0);
 });
 
 test('no uncaught errors in the page', () => {

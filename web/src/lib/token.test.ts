@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { takeToken, type TokenEnv } from './token';
-import { actionFor } from './shortcuts';
+import { actionFor, HELP } from './shortcuts';
 
 function env(hash: string, stored: string | null = null) {
   const store = new Map<string, string>();
@@ -43,5 +43,12 @@ describe('shortcuts', () => {
     expect(actionFor(key('KeyC', { ctrlKey: true }), false)).toBeNull(); // Ctrl+C is the program's
     expect(actionFor(key('KeyW', { ctrlKey: true }), false)).toBeNull(); // Ctrl+W deletes a word
     expect(actionFor(key('F1', {}, 'F1'), false)).toEqual({ kind: 'help' });
+    expect(actionFor(key('KeyD', { ctrlKey: true, shiftKey: true }), false)).toEqual({ kind: 'review' });
+    expect(actionFor(key('KeyD', { ctrlKey: true }), false)).toBeNull(); // Ctrl+D is EOF in the pane
+  });
+  it('lists every shortcut kind in the F1 help, the review panel in its own section', () => {
+    const all = HELP.flatMap((s) => s.entries.map((e) => e.keys));
+    expect(all).toContain('Ctrl+Shift+D');
+    expect(HELP.map((s) => s.section)).toContain('Review');
   });
 });

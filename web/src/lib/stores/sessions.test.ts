@@ -85,3 +85,14 @@ describe('SessionStore', () => {
     expect(s.all).toEqual([]);
   });
 });
+
+describe('session_changes', () => {
+  it('patches the session\'s summary (the sidebar\'s +/- and dot) and ignores unknown sessions', () => {
+    const s = store([session(1, 1, 1)]);
+    const summary = { files: 2, additions: 10, deletions: 3, uncommitted: 1 };
+    s.apply({ type: 'session_changes', session_id: 1, summary, paths: ['a.ts'], all: false });
+    expect(s.byId[1]!.changes).toEqual(summary);
+    s.apply({ type: 'session_changes', session_id: 9, summary, paths: [], all: true });
+    expect(s.byId[9]).toBeUndefined();
+  });
+});
