@@ -1,11 +1,48 @@
 import { defineConfig } from 'vitest/config';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
+import { fileURLToPath } from 'node:url';
 
 // The UI is served by `grove serve` from the same origin as the API, under a strict CSP
 // (`default-src 'self'`): no inline scripts, so the module-preload polyfill (inlined otherwise)
 // is off.
+/**
+ * What the diff view's highlighter does not use is not shipped: @pierre/diffs lists every Shiki
+ * theme and two other tokenizer backends (its own "highlights" and Shiki's WebAssembly engine) as
+ * lazy imports, so each would become a chunk that the desktop binary embeds. Those modules are
+ * replaced by one that refuses to load: only the theme and the JavaScript regex engine that
+ * render.ts asks for are real.
+ */
+const DIFF_THEME = 'github-dark-default';
+const NOT_SHIPPED = '\0grove-not-shipped';
+const notShipped = {
+  name: 'grove-diff-view-not-shipped',
+  enforce: 'pre' as const,
+  resolveId(id: string) {
+    const theme = /^@shikijs\/themes\/(.+)$/.exec(id);
+    if (theme && theme[1] !== DIFF_THEME) return NOT_SHIPPED;
+    if (id === '@pierre/highlights' || id === 'shiki/wasm') return NOT_SHIPPED;
+    return null;
+  },
+  load(id: string) {
+    if (id !== NOT_SHIPPED) return null;
+    // What @pierre/diffs imports by name from @pierre/highlights; each fails only when used.
+    const fail = `throw new Error("not shipped with Grove: the diff view uses Shiki's JavaScript engine and ${DIFF_THEME}")`;
+    return [
+      `export default function notShipped() { ${fail}; }`,
+      `export function codeToTokens() { ${fail}; }`,
+      `export function isSupportedLanguage() { return false; }`,
+      `export class LiveTokenizer { constructor() { ${fail}; } }`,
+    ].join('\n');
+  },
+};
+
 export default defineConfig({
-  plugins: [svelte()],
+  plugins: [svelte(), notShipped],
+  resolve: {
+    // The diff view's highlighter gets a curated set of grammars instead of all of Shiki's
+    // (~12 MB of chunks the desktop binary would carry); see src/lib/review/langs.ts.
+    alias: [{ find: /^shiki\/langs$/, replacement: fileURLToPath(new URL('./src/lib/review/langs.ts', import.meta.url)) }],
+  },
   build: {
     outDir: 'dist',
     emptyOutDir: true,

@@ -11,11 +11,13 @@ import {
   VirtualizedFileDiff,
   Virtualizer,
   processFile,
+  getFiletypeFromFileName,
   type FileDiffMetadata,
   type SelectedLineRange,
   type DiffLineAnnotation,
 } from '@pierre/diffs';
 import type { LinePoint } from './comments';
+import { highlightable } from './langs';
 
 export type DiffStyle = 'unified' | 'split';
 
@@ -53,6 +55,8 @@ function metadata(patch: string, path: string): FileDiffMetadata {
   const meta = processFile(patch, { cacheKey: `${path}\n${patch.length}\n${hash(patch)}`, throwOnError: true });
   if (!meta) throw new Error(`the diff of ${path} could not be read`);
   if (!meta.name) meta.name = path;
+  // Grammars outside the curated set (langs.ts) are not shipped: such a file shows plain.
+  if (!highlightable(getFiletypeFromFileName(path))) meta.lang = 'text';
   return meta;
 }
 
