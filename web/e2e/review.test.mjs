@@ -67,6 +67,30 @@ test('the panel lists a file a terminal command just wrote and shows its diff, b
   await shot('review-01-new-file');
 });
 
+test('split layout, the filter box, and binary or huge files said plainly', async () => {
+  await typeInTerminal(`mkdir -p assets && printf '\\x89PNG\\x00\\x01\\x02' > assets/logo.png && seq 1 300000 > assets/huge.txt`);
+  await page.waitForSelector(file('assets/logo.png'), { timeout: 15000 });
+  await page.waitForSelector(file('assets/huge.txt'), { timeout: 15000 });
+  // Grouped by folder: the root's file, then assets/.
+  const folders = await page.locator('[data-testid=review-files] .folder').allTextContents();
+  assert.deepEqual(folders, ['./', 'assets/']);
+  await page.click(`${file('assets/logo.png')} .fname`);
+  await page.waitForSelector('[data-testid=diff-binary]');
+  await page.click(`${file('assets/huge.txt')} .fname`);
+  assert.match((await page.textContent('[data-testid=diff-too-large]')) ?? '', /Too large to show \(1\.\d MB(, 300,000 lines)?\)/);
+  await page.fill('[data-testid=review-filter]', 'ASSETS png');
+  await until('the filter to leave one file', async () => (await page.locator('[data-testid=review-file]').count()) === 1);
+  await page.fill('[data-testid=review-filter]', '');
+  await typeInTerminal(`echo 'One more line.' >> README.md`);
+  await openFile('README.md');
+  await page.click('[data-testid=style-split]');
+  await until('the split layout', async () => (await page.locator('[data-testid=diff] pre[data-diff-type=split]').count()) === 1);
+  await page.click('[data-testid=style-unified]');
+  await until('the unified layout', async () => (await page.locator('[data-testid=diff] pre[data-diff-type=single]').count()) === 1);
+  await typeInTerminal('rm -r assets && git checkout -q README.md');
+  await until('only greet.py left in the list', async () => (await page.locator('[data-testid=review-file]').count()) === 1, 15000);
+});
+
 test('Ctrl+Shift+D closes and reopens the panel without touching the terminal', async () => {
   const term = await visibleTerminal();
   await page.keyboard.press('Control+Shift+D');
