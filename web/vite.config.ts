@@ -36,8 +36,26 @@ const notShipped = {
   },
 };
 
+/** In the highlighter's worker no grammar is ever loaded (the page resolves them and hands them
+ *  over), so the worker's copy of the grammar list is empty rather than a second set of chunks. */
+const NO_GRAMMARS = '\0grove-worker-no-grammars';
+const workerWithoutGrammars = {
+  name: 'grove-worker-without-grammars',
+  enforce: 'pre' as const,
+  resolveId(id: string) {
+    return id === 'shiki/langs' || id.endsWith('/src/lib/review/langs.ts') ? NO_GRAMMARS : null;
+  },
+  load(id: string) {
+    if (id !== NO_GRAMMARS) return null;
+    return 'export const bundledLanguages = {}, bundledLanguagesBase = {}, bundledLanguagesAlias = {}, bundledLanguagesInfo = [];';
+  },
+};
+
 export default defineConfig({
   plugins: [svelte(), notShipped],
+  // The diff highlighter's worker (render.ts): an ES module worker, so what it imports lazily
+  // stays in chunks, and with the same pruning as the page.
+  worker: { format: 'es', plugins: () => [workerWithoutGrammars, notShipped] },
   resolve: {
     // The diff view's highlighter gets a curated set of grammars instead of all of Shiki's
     // (~12 MB of chunks the desktop binary would carry); see src/lib/review/langs.ts.

@@ -203,6 +203,13 @@ async function timeDiff(page, { plain, token, sessionId, path, lastLine }) {
           await frame();
         }
       };
+      // The longest main-thread task meanwhile: while it runs, nothing else on the page (the
+      // terminal beside the diff) is drawn.
+      let longest = 0;
+      const obs = new PerformanceObserver((l) => {
+        for (const e of l.getEntries()) longest = Math.max(longest, e.duration);
+      });
+      obs.observe({ type: 'longtask' });
       const t0 = performance.now();
       let scroller;
       let lineEl;
@@ -255,7 +262,11 @@ async function timeDiff(page, { plain, token, sessionId, path, lastLine }) {
         return a.bottom > b.top && a.top < b.bottom;
       };
       const end = (await painted(visible)) - t1;
-      return { first, colored, end };
+      // Tasks still queued report on the next frames.
+      await frame();
+      await frame();
+      obs.disconnect();
+      return { first, colored, end, longest };
     },
     { plain, token, sessionId, path, lastLine },
   );
@@ -273,8 +284,8 @@ async function diffRender() {
     writeFileSync(join(s.worktree, 'a.txt'), 'a small file shown first\n');
     const page = chrome.context.pages()[0] ?? (await chrome.context.newPage());
     const variants = ['virtual', 'full'];
-    const runs = Object.fromEntries(variants.map((v) => [v, { first: [], colored: [], end: [] }]));
-    const floor = { first: [], end: [] };
+    const runs = Object.fromEntries(variants.map((v) => [v, { first: [], colored: [], end: [], longest: [] }]));
+    const floor = { first: [], end: [], longest: [] };
     const fresh = async () => {
       // (Through about:blank: a goto that differs only in the fragment would not reload.)
       await page.goto('about:blank');
@@ -296,12 +307,14 @@ async function diffRender() {
         runs[v].first.push(r.first);
         runs[v].colored.push(r.colored);
         runs[v].end.push(r.end);
+        runs[v].longest.push(r.longest);
       }
       // The floor on a fresh page, nothing else running.
       await fresh();
       const b = await timeDiff(page, { plain: true, token, sessionId: s.id, path, lastLine: DIFF_LINES });
       floor.first.push(b.first);
       floor.end.push(b.end);
+      floor.longest.push(b.longest);
     }
     for (const v of variants) {
       const suffix = v === 'virtual' ? '' : '_full';
@@ -314,6 +327,7 @@ async function diffRender() {
       report(`diff_render_first_paint${suffix}`, median(runs[v].first), 'ms', median(floor.first), extra);
       report(`diff_render_highlighted${suffix}`, median(runs[v].colored), 'ms', median(floor.first), extra);
       report(`diff_render_scroll_end${suffix}`, median(runs[v].end), 'ms', median(floor.end), extra);
+      report(`diff_render_longest_task${suffix}`, median(runs[v].longest), 'ms', median(floor.longest), extra);
     }
   } finally {
     await chrome.stop();

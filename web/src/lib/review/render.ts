@@ -16,6 +16,9 @@ import {
   type SelectedLineRange,
   type DiffLineAnnotation,
 } from '@pierre/diffs';
+import { getOrCreateWorkerPoolSingleton, type WorkerPoolManager } from '@pierre/diffs/worker';
+// Vite builds the library's worker script into its own file and hands back its constructor.
+import DiffsWorker from '@pierre/diffs/worker/worker.js?worker';
 import type { LinePoint } from './comments';
 import { highlightable } from './langs';
 
@@ -70,6 +73,30 @@ function hash(s: string): string {
   return (h >>> 0).toString(16);
 }
 
+const THEME = 'github-dark-default';
+
+/**
+ * Highlighting runs in a Web Worker: tokenizing a 5,000-line file on the page's own thread held
+ * it for over a second (`diff_render_longest_task`), and the terminal beside the diff is drawn
+ * by that thread. Small diffs are still highlighted in place, where a round trip costs more. If
+ * the worker cannot start, the library highlights on the main thread instead.
+ */
+let pool: WorkerPoolManager | null | undefined;
+function workers(): WorkerPoolManager | undefined {
+  if (pool === undefined) {
+    try {
+      pool = getOrCreateWorkerPoolSingleton({
+        poolOptions: { workerFactory: () => new DiffsWorker(), poolSize: 1, mainThreadMaxCharacters: 20_000 },
+        highlighterOptions: { theme: THEME, tokenizeMaxLineLength: 2000 },
+      });
+    } catch (e) {
+      console.warn(`Grove: the diff highlighter's worker did not start; highlighting on the page instead (${String(e)})`);
+      pool = null;
+    }
+  }
+  return pool ?? undefined;
+}
+
 function noteElement(a: DiffLineAnnotation<string>): HTMLElement {
   const el = document.createElement('div');
   el.className = 'grove-diff-note';
@@ -89,7 +116,7 @@ export interface MountOptions {
 export function mountDiff(container: HTMLElement, input: DiffInput, cb: DiffCallbacks, mount: MountOptions = {}): DiffHandle {
   const options = (style: DiffStyle) => ({
     diffStyle: style,
-    theme: 'github-dark-default',
+    theme: THEME,
     themeType: 'dark' as const,
     hunkSeparators: 'line-info' as const,
     lineDiffType: 'word' as const,
@@ -111,9 +138,9 @@ export function mountDiff(container: HTMLElement, input: DiffInput, cb: DiffCall
   if (mount.scroller && !mount.full) {
     virtualizer = new Virtualizer();
     virtualizer.setup(mount.scroller, container);
-    diff = new VirtualizedFileDiff<string>(options(input.style), virtualizer);
+    diff = new VirtualizedFileDiff<string>(options(input.style), virtualizer, undefined, workers());
   } else {
-    diff = new FileDiff<string>(options(input.style));
+    diff = new FileDiff<string>(options(input.style), workers());
   }
   const annotations = (notes: DiffNote[]): DiffLineAnnotation<string>[] =>
     notes.map((n) => ({ side: n.point.side === 'old' ? 'deletions' : 'additions', lineNumber: n.point.line, metadata: n.text }));
