@@ -422,6 +422,7 @@ impl Copier<'_> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    #[cfg(unix)]
     use std::os::unix::fs::PermissionsExt;
     use tempfile::TempDir;
 
@@ -430,11 +431,13 @@ mod tests {
         fs_err::write(path, text).unwrap();
     }
 
+    #[cfg(unix)]
     fn write_mode(path: &Path, text: &str, mode: u32) {
         write(path, text);
         fs_err::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
     }
 
+    #[cfg(unix)]
     fn mode(path: &Path) -> u32 {
         fs_err::metadata(path).unwrap().permissions().mode() & 0o7777
     }
@@ -617,6 +620,7 @@ RUST_LOG = "debug"
         _tmp: TempDir,
         main: PathBuf,
         wt: PathBuf,
+        #[cfg_attr(not(unix), allow(dead_code))]
         outside: PathBuf,
     }
 
@@ -636,6 +640,7 @@ RUST_LOG = "debug"
         }
     }
 
+    #[cfg(unix)]
     #[test]
     fn copy_keeps_modes_and_matches_root_only_without_slash() {
         let t = trees();
@@ -701,6 +706,7 @@ RUST_LOG = "debug"
         );
     }
 
+    #[cfg(unix)]
     #[test]
     fn copy_does_not_follow_symlinked_folders_or_write_outside() {
         let t = trees();

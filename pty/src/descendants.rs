@@ -120,6 +120,7 @@ impl Spawning {
 }
 
 /// The terminal's program `pid` was reaped by its waiter: the pid may be reused by anyone.
+#[cfg(unix)]
 pub(crate) fn leader_reaped(pid: u32) {
     #[cfg(target_os = "linux")]
     linux::leaders().remove(&pid);

@@ -84,6 +84,7 @@ impl std::fmt::Debug for Terminal {
 /// step fails, dropping this kills the child's group and reaps it, so a failed spawn leaves no
 /// process behind.
 struct StartedChild {
+    #[cfg(unix)]
     pid: u32,
     #[cfg(windows)]
     killer: Box<dyn portable_pty::ChildKiller + Send + Sync>,
@@ -204,6 +205,7 @@ impl Terminal {
         drop(pair.slave);
         let pid = child.process_id().unwrap_or(0);
         let mut started = StartedChild {
+            #[cfg(unix)]
             pid,
             #[cfg(windows)]
             killer: child.clone_killer(),

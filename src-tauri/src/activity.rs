@@ -4,22 +4,20 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, Instant};
 
 use grove_orchestrator::wire::{Event, TerminalKind, TerminalStatus};
 use tauri::{AppHandle, Manager};
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::shell::{self, Shell, UiAction};
+use crate::shell::{self, Shell};
 use crate::tray::Tray;
 
 /// Counts are recomputed at most this often during bursts of events.
 const COALESCE: Duration = Duration::from_millis(150);
 /// At most one notification per session this often (a program ringing the bell in a loop).
 const PER_SESSION: Duration = Duration::from_secs(10);
-/// Notifications whose click is awaited at once (each waits on its own thread until closed).
-const MAX_WAITING: usize = 8;
 
 /// Runs until the event stream ends (the app exits).
 pub async fn follow(app: AppHandle, tray: Option<Tray>) {
@@ -151,6 +149,12 @@ fn notify(app: &AppHandle, waiting: &Arc<AtomicUsize>, session_id: i64, summary:
         .body(&escape_markup(body));
     #[cfg(all(unix, not(target_os = "macos")))]
     {
+        use std::sync::atomic::Ordering;
+
+        use crate::shell::UiAction;
+        /// Notifications whose click is awaited at once (each waits on its own thread until
+        /// closed).
+        const MAX_WAITING: usize = 8;
         n.action("default", "Show session");
         match n.show() {
             Ok(handle) => {

@@ -175,6 +175,7 @@ fn is_executable(path: &Path) -> bool {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    #[cfg(unix)]
     use std::os::unix::fs::PermissionsExt;
 
     use super::*;
@@ -227,6 +228,7 @@ mod tests {
         assert!(matches!(err, GitError::EmptyMessage), "{err:?}");
     }
 
+    #[cfg(unix)]
     #[test]
     fn a_failing_hook_returns_its_output() {
         let f = Fixture::new();

@@ -96,7 +96,8 @@ pub(super) fn resolve(p: &Path) -> PathBuf {
     }
 }
 
-#[cfg(test)]
+// Symlinked roots: unix only.
+#[cfg(all(test, unix))]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use crate::git::testing::{Fixture, git};

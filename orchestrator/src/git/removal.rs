@@ -286,6 +286,7 @@ mod tests {
         remove_worktree(&f.repo, &f.root, &wt.path, "grove/merged", false).unwrap();
     }
 
+    #[cfg(unix)]
     #[test]
     fn remove_does_not_follow_symlinks_inside_the_worktree() {
         let f = Fixture::new();

@@ -423,6 +423,9 @@ fn apply(abs: &Path, wanted: &Wanted) -> Result<(), GitError> {
                 use fs_err::os::unix::fs::OpenOptionsExt;
                 opts.mode(if *exec { 0o777 } else { 0o666 });
             }
+            // Windows has no executable bit to restore.
+            #[cfg(not(unix))]
+            let _ = exec;
             let mut f = opts.open(abs).map_err(io_ctx(what()))?;
             std::io::Write::write_all(&mut f, bytes).map_err(io_ctx(what()))
         }
@@ -551,11 +554,13 @@ fn check_inside(worktree: &Path, rel: &Path) -> Result<PathBuf, GitError> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    #[cfg(unix)]
     use std::os::unix::fs::PermissionsExt;
 
     use super::*;
     use crate::git::testing::{Fixture, commit_file, write};
 
+    #[cfg(unix)]
     #[test]
     fn revert_then_undo_is_byte_identical() {
         let f = Fixture::new();
@@ -632,6 +637,7 @@ mod tests {
         );
     }
 
+    #[cfg(unix)]
     #[test]
     fn reverts_never_go_through_a_symlinked_folder() {
         let f = Fixture::new();

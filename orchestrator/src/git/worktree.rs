@@ -387,6 +387,7 @@ mod tests {
         assert!(fs_err::symlink_metadata(&p).is_err());
     }
 
+    #[cfg(unix)]
     #[test]
     fn remove_refuses_a_symlinked_worktree_folder() {
         let f = Fixture::new();

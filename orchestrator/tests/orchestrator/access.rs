@@ -108,8 +108,10 @@ fn old_token_is_refused_after_a_restart() {
     );
 }
 
+#[cfg(unix)]
 #[test]
 fn server_file_is_private_and_holds_the_address() {
+    #[cfg(unix)]
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let g = Grove::start(dir.path());
@@ -122,8 +124,10 @@ fn server_file_is_private_and_holds_the_address() {
     assert_eq!(file["token"], g.token.as_str());
 }
 
+#[cfg(unix)]
 #[test]
 fn token_file_must_be_private() {
+    #[cfg(unix)]
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let token_path = dir.path().join("token");
@@ -246,11 +250,13 @@ fn oversize_frame_closes_with_1009() {
     });
 }
 
+#[cfg(unix)]
 #[test]
 fn tls_serves_https_with_the_given_certificate() {
     let dir = tempfile::tempdir().unwrap();
     let (cert, key) = self_signed(dir.path());
     // A key other users can read is refused, naming it and the fix.
+    #[cfg(unix)]
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
     let refused = Command::new(env!("CARGO_BIN_EXE_grove"))

@@ -1,6 +1,7 @@
 //! Reviewing a session's work through the real server and the real `grove` CLI: changes in both
 //! scopes, diffs, commit with real hooks, revert and undo.
 
+#[cfg(unix)]
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -77,6 +78,7 @@ fn summary(files: &[serde_json::Value]) -> Vec<String> {
         .collect()
 }
 
+#[cfg(unix)]
 #[test]
 fn every_status_kind_in_both_scopes_and_the_cli_json() {
     let Setup {
@@ -234,6 +236,7 @@ fn diffs_of_one_file_or_all_through_api_and_cli() {
     assert!(out.status.success() && text.contains("+hello") && !text.contains("README"));
 }
 
+#[cfg(unix)]
 #[test]
 fn commit_through_a_failing_then_passing_hook() {
     let Setup {
@@ -328,6 +331,7 @@ fn a_missing_identity_is_a_plain_error() {
     );
 }
 
+#[cfg(unix)]
 #[test]
 fn revert_and_undo_restore_byte_identical_content() {
     let Setup {

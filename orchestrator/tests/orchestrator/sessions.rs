@@ -266,6 +266,7 @@ fn drift_is_reported_and_blocks_actions() {
     assert_eq!((status, code(&body)), (409, "drift"), "{body}");
 }
 
+#[cfg(unix)]
 #[test]
 fn grove_toml_setup_copy_env_and_errors() {
     let dir = tempfile::tempdir().unwrap();
@@ -280,6 +281,7 @@ fn grove_toml_setup_copy_env_and_errors() {
     git(&repo, &["commit", "-q", "-m", "config"]);
     std::fs::write(repo.join(".env"), "SECRET=1\n").unwrap();
     {
+        #[cfg(unix)]
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(repo.join(".env"), std::fs::Permissions::from_mode(0o600))
             .unwrap();
@@ -297,6 +299,7 @@ fn grove_toml_setup_copy_env_and_errors() {
     assert!(s.has_setup);
     let wt = Path::new(&s.worktree).to_owned();
     {
+        #[cfg(unix)]
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(wt.join(".env"))
             .unwrap()

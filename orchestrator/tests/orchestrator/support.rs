@@ -114,8 +114,7 @@ impl Grove {
     }
 
     pub fn stop(mut self) {
-        // SAFETY: sending SIGTERM to our own child.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        terminate(&mut self.child);
         self.child.wait().unwrap();
         std::mem::forget(self);
     }
@@ -199,10 +198,20 @@ impl Grove {
     }
 }
 
+/// Asks the server to shut down cleanly (SIGTERM; Windows has no such signal, so it is ended).
+fn terminate(child: &mut std::process::Child) {
+    #[cfg(unix)]
+    // SAFETY: sending SIGTERM to our own child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM)
+    };
+    #[cfg(not(unix))]
+    let _ = child.kill();
+}
+
 impl Drop for Grove {
     fn drop(&mut self) {
-        // SAFETY: sending SIGTERM to our own child.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        terminate(&mut self.child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {

@@ -1,5 +1,6 @@
 #![allow(clippy::unwrap_used)]
 
+#[cfg(unix)]
 use std::os::unix::fs::PermissionsExt;
 
 use super::*;
@@ -24,6 +25,7 @@ fn one_diff(wt: &Path, path: &str, scope: Scope) -> FileDiff {
     all.remove(0)
 }
 
+#[cfg(unix)]
 #[test]
 fn every_kind_with_counts_against_the_merge_base() {
     let f = Fixture::new();
@@ -120,6 +122,7 @@ fn crlf_and_missing_trailing_newline_diff_line_by_line() {
     );
 }
 
+#[cfg(unix)]
 #[test]
 fn a_mode_only_change_is_modified_with_no_lines() {
     let f = Fixture::new();
@@ -134,6 +137,7 @@ fn a_mode_only_change_is_modified_with_no_lines() {
     assert!(t.contains("old mode 100644\nnew mode 100755"), "{t}");
 }
 
+#[cfg(unix)]
 #[test]
 fn a_symlink_is_shown_as_its_target_and_never_followed() {
     let f = Fixture::new();
@@ -190,8 +194,10 @@ fn renames_and_a_file_deleted_then_re_added() {
     assert!(text(&d).contains("rename from old-name.txt\nrename to new-name.txt"));
 }
 
+#[cfg(unix)]
 #[test]
 fn non_utf8_paths_are_listed_and_diffable() {
+    #[cfg(unix)]
     use std::os::unix::ffi::OsStrExt;
     let f = Fixture::new();
     let wt = f.create("bytes", "grove/bytes");

@@ -293,6 +293,7 @@ fn code_loading_env_keys_apply_only_when_named() {
     );
 }
 
+#[cfg(unix)]
 #[test]
 fn a_copy_entry_linking_out_of_the_repo_is_refused() {
     let h = hostile();
