@@ -14,6 +14,8 @@ export interface Selection {
   line: number;
   end_line?: number;
   quote: string;
+  /** The side `line` counts on: new, unless only removed lines are chosen. */
+  side: Side;
   /** The hunks the selection touches, in patch order. */
   hunks: PatchHunk[];
 }
@@ -51,7 +53,8 @@ export function selectionOf(hunks: PatchHunk[], a: LinePoint, b: LinePoint = a):
   const first = nums[0] ?? a.line;
   const last = nums.at(-1) ?? first;
   const hunksHit = [...new Set(picked.map((x) => x.h))];
-  return { line: first, ...(last !== first ? { end_line: last } : {}), quote, hunks: hunksHit };
+  const side: Side = news.length > 0 ? 'new' : 'old';
+  return { line: first, ...(last !== first ? { end_line: last } : {}), quote, side, hunks: hunksHit };
 }
 
 /** `path:12` or `path:12-14`, how the panel and the agent see where a comment points. */

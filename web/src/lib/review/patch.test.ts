@@ -89,7 +89,8 @@ describe('selectionOf', () => {
     expect(s).toMatchObject({ line: 2 });
   });
   it('numbers a removed-only selection on the old side', () => {
-    expect(selectionOf(h, { side: 'old', line: 21 })).toMatchObject({ line: 21, quote: '    b = 2' });
+    expect(selectionOf(h, { side: 'old', line: 21 })).toMatchObject({ line: 21, quote: '    b = 2', side: 'old' });
+    expect(selectionOf(h, { side: 'new', line: 2 })?.side).toBe('new');
   });
   it('is null for lines the patch does not show', () => {
     expect(selectionOf(h, { side: 'new', line: 100 })).toBeNull();

@@ -53,7 +53,9 @@ export class ReviewStore {
   marks = $state<Record<string, string>>({});
   /** Files ticked for a partial commit (none ticked commits everything). */
   picked = $state<Record<string, boolean>>({});
-  comments = $state<ReviewComment[]>([]);
+  comments = $state.raw<ReviewComment[]>([]);
+  /** Which side of the diff each comment's line counts on (for drawing it under that line). */
+  readonly commentSide = new WeakMap<ReviewComment, 'old' | 'new'>();
   sent = $state.raw<SentComments | null>(null);
   /** The last revert, for its Undo button. */
   reverted = $state.raw<{ undoId: string; paths: string[]; what: string } | null>(null);
@@ -222,7 +224,8 @@ export class ReviewStore {
 
   // ---- comments ----
 
-  addComment(c: ReviewComment): void {
+  addComment(c: ReviewComment, side: 'old' | 'new' = 'new'): void {
+    this.commentSide.set(c, side);
     this.comments = [...this.comments, c];
   }
 
