@@ -72,6 +72,8 @@ export class ReviewStore {
   #diffSeq = 0;
   /** An event or action asked for the diff again while a list load ran. */
   #diffWanted = false;
+  /** After a scope switch, a selected file absent from the new list gives way to the first. */
+  #reselect = false;
 
   constructor(t: Transport, sessionId: number, store: KeyValue | null = storage()) {
     this.#t = t;
@@ -123,6 +125,7 @@ export class ReviewStore {
   setScope(scope: ChangeScope): void {
     if (scope === this.scope) return;
     this.scope = scope;
+    this.#reselect = true;
     this.loaded = false;
     this.files = [];
     this.diff = null;
@@ -170,7 +173,9 @@ export class ReviewStore {
       // Ticks of files no longer changed go.
       const still = new Set(res.files.map((f) => f.path));
       for (const p of Object.keys(this.picked)) if (!still.has(p)) delete this.picked[p];
-      if (this.selectedPath === null && res.files.length > 0) this.selectedPath = res.files[0]!.path;
+      const missing = this.selectedPath !== null && !still.has(this.selectedPath);
+      if ((this.selectedPath === null || (this.#reselect && missing)) && res.files.length > 0) this.selectedPath = res.files[0]!.path;
+      this.#reselect = false;
     } catch (e) {
       if (seq !== this.#listSeq) return;
       this.listError = `Could not list the changes: ${messageOf(e)}`;

@@ -138,3 +138,29 @@ describe('ReviewStore', () => {
     expect(r.commitError).toEqual({ code: 'hook_failed', message: 'lint failed\nline 2' });
   });
 });
+
+describe('ReviewStore scopes', () => {
+  it('keeps the selected file across a scope switch when it is in both, else shows the first', async () => {
+    const srv = new FakeServer();
+    srv.files = [file('a.ts'), file('b.ts')];
+    const r = new ReviewStore(srv.transport, 1, null);
+    r.open();
+    await settle();
+    r.select('b.ts');
+    srv.files = [file('b.ts'), file('c.ts')];
+    r.setScope('uncommitted');
+    await settle();
+    await settle();
+    expect(r.selectedPath).toBe('b.ts');
+    srv.files = [file('c.ts')];
+    r.setScope('base');
+    await settle();
+    await settle();
+    expect(r.selectedPath).toBe('c.ts');
+    // A file that leaves the list otherwise (reverted, committed) stays selected: the panel says so.
+    srv.files = [file('d.ts')];
+    await r.refresh();
+    expect(r.selectedPath).toBe('c.ts');
+    expect(r.diff).toBeNull();
+  });
+});
