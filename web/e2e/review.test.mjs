@@ -87,6 +87,15 @@ test('split layout, the filter box, and binary or huge files said plainly', asyn
   await until('the split layout', async () => (await page.locator('[data-testid=diff] pre[data-diff-type=split]').count()) === 1);
   await page.click('[data-testid=style-unified]');
   await until('the unified layout', async () => (await page.locator('[data-testid=diff] pre[data-diff-type=single]').count()) === 1);
+  // From the keyboard: the list's order is README.md, greet.py, then assets/; Up wraps around.
+  await page.keyboard.press('Control+Shift+ArrowUp');
+  await page.waitForSelector(`${file('assets/logo.png')}.selected`);
+  await page.waitForSelector('[data-testid=diff-binary]');
+  await page.keyboard.press('Control+Shift+ArrowDown');
+  await page.waitForSelector(`${file('README.md')}.selected`);
+  await page.keyboard.press('Control+Shift+E');
+  await page.waitForSelector(`${file('greet.py')}.selected`);
+  assert.ok(await page.isChecked(`${file('README.md')} [data-testid=viewed]`), 'Ctrl+Shift+E marked README.md viewed');
   await typeInTerminal('rm -r assets && git checkout -q README.md');
   await until('only greet.py left in the list', async () => (await page.locator('[data-testid=review-file]').count()) === 1, 15000);
 });

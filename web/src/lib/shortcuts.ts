@@ -10,6 +10,8 @@ export type Action =
   | { kind: 'close-pane' }
   | { kind: 'search' }
   | { kind: 'review' }
+  | { kind: 'review-file'; delta: number }
+  | { kind: 'review-viewed-next' }
   | { kind: 'help' };
 
 export interface KeyLike {
@@ -46,6 +48,12 @@ export function actionFor(e: KeyLike, inTextField: boolean): Action | null {
       return { kind: 'search' };
     case 'KeyD':
       return { kind: 'review' };
+    case 'ArrowDown':
+      return { kind: 'review-file', delta: 1 };
+    case 'ArrowUp':
+      return { kind: 'review-file', delta: -1 };
+    case 'KeyE':
+      return { kind: 'review-viewed-next' };
     default:
       return null;
   }
@@ -82,6 +90,8 @@ export const HELP: { section: string; entries: HelpEntry[] }[] = [
   {
     section: 'Review',
     entries: [
+      { keys: 'Ctrl+Shift+↓ / ↑', what: 'Next / previous file in the review panel' },
+      { keys: 'Ctrl+Shift+E', what: 'Mark this file viewed and show the next one not viewed' },
       { keys: 'Click a line number; Shift+click or drag', what: 'Select a line or a range of the diff to comment on (or revert its hunk)' },
       { keys: 'Ctrl+Enter in the comment box', what: 'Add the comment to the list (Escape cancels the selection)' },
       { keys: 'Ctrl+Enter in the commit message', what: 'Commit' },

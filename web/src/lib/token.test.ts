@@ -45,6 +45,8 @@ describe('shortcuts', () => {
     expect(actionFor(key('F1', {}, 'F1'), false)).toEqual({ kind: 'help' });
     expect(actionFor(key('KeyD', { ctrlKey: true, shiftKey: true }), false)).toEqual({ kind: 'review' });
     expect(actionFor(key('KeyD', { ctrlKey: true }), false)).toBeNull(); // Ctrl+D is EOF in the pane
+    expect(actionFor(key('ArrowDown', { ctrlKey: true, shiftKey: true }), false)).toEqual({ kind: 'review-file', delta: 1 });
+    expect(actionFor(key('KeyE', { ctrlKey: true, shiftKey: true }), false)).toEqual({ kind: 'review-viewed-next' });
   });
   it('lists every shortcut kind in the F1 help, the review panel in its own section', () => {
     const all = HELP.flatMap((s) => s.entries.map((e) => e.keys));

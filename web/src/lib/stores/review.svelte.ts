@@ -19,6 +19,7 @@ import type { ReviewComment } from '../wire/ReviewComment';
 import type { SentComments } from '../wire/SentComments';
 import type { ErrorCode } from '../wire/ErrorCode';
 import { readMarks, setViewed, isViewed, writeMarks, viewedCount, type KeyValue } from '../review/viewed';
+import { groupByFolder, type FolderGroup } from '../review/tree';
 
 export interface ReviewError {
   code: ErrorCode;
@@ -46,6 +47,8 @@ export class ReviewStore {
   loaded = $state(false);
   listError = $state<string | null>(null);
   selectedPath = $state<string | null>(null);
+  /** The file list's filter box. */
+  filter = $state('');
   diff = $state.raw<FileDiff | null>(null);
   diffLoading = $state(false);
   diffError = $state<string | null>(null);
@@ -84,6 +87,32 @@ export class ReviewStore {
 
   get selected(): ChangedFile | null {
     return this.files.find((f) => f.path === this.selectedPath) ?? null;
+  }
+
+  /** The files the list shows (filtered), grouped by folder. */
+  get groups(): FolderGroup[] {
+    return groupByFolder(this.files, this.filter);
+  }
+
+  /** Selects the file `delta` places away in the list's order (wrapping around). */
+  step(delta: number): void {
+    const list = this.groups.flatMap((g) => g.files);
+    if (list.length === 0) return;
+    const i = list.findIndex((f) => f.path === this.selectedPath);
+    const next = i < 0 ? (delta > 0 ? 0 : list.length - 1) : (i + delta + list.length) % list.length;
+    this.select(list[next]!.path);
+  }
+
+  /** Marks the selected file viewed and moves on to the next one not viewed yet, if any. */
+  viewedAndNext(): void {
+    const f = this.selected;
+    if (!f) return;
+    this.setViewed(f, true);
+    const list = this.groups.flatMap((g) => g.files);
+    const i = list.findIndex((x) => x.path === f.path);
+    const rest = [...list.slice(i + 1), ...list.slice(0, i)];
+    const next = rest.find((x) => !this.isViewed(x));
+    if (next) this.select(next.path);
   }
 
   get viewedCount(): number {

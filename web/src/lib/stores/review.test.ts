@@ -164,3 +164,29 @@ describe('ReviewStore scopes', () => {
     expect(r.diff).toBeNull();
   });
 });
+
+describe('ReviewStore keyboard walk', () => {
+  it('steps through the filtered list in folder order, wrapping, and marks viewed then moves on', async () => {
+    const srv = new FakeServer();
+    srv.files = [file('src/b.ts'), file('README.md'), file('src/a.ts'), file('docs/x.md')];
+    const r = new ReviewStore(srv.transport, 1, null);
+    r.open();
+    await settle();
+    // The list's order: the root, then docs/, then src/.
+    expect(r.groups.flatMap((g) => g.files.map((f) => f.path))).toEqual(['README.md', 'docs/x.md', 'src/a.ts', 'src/b.ts']);
+    r.select('README.md');
+    r.step(1);
+    expect(r.selectedPath).toBe('docs/x.md');
+    r.step(-2);
+    expect(r.selectedPath).toBe('src/b.ts');
+    r.filter = 'src';
+    r.step(1);
+    expect(r.selectedPath).toBe('src/a.ts');
+    r.filter = '';
+    r.setViewed(srv.files.find((f) => f.path === 'src/b.ts')!, true);
+    r.viewedAndNext();
+    expect(r.isViewed(r.files.find((f) => f.path === 'src/a.ts')!)).toBe(true);
+    // src/b.ts is viewed already: the next one not viewed wraps around to README.md.
+    expect(r.selectedPath).toBe('README.md');
+  });
+});
