@@ -100,8 +100,15 @@ test('split layout, the filter box, and binary or huge files said plainly', asyn
   await until('only greet.py left in the list', async () => (await page.locator('[data-testid=review-file]').count()) === 1, 15000);
 });
 
-test('Ctrl+Shift+D closes and reopens the panel without touching the terminal', async () => {
+test('the divider resizes the panel and the terminal refits; Ctrl+Shift+D closes and reopens it, the terminal untouched', async () => {
   const term = await visibleTerminal();
+  const cols = await page.evaluate((id) => window.__grove.xterm(id).cols, term);
+  const divider = await page.locator('[data-testid=review-divider]').boundingBox();
+  await page.mouse.move(divider.x + 2, divider.y + 100);
+  await page.mouse.down();
+  await page.mouse.move(divider.x + 242, divider.y + 100, { steps: 5 });
+  await page.mouse.up();
+  await until('the terminal to widen', () => page.evaluate(([id, c]) => window.__grove.xterm(id).cols > c + 10, [term, cols]));
   await page.keyboard.press('Control+Shift+D');
   await until('the panel to close', async () => (await page.locator('[data-testid=review-panel]').count()) === 0);
   await page.keyboard.press('Control+Shift+D');
