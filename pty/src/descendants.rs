@@ -43,7 +43,11 @@
 //!
 //! macOS has no subreaper and no `/proc`; there the terminal's process group is killed and
 //! daemons that called `setsid` remain (finding them by `KERN_PROCARGS2`, which shows a
-//! process's environment, is still to do). Windows would use a Job Object.
+//! process's environment, is still to do). On Windows each terminal's program is put in its own
+//! Job Object created with `JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE`: everything it starts joins the
+//! job (unless it breaks away on purpose), and ending the terminal terminates the job, and
+//! closing the job's handle (also when Grove itself dies) kills what is left. What it cannot
+//! catch: a process started between the spawn and the assignment to the job, a moment later.
 
 /// The environment variable that marks every process of one terminal.
 pub(crate) const ENV: &str = "GROVE_TERMINAL_ID";
@@ -52,12 +56,18 @@ pub(crate) const ENV: &str = "GROVE_TERMINAL_ID";
 #[derive(Debug)]
 pub(crate) struct Descendants {
     marker: String,
+    /// The terminal's Job Object (none if Windows refused to create one: then only the program
+    /// itself is killed, as before).
+    #[cfg(windows)]
+    job: Option<std::sync::Arc<windows::Job>>,
 }
 
 /// Held while a terminal's program is spawned, until its pid is registered.
 pub(crate) struct Spawning {
     #[cfg(target_os = "linux")]
     leaders: parking_lot::MutexGuard<'static, std::collections::BTreeSet<u32>>,
+    #[cfg(windows)]
+    job: Option<std::sync::Arc<windows::Job>>,
 }
 
 impl Descendants {
@@ -75,6 +85,11 @@ impl Descendants {
                 std::process::id(),
                 NEXT.fetch_add(1, Ordering::Relaxed)
             ),
+            #[cfg(windows)]
+            job: windows::Job::new()
+                .map_err(|err| tracing::warn!(%err, "no Job Object: a terminal's child processes may outlive it"))
+                .ok()
+                .map(std::sync::Arc::new),
         }
     }
 
@@ -89,7 +104,11 @@ impl Descendants {
         return Spawning {
             leaders: linux::spawning(),
         };
-        #[cfg(not(target_os = "linux"))]
+        #[cfg(windows)]
+        return Spawning {
+            job: self.job.clone(),
+        };
+        #[cfg(not(any(target_os = "linux", windows)))]
         Spawning {}
     }
 
@@ -99,7 +118,13 @@ impl Descendants {
     pub(crate) fn end(&self, leader: u32, grace: std::time::Duration) {
         #[cfg(target_os = "linux")]
         linux::end(&self.marker, leader, grace);
-        #[cfg(not(target_os = "linux"))]
+        #[cfg(windows)]
+        if let Some(job) = &self.job {
+            // The program itself is ended by its killer; the job ends everything it started.
+            let _ = (leader, grace);
+            job.terminate();
+        }
+        #[cfg(not(any(target_os = "linux", windows)))]
         let _ = (leader, grace);
     }
 }
@@ -114,7 +139,14 @@ impl Spawning {
                 leaders.insert(pid);
             }
         }
-        #[cfg(not(target_os = "linux"))]
+        #[cfg(windows)]
+        if let Some(job) = &self.job
+            && pid != 0
+            && let Err(err) = job.assign(pid)
+        {
+            tracing::warn!(pid, %err, "could not put a terminal's program in its Job Object");
+        }
+        #[cfg(not(any(target_os = "linux", windows)))]
         let _ = pid;
     }
 }
@@ -130,3 +162,5 @@ pub(crate) fn leader_reaped(pid: u32) {
 
 #[cfg(target_os = "linux")]
 mod linux;
+#[cfg(windows)]
+mod windows;
