@@ -142,7 +142,7 @@ test('a comment on a selected line is typed into the agent terminal with path:li
   const text = await waitForOutput(/say hello instead of hi/);
   assert.match(text, /greet\.py:2/);
   assert.match(text, /return "hi"/);
-  await page.waitForSelector('[data-testid=comments-sent]');
+  assert.match((await page.textContent('[data-testid=comments-sent]')) ?? '', /Typed into the agent's terminal \(bash\)/);
   // The paste waits on bash's command line; drop it.
   await page.locator('[data-testid=terminal] .xterm').first().click();
   await page.keyboard.press('Control+C');
