@@ -139,6 +139,13 @@ fn window_focused(app: &AppHandle) -> bool {
         .is_some_and(|w| w.is_focused().unwrap_or(false) && w.is_visible().unwrap_or(false))
 }
 
+#[cfg(not(feature = "notifications"))]
+fn notify(app: &AppHandle, waiting: &Arc<AtomicUsize>, session_id: i64, summary: &str, body: &str) {
+    let _ = (app, waiting, session_id, summary, body);
+    tracing::info!("no notification: built without the `notifications` feature");
+}
+
+#[cfg(feature = "notifications")]
 fn notify(app: &AppHandle, waiting: &Arc<AtomicUsize>, session_id: i64, summary: &str, body: &str) {
     let mut n = notify_rust::Notification::new();
     // Notification servers render a subset of markup in these: a program's (or a session
