@@ -28,6 +28,7 @@ use crate::live::LiveTerminal;
 use crate::repo_config::{self, RepoConfig};
 mod names;
 mod review;
+mod secrets;
 mod sessions;
 mod terminals;
 mod trust;
@@ -90,6 +91,8 @@ struct Inner {
     /// concurrent worktree creations would otherwise fight over.
     repo_locks: Mutex<HashMap<i64, Arc<Mutex<()>>>>,
     runtime: tokio::runtime::Handle,
+    /// The secrets; locked until the user (or the keychain) unlocks it.
+    vault: Box<dyn crate::vault::Vault>,
 }
 
 /// Grove's core. Cheap to clone.
@@ -147,6 +150,7 @@ impl Grove {
                 repo_locks: Mutex::new(HashMap::new()),
                 drift: Mutex::new(HashMap::new()),
                 runtime: tokio::runtime::Handle::current(),
+                vault: Box::new(crate::vault::StrongholdVault::new(data.root())),
                 data,
                 config,
             }),
