@@ -150,8 +150,7 @@ pub fn check_value(value: &SecretString) -> Result<(), VaultError> {
     }
     if v.contains('\0') {
         return Err(VaultError::Invalid(
-            "the secret's value contains a NUL byte, which no environment variable can hold"
-                .into(),
+            "the secret's value contains a NUL byte, which no environment variable can hold".into(),
         ));
     }
     Ok(())

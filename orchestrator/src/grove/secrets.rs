@@ -5,9 +5,7 @@
 //! environment at spawn (see `terminals::spawn_program`). Nothing here returns one.
 
 use super::*;
-use crate::vault::{
-    self, ExposeSecret, KeyMaterial, SecretString, Vault, VaultError, VaultState,
-};
+use crate::vault::{self, ExposeSecret, KeyMaterial, SecretString, Vault, VaultError, VaultState};
 use crate::wire::{ExposeSecretRequest, SecretExposure, SecretInfo, VaultStatus};
 
 /// Variables Grove sets itself in every terminal: a secret cannot take their place.
@@ -192,7 +190,9 @@ impl Grove {
     /// Refuses (with `vault_locked`) to start a program of a repository that has secrets
     /// mapped while the vault is locked: the agent would start without its keys.
     pub(super) fn require_secrets(&self, repo_id: i64) -> Result<()> {
-        if self.vault().state() != VaultState::Unlocked && !self.db().exposures(Some(repo_id))?.is_empty() {
+        if self.vault().state() != VaultState::Unlocked
+            && !self.db().exposures(Some(repo_id))?.is_empty()
+        {
             return Err(VaultError::Locked.into());
         }
         Ok(())

@@ -1,10 +1,10 @@
 //! The vault and secrets routes. Bodies that carry a passphrase or a value are parsed by
 //! [`SecretBody`], whose errors never quote the body; no route returns a value.
 
+use axum::Router;
 use axum::extract::{FromRequest, Path, Request, State};
 use axum::response::Response;
 use axum::routing::{delete, get, post, put};
-use axum::Router;
 use serde::de::DeserializeOwned;
 
 use super::AppState;

@@ -224,7 +224,10 @@ impl StrongholdVault {
         self.load(derived, params)
     }
 
-    fn with_open<T>(&self, f: impl FnOnce(&Open) -> Result<T, VaultError>) -> Result<T, VaultError> {
+    fn with_open<T>(
+        &self,
+        f: impl FnOnce(&Open) -> Result<T, VaultError>,
+    ) -> Result<T, VaultError> {
         let guard = self.open.lock();
         let open = guard.as_ref().ok_or(VaultError::Locked)?;
         f(open)

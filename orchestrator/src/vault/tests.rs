@@ -23,7 +23,10 @@ fn set_lock_unlock_keeps_values_and_wrong_passphrase_touches_nothing() {
     assert_eq!(names, ["GH", "OPENAI"]);
 
     let snap = std::fs::read(v.snapshot_path()).unwrap();
-    assert!(!snap.windows(6).any(|w| w == b"canary"), "plain text in the snapshot");
+    assert!(
+        !snap.windows(6).any(|w| w == b"canary"),
+        "plain text in the snapshot"
+    );
     v.lock();
     assert_eq!(v.state(), VaultState::Locked);
     assert!(matches!(v.get("GH"), Err(VaultError::Locked)));
@@ -35,7 +38,10 @@ fn set_lock_unlock_keeps_values_and_wrong_passphrase_touches_nothing() {
         Err(VaultError::WrongPassphrase)
     ));
     assert_eq!(std::fs::read(v.snapshot_path()).unwrap(), snap);
-    assert_eq!(std::fs::read(dir.path().join("vault.kdf.json")).unwrap(), kdf);
+    assert_eq!(
+        std::fs::read(dir.path().join("vault.kdf.json")).unwrap(),
+        kdf
+    );
 
     // Another process (a new vault object) opens it with the right one.
     let v2 = StrongholdVault::new(dir.path());
