@@ -60,6 +60,9 @@ pub struct GroveConfig {
     pub kill_grace: Duration,
     /// The shell for new terminals and the default agent; default `$SHELL`, else `/bin/sh`.
     pub shell: Option<String>,
+    /// Keep the vault's key material in the OS keychain (a random master secret) and unlock
+    /// the vault from it at start. Off, the vault takes a passphrase.
+    pub vault_keychain: bool,
 }
 
 impl GroveConfig {
@@ -72,6 +75,7 @@ impl GroveConfig {
             log_capacity: DEFAULT_LOG_CAPACITY,
             kill_grace: Duration::from_secs(2),
             shell: None,
+            vault_keychain: false,
         }
     }
 }
@@ -158,6 +162,9 @@ impl Grove {
         grove.restore()?;
         grove.spawn_session_notifier(changed_rx);
         grove.spawn_drift_watcher();
+        if grove.inner.config.vault_keychain {
+            grove.spawn_keychain_unlock();
+        }
         Ok(grove)
     }
 

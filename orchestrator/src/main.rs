@@ -176,6 +176,10 @@ pub struct ServeArgs {
     /// Unlock the vault at start with the passphrase in this file (mode 0600; one line).
     #[arg(long, env = "GROVE_VAULT_PASSPHRASE_FILE")]
     vault_passphrase_file: Option<PathBuf>,
+    /// Keep the vault's key in the OS keychain (Secret Service, Keychain, Credential Manager)
+    /// and unlock it from there at start; without a reachable keychain the vault stays locked.
+    #[arg(long, env = "GROVE_VAULT_KEYCHAIN")]
+    vault_keychain: bool,
     /// Seconds between WebSocket pings (and TCP keepalive probes); a client silent for two
     /// intervals is dropped.
     #[arg(long, default_value_t = 10)]

@@ -16,6 +16,7 @@
 //! returns a value to a client, and no error message carries one.
 
 pub mod kdf;
+pub mod keychain;
 mod stronghold;
 
 use std::path::PathBuf;

@@ -49,6 +49,7 @@ pub fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
         config.idle_after = Duration::from_secs(args.idle_after.max(1));
         config.worktree_root = args.worktree_root;
         config.branch_prefix = args.branch_prefix;
+        config.vault_keychain = args.vault_keychain;
         let grove = Grove::open(config)?;
         if let (Some(pass), Some(file)) = (&vault_passphrase, &args.vault_passphrase_file) {
             let g = grove.clone();

@@ -44,6 +44,11 @@ impl Grove {
 
     /// Unlocks the vault with a passphrase; the first unlock creates it with that passphrase.
     pub fn unlock_vault(&self, passphrase: &SecretString) -> Result<VaultStatus> {
+        if self.vault().key_source() == Some(KeySource::Keychain) {
+            return Err(GroveError::Invalid(
+                "this vault is keyed by the OS keychain, not a passphrase: Grove unlocks it from the keychain at start (`grove serve --vault-keychain`)".into(),
+            ));
+        }
         if self.vault().state() == VaultState::Uninitialized {
             vault::check_new_passphrase(passphrase)?;
         }
@@ -59,6 +64,45 @@ impl Grove {
             status: status.clone(),
         });
         Ok(status)
+    }
+
+    /// On a blocking thread: unlocks the vault from the OS keychain, or creates the vault with
+    /// a new master secret there when there is no vault yet. A vault keyed by a passphrase, or
+    /// no reachable keychain, leaves it locked (the user is asked instead).
+    fn spawn_keychain_unlock(&self) {
+        let grove = self.clone();
+        self.inner.runtime.spawn_blocking(move || {
+            if let Err(err) = grove.unlock_from_keychain() {
+                tracing::warn!(%err, "the vault stays locked: it could not be opened from the OS keychain");
+            }
+        });
+    }
+
+    /// See [`Grove::spawn_keychain_unlock`]; answers the vault's state afterwards.
+    pub fn unlock_from_keychain(&self) -> Result<VaultStatus> {
+        let keychain = Keychain::for_data_dir(self.data_dir());
+        let unreachable = |e: vault::keychain::KeychainError| GroveError::Invalid(e.to_string());
+        match (self.vault().state(), self.vault().key_source()) {
+            (VaultState::Unlocked, _) | (_, Some(KeySource::Passphrase)) => {}
+            (VaultState::Uninitialized, _) => {
+                let secret = match keychain.get().map_err(unreachable)? {
+                    Some(secret) => secret,
+                    None => keychain.create().map_err(unreachable)?,
+                };
+                self.unlock_vault_with(&KeyMaterial::keychain(secret))?;
+                tracing::info!("vault created with a master secret in the OS keychain");
+            }
+            (VaultState::Locked, _) => {
+                let secret = keychain.get().map_err(unreachable)?.ok_or_else(|| {
+                    GroveError::Invalid(
+                        "the OS keychain has no master secret for this vault (was it removed?)"
+                            .into(),
+                    )
+                })?;
+                self.unlock_vault_with(&KeyMaterial::keychain(secret))?;
+            }
+        }
+        Ok(self.vault_status())
     }
 
     pub fn lock_vault(&self) -> VaultStatus {

@@ -8,6 +8,7 @@ import { RepoStore } from './stores/repos.svelte';
 import { SessionStore } from './stores/sessions.svelte';
 import { TerminalStore } from './stores/terminals.svelte';
 import { TrustStore } from './stores/trust.svelte';
+import { SecretStore, isVaultLocked } from './stores/secrets.svelte';
 import type { Event } from './wire/Event';
 import { markOnce } from './startup';
 
@@ -20,6 +21,7 @@ export class Grove {
   readonly sessions: SessionStore;
   readonly terminals: TerminalStore;
   readonly trust: TrustStore;
+  readonly secrets: SecretStore;
   #events: Closable | null = null;
   #attempt = 0;
   #stopped = false;
@@ -33,6 +35,7 @@ export class Grove {
     this.sessions = new SessionStore(transport);
     this.terminals = new TerminalStore(transport, this.connection);
     this.trust = new TrustStore(transport);
+    this.secrets = new SecretStore(transport);
   }
 
   start(): void {
@@ -66,6 +69,10 @@ export class Grove {
       void this.trust.loadAll(this.repos.list.map((r) => r.id), current).catch((e: unknown) => {
         if (!early && current()) this.connection.error(`Could not read which repos' grove.toml you approved: ${messageOf(e)}`);
       });
+      // The vault's state (names only) does not hold up the first paint either.
+      void this.secrets.load().catch((e: unknown) => {
+        if (!early && current()) this.connection.error(`Could not read the vault's state: ${messageOf(e)}`);
+      });
       markOnce('loaded');
       if (this.sessions.selectedId === null) {
         const first = this.sessions.ordered(this.repos.list)[0];
@@ -87,6 +94,8 @@ export class Grove {
       await fn();
       return true;
     } catch (e) {
+      // A locked vault is not a failure to report but a question to ask: the unlock prompt.
+      if (isVaultLocked(e)) this.secrets.prompt = true;
       this.connection.error(`${what}: ${messageOf(e)}`);
       return false;
     }
@@ -143,6 +152,13 @@ export class Grove {
         break;
       case 'repo_trust_changed':
         this.trust.set(ev.trust);
+        break;
+      case 'vault_changed':
+        this.secrets.changed(ev.status);
+        if (ev.status.state === 'unlocked') void this.secrets.load().catch(() => {});
+        break;
+      case 'secrets_changed':
+        if (this.secrets.unlocked) void this.secrets.load().catch(() => {});
         break;
       case 'resync':
         void this.reload();
