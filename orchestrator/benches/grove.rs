@@ -906,7 +906,9 @@ fn vault_unlock() {
         assert_eq!(fresh.list().unwrap().len(), 20);
         let mut out = [0u8; 64];
         let started = Instant::now();
-        argon.hash_password_into(b"bench passphrase", b"0123456789abcdef", &mut out).unwrap();
+        argon
+            .hash_password_into(b"bench passphrase", b"0123456789abcdef", &mut out)
+            .unwrap();
         let b = ms(started.elapsed());
         if i > 0 {
             grove.push(g);

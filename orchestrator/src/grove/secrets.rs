@@ -5,7 +5,10 @@
 //! environment at spawn (see `terminals::spawn_program`). Nothing here returns one.
 
 use super::*;
-use crate::vault::{self, ExposeSecret, KeyMaterial, SecretString, Vault, VaultError, VaultState};
+use crate::vault::keychain::Keychain;
+use crate::vault::{
+    self, ExposeSecret, KeyMaterial, KeySource, SecretString, Vault, VaultError, VaultState,
+};
 use crate::wire::{ExposeSecretRequest, SecretExposure, SecretInfo, VaultStatus};
 
 /// Variables Grove sets itself in every terminal: a secret cannot take their place.
@@ -69,7 +72,7 @@ impl Grove {
     /// On a blocking thread: unlocks the vault from the OS keychain, or creates the vault with
     /// a new master secret there when there is no vault yet. A vault keyed by a passphrase, or
     /// no reachable keychain, leaves it locked (the user is asked instead).
-    fn spawn_keychain_unlock(&self) {
+    pub(super) fn spawn_keychain_unlock(&self) {
         let grove = self.clone();
         self.inner.runtime.spawn_blocking(move || {
             if let Err(err) = grove.unlock_from_keychain() {
