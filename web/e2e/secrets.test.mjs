@@ -13,7 +13,7 @@ import { until } from './harness.mjs';
 import { useUi } from './page.mjs';
 
 const ui = useUi('secrets-final');
-const { pageErrors, waitForOutput, typeInTerminal } = ui;
+const { pageErrors, shot, waitForOutput, typeInTerminal } = ui;
 /** @type {import('playwright-core').Page} */ let page;
 /** @type {typeof ui.server} */ let server;
 before(async () => {
@@ -82,6 +82,7 @@ test('creates the vault, sets a secret and exposes it to the repo', async () => 
   await page.fill('[data-testid=expose-var]', 'MYKEY');
   await page.click('[data-testid=expose-submit]');
   await page.waitForSelector('[data-testid=exposure][data-repo=demo][data-var=MYKEY]');
+  await shot('secrets-dialog');
   await closeDialogs();
 });
 
@@ -115,6 +116,7 @@ test('locked: starting a session of the repo asks for the passphrase, then start
   await page.click('[data-testid=ns-submit]');
   // The unlock prompt opens over the new-session dialog.
   await page.waitForSelector('[role=dialog][data-testid=secrets] [data-testid=vault-unlock]');
+  await shot('secrets-unlock-prompt');
   await page.fill('[data-testid=vault-passphrase]', 'not the passphrase');
   await page.click('[data-testid=vault-unlock-submit]');
   await until('the wrong passphrase to be refused', async () =>
