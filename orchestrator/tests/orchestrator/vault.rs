@@ -228,6 +228,25 @@ fn canary_secrets_reach_only_the_mapped_repo_and_no_file() {
         assert!(out.contains(&format!("MYKEY:{want_api}")), "{out}");
     });
 
+    // Archived and restored: the restored agent gets them again.
+    g.ok(
+        "POST",
+        &format!("/sessions/{}/archive", a.id),
+        Some(json!({ "force": true })),
+    );
+    let before_restore =
+        g.ok("GET", &format!("/sessions/{}", a.id), None)["terminals"][0]["log_end"]
+            .as_u64()
+            .unwrap();
+    g.ok("POST", &format!("/sessions/{}/restore", a.id), None);
+    rt().block_on(async {
+        let mut c =
+            TermClient::connect(&g, a.terminals[0].id, &format!("?from={before_restore}")).await;
+        c.read_until("envcheck-done").await;
+        let out = String::from_utf8_lossy(&c.bytes).into_owned();
+        assert!(out.contains(&format!("MYKEY:{want_api}")), "{out}");
+    });
+
     // Nothing in plain text: no file under the data dir (database, logs, screens, server file,
     // worktrees, the vault), and not the server's own environment.
     let hits = files_containing(&data, &[CANARY_API, CANARY_CLI]);
