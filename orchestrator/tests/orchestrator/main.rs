@@ -16,4 +16,5 @@ mod sessions;
 mod shutdown;
 mod streaming;
 mod support;
+mod vault;
 mod wire_types;
