@@ -373,13 +373,25 @@ impl Worker {
         let Some(n) = self.notify.as_mut() else {
             return;
         };
+        let mut limit = false;
         for dir in self.git.dirs.keys() {
+            if self.opts.max_watches.is_some_and(|m| self.git_watches >= m) {
+                limit = true;
+                break;
+            }
             match n.watch(dir, RecursiveMode::NonRecursive) {
                 Ok(()) => self.git_watches += 1,
+                Err(e) if matches!(e.kind, notify::ErrorKind::MaxFilesWatch) => {
+                    limit = true;
+                    break;
+                }
                 Err(e) => {
                     tracing::debug!(dir = %dir.display(), err = %e, "could not watch git metadata")
                 }
             }
+        }
+        if limit {
+            self.limit_reached();
         }
         self.publish_stats();
     }
