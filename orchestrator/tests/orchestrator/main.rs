@@ -13,4 +13,5 @@ mod sessions;
 mod shutdown;
 mod streaming;
 mod support;
+mod watch;
 mod wire_types;
