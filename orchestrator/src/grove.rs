@@ -57,8 +57,9 @@ pub struct GroveConfig {
     pub kill_grace: Duration,
     /// The shell for new terminals and the default agent; default `$SHELL`, else `/bin/sh`.
     pub shell: Option<String>,
-    /// How each session's file watcher batches and what it may cost.
-    pub watch: crate::watch::WatchOptions,
+    /// How each session's file watcher batches and what it may cost; `None` watches nothing
+    /// (summaries stay unknown and drift is only checked on request: for diagnosis).
+    pub watch: Option<crate::watch::WatchOptions>,
 }
 
 impl GroveConfig {
@@ -71,7 +72,7 @@ impl GroveConfig {
             log_capacity: DEFAULT_LOG_CAPACITY,
             kill_grace: Duration::from_secs(2),
             shell: None,
-            watch: crate::watch::WatchOptions::default(),
+            watch: Some(crate::watch::WatchOptions::default()),
         }
     }
 }

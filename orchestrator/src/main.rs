@@ -126,6 +126,10 @@ pub struct ServeArgs {
     /// limit (the session is rescanned every few seconds). For tests and diagnosis.
     #[arg(long, hide = true)]
     watch_limit: Option<usize>,
+    /// Watch no worktree: no live change summaries, drift checked only on request. For
+    /// benchmarks and diagnosis.
+    #[arg(long, hide = true)]
+    no_watch: bool,
     /// Where worktrees go (default: <data dir>/worktrees).
     #[arg(long)]
     worktree_root: Option<PathBuf>,

@@ -42,7 +42,10 @@ pub fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
         config.idle_after = Duration::from_secs(args.idle_after.max(1));
         config.worktree_root = args.worktree_root;
         config.branch_prefix = args.branch_prefix;
-        config.watch.max_watches = args.watch_limit;
+        config.watch = (!args.no_watch).then(|| grove_orchestrator::watch::WatchOptions {
+            max_watches: args.watch_limit,
+            ..Default::default()
+        });
         let grove = Grove::open(config)?;
         let opts = ServeOptions {
             host: args.host,

@@ -12,6 +12,9 @@ impl Grove {
     /// Starts (or restarts) the watcher of an active session.
     pub(super) fn start_watching(&self, row: &SessionRow) {
         self.stop_watching(row.id);
+        let Some(opts) = self.inner.config.watch.clone() else {
+            return;
+        };
         let weak = Arc::downgrade(&self.inner);
         let id = row.id;
         let sink = Box::new(move |report: Report| {
@@ -25,7 +28,7 @@ impl Grove {
             branch: row.branch.clone(),
             base: row.base.clone(),
         };
-        match Watcher::start(target, self.inner.config.watch.clone(), sink) {
+        match Watcher::start(target, opts, sink) {
             Ok(w) => {
                 self.inner.watchers.lock().insert(row.id, w);
             }
