@@ -423,10 +423,12 @@ impl Worker {
         for rel in paths {
             let abs = self.root.join(rel);
             let is_dir = fs_err::symlink_metadata(&abs).is_ok_and(|m| m.is_dir());
-            if self.dirs.is_watched(&abs) || !is_dir {
+            let current = self.dirs.is_current(&abs);
+            if self.dirs.is_watched(&abs) && !current {
+                // Gone, or replaced by another folder of the same name.
                 self.dirs.remove_under(n, &abs);
             }
-            if is_dir {
+            if is_dir && !current {
                 match self.dirs.walk_and_watch(n, &abs, self.git_watches) {
                     Ok(files) => found.extend(files),
                     Err(AddError::Limit) => {
@@ -481,7 +483,7 @@ impl Worker {
                 return true;
             };
             let mut probe = rel.to_path_buf();
-            if self.root.join(rel).is_dir() {
+            if fs_err::symlink_metadata(self.root.join(rel)).is_ok_and(|m| m.is_dir()) {
                 // libgit2 matches folder-only patterns (`target/`) by a trailing slash.
                 probe.push("");
             }

@@ -40,9 +40,11 @@ impl Grove {
 
     /// Stops a session's watcher (joining its thread) and forgets its summary.
     pub(super) fn stop_watching(&self, id: i64) {
-        // Taken out first: the watcher's last report may need the map's neighbours' locks.
+        // Taken out of the map before the join: the watcher's last report may take Grove's
+        // other locks, never this one.
         let watcher = self.inner.watchers.lock().remove(&id);
         drop(watcher);
+        // After the join: no report can put it back.
         self.inner.changes.lock().remove(&id);
     }
 
@@ -66,11 +68,9 @@ impl Grove {
         (watches, degraded)
     }
 
+    /// Called on the watcher's thread. No report arrives after [`Grove::stop_watching`]
+    /// returns: dropping a watcher joins its thread.
     fn on_watch_report(&self, id: i64, report: Report) {
-        if !self.inner.watchers.lock().contains_key(&id) {
-            // Stopped meanwhile (archived or deleted): its last word is stale.
-            return;
-        }
         if let Some(summary) = report.summary {
             let before = self.inner.changes.lock().insert(id, summary);
             if before != Some(summary) || !report.paths.is_empty() || report.all {

@@ -45,6 +45,13 @@ impl DirWatches {
         self.watched.contains_key(dir)
     }
 
+    /// Whether `dir` is watched and still the folder it was watched as.
+    pub(super) fn is_current(&self, dir: &Path) -> bool {
+        self.watched.get(dir).is_some_and(|ino| {
+            fs_err::symlink_metadata(dir).is_ok_and(|m| m.is_dir()) && *ino == inode(dir)
+        })
+    }
+
     /// Adds one non-recursive watch (recursive on other systems, for the root only).
     pub(super) fn add(
         &mut self,
