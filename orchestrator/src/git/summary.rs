@@ -8,7 +8,7 @@ use std::path::Path;
 
 use git2::Oid;
 
-use super::changes::{Scope, entries, measure, scope_tree, workdir_diff};
+use super::changes::{Scope, entries, measure, scope_commit, scope_tree, workdir_diff};
 use super::error::GitError;
 use super::repo::open_any;
 
@@ -66,6 +66,8 @@ pub fn summarize(
     let repo = open_any(worktree)?;
     let mut summary = Summary::default();
 
+    let base_commit = scope_commit(&repo, worktree, base, Scope::Base)?;
+    let head_commit = scope_commit(&repo, worktree, base, Scope::Uncommitted)?;
     let tree = scope_tree(&repo, worktree, base, Scope::Base)?;
     let diff = workdir_diff(&repo, worktree, &tree)?;
     let mut seen = HashSet::new();
@@ -102,6 +104,11 @@ pub fn summarize(
     }
     cache.counts.retain(|p, _| seen.contains(p));
 
+    if head_commit == base_commit {
+        // Nothing committed since the merge base: both scopes are the same diff, counted once.
+        summary.uncommitted = summary.files;
+        return Ok(summary);
+    }
     let head = scope_tree(&repo, worktree, base, Scope::Uncommitted)?;
     let diff = workdir_diff(&repo, worktree, &head)?;
     summary.uncommitted = u32::try_from(entries(&repo, &diff, worktree).len()).unwrap_or(u32::MAX);
