@@ -156,11 +156,47 @@ fn writes_commits_and_branch_switches_reach_the_events_socket() {
     });
 }
 
+/// `grove serve` with its log (stderr) written to `log`.
+fn start_logged(data: &Path, extra: &[&str], log: &Path) -> Grove {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_grove"))
+        .arg("--data-dir")
+        .arg(data)
+        .arg("serve")
+        .args(extra)
+        .env("SHELL", "/bin/bash")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut banner = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut banner)
+        .unwrap();
+    let url = banner
+        .trim()
+        .strip_prefix("Grove is serving at ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("unexpected: {banner:?}"))
+        .to_owned();
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(data.join("server.json")).unwrap()).unwrap();
+    Grove {
+        child,
+        token: file["token"].as_str().unwrap().to_owned(),
+        addr: url.strip_prefix("http://").unwrap().parse().unwrap(),
+        url,
+        data_dir: data.into(),
+        banner,
+    }
+}
+
 #[test]
 fn past_the_watch_limit_the_session_is_rescanned_and_still_updates() {
     let dir = tempfile::tempdir().unwrap();
     let repo = fixture_repo(dir.path(), "repo");
-    let g = Grove::start_with(&dir.path().join("data"), &["--watch-limit", "1"]);
+    let log = dir.path().join("serve.log");
+    let g = start_logged(&dir.path().join("data"), &["--watch-limit", "1"], &log);
     let repo_id = g.add_repo(&repo);
     let s = g.create_session(repo_id, "limited", "cat");
     let wt = PathBuf::from(&s.worktree);
@@ -178,6 +214,15 @@ fn past_the_watch_limit_the_session_is_rescanned_and_still_updates() {
         assert!(all, "a rescan cannot tell which files changed");
         assert_eq!((summary.files, summary.additions), (1, 1));
     });
+    // Said once, naming the session and the setting to raise.
+    let text = std::fs::read_to_string(&log).unwrap();
+    let warnings: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("fs.inotify.max_user_watches"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{text}");
+    assert!(warnings[0].contains("session `limited`"), "{text}");
+    assert!(warnings[0].contains("rescans it every 3 s"), "{text}");
 }
 
 #[test]
