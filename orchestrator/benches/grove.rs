@@ -16,6 +16,8 @@
 //!
 //! - `vault_unlock`: unlocking a vault of 20 secrets (Argon2id with Grove's parameters, then the
 //!   Stronghold snapshot read) vs the bare Argon2id derivation with the same parameters.
+//! - `changes_latency`, `changes_scan`, `watch_cost`: the live file watcher behind review; see
+//!   `review/watch.rs`.
 //!
 //! Linux-oriented: RSS and CPU come from `/proc`.
 
@@ -44,6 +46,9 @@ mod common;
 mod support;
 use common::{MIB, Rng, bench_data_dir, data_file, median, mixed_block, percentile, report};
 use support::{git, raw};
+// The review benchmarks: the file watcher and the change counts.
+#[path = "review/watch.rs"]
+mod watch;
 /// A generous bound on anything a benchmark waits for; hitting it is a bug, not a slow run.
 const T: Duration = Duration::from_secs(60);
 /// The re-exec'd child that measures the bare-PTY RSS baseline of `session_idle_rss`.
@@ -64,6 +69,9 @@ fn main() {
         "echo_latency",
         "echo_latency_flooded",
         "vault_unlock",
+        "changes_latency",
+        "changes_scan",
+        "watch_cost",
     ];
     let run: Vec<&str> = if names.is_empty() {
         all.to_vec()
@@ -82,6 +90,9 @@ fn main() {
             "echo_latency" => echo_latency(name, false),
             "echo_latency_flooded" => echo_latency(name, true),
             "vault_unlock" => vault_unlock(),
+            "changes_latency" => watch::changes_latency(),
+            "changes_scan" => watch::changes_scan(),
+            "watch_cost" => watch::watch_cost(),
             _ => unreachable!(),
         }
     }
@@ -204,10 +215,17 @@ impl Server {
     fn start() -> Server {
         let dir = tempfile::tempdir().unwrap();
         let repo = small_repo(dir.path());
+        Server::launch(dir, Some(&repo), &[])
+    }
+
+    /// Starts `grove serve` on the data dir `<dir>/data` with `args`, registering `repo` (else
+    /// the first repo it knows).
+    fn launch(dir: tempfile::TempDir, repo: Option<&Path>, args: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_grove"))
             .arg("--data-dir")
             .arg(dir.path().join("data"))
             .arg("serve")
+            .args(args)
             .env("SHELL", "/bin/sh")
             .env("GROVE_LOG", "warn")
             .stdout(Stdio::piped())
@@ -236,12 +254,21 @@ impl Server {
             _dir: dir,
             repo_id: 0,
         };
-        server.repo_id = server
-            .ok("POST", "/repos", Some(serde_json::json!({ "path": repo })))
-            .get("id")
-            .and_then(|v| v.as_i64())
-            .unwrap();
+        server.repo_id = match repo {
+            Some(repo) => server.ok("POST", "/repos", Some(serde_json::json!({ "path": repo }))),
+            None => server.ok("GET", "/repos", None)[0].clone(),
+        }
+        .get("id")
+        .and_then(|v| v.as_i64())
+        .unwrap();
         server
+    }
+
+    /// Stops the server (SIGTERM) and hands back its directory.
+    fn stop(mut self) -> tempfile::TempDir {
+        self.terminate();
+        let dir = tempfile::tempdir().unwrap();
+        std::mem::replace(&mut self._dir, dir)
     }
 
     fn pid(&self) -> String {
@@ -311,6 +338,15 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        self.terminate();
+    }
+}
+
+impl Server {
+    fn terminate(&mut self) {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
         // SIGTERM, so the server ends its sessions' programs itself.
         let _ = Command::new("kill").args(["-TERM", &self.pid()]).status();
         let deadline = Instant::now() + Duration::from_secs(10);

@@ -33,6 +33,7 @@
 //! - `changes`: what a session changed against its base or HEAD, and the diffs;
 //! - `commit`: committing through the `git` CLI (hooks, signing, config apply);
 //! - `revert`: reverting a file to the base, with the discarded content kept for undo;
+//! - `summary`: a worktree's change counts, recounting only files that changed;
 //! - `drift`: how a worktree on disk differs from what Grove recorded.
 
 mod add;
@@ -48,6 +49,7 @@ mod removal;
 mod repo;
 mod revert;
 mod status;
+mod summary;
 #[cfg(test)]
 mod testing;
 mod worktree;
@@ -64,6 +66,7 @@ pub use names::sanitize_name;
 pub use removal::{RemovalCheck, branch_merged, check_removal, delete_branch};
 pub use repo::{BranchInfo, RepoInfo, head_commit, inspect_repo, list_branches};
 pub use revert::{Reverted, revert_file, revert_hunk, undo_revert};
+pub use summary::{CountCache, Summary, summarize};
 pub use worktree::{
     CreatedWorktree, NewWorktree, create_worktree, remove_worktree, restore_worktree,
 };

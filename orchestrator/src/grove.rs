@@ -32,14 +32,12 @@ mod secrets;
 mod sessions;
 mod terminals;
 mod trust;
+mod watching;
 
 use crate::wire::{
     AgentPreset, Branch, CreateSessionRequest, CreateStage, Drift, Event, Repo, Session,
     TerminalInfo, TerminalKind,
 };
-
-/// How often the drift watcher re-checks every session's worktree.
-const DRIFT_EVERY: Duration = Duration::from_secs(5);
 
 /// Agent presets: plain command names, nothing agent-specific.
 pub const AGENT_PRESETS: &[&str] = &["claude", "codex", "aider", "gemini", "opencode"];
@@ -63,6 +61,9 @@ pub struct GroveConfig {
     /// Keep the vault's key material in the OS keychain (a random master secret) and unlock
     /// the vault from it at start. Off, the vault takes a passphrase.
     pub vault_keychain: bool,
+    /// How each session's file watcher batches and what it may cost; `None` watches nothing
+    /// (summaries stay unknown and drift is only checked on request: for diagnosis).
+    pub watch: Option<crate::watch::WatchOptions>,
 }
 
 impl GroveConfig {
@@ -76,6 +77,7 @@ impl GroveConfig {
             kill_grace: Duration::from_secs(2),
             shell: None,
             vault_keychain: false,
+            watch: Some(crate::watch::WatchOptions::default()),
         }
     }
 }
@@ -89,8 +91,13 @@ struct Inner {
     shell: String,
     terminals: Mutex<HashMap<i64, Arc<LiveTerminal>>>,
     flusher: Flusher,
-    /// Each active session's drift as last checked (see `check_all_drift`).
+    /// Each active session's drift as last checked (on request, or when its watcher saw HEAD,
+    /// the branch or the worktree move).
     drift: Mutex<HashMap<i64, Drift>>,
+    /// Each active session's file watcher.
+    watchers: Mutex<HashMap<i64, crate::watch::Watcher>>,
+    /// Each active session's change summary, as its watcher last counted it.
+    changes: Mutex<HashMap<i64, crate::wire::ChangeSummary>>,
     /// Git mutations of one repo are serialised: libgit2 takes ref and index locks that
     /// concurrent worktree creations would otherwise fight over.
     repo_locks: Mutex<HashMap<i64, Arc<Mutex<()>>>>,
@@ -153,6 +160,8 @@ impl Grove {
                 flusher: Flusher::spawn(Duration::from_secs(1))?,
                 repo_locks: Mutex::new(HashMap::new()),
                 drift: Mutex::new(HashMap::new()),
+                watchers: Mutex::new(HashMap::new()),
+                changes: Mutex::new(HashMap::new()),
                 runtime: tokio::runtime::Handle::current(),
                 vault: Box::new(crate::vault::StrongholdVault::new(data.root())),
                 data,
@@ -161,7 +170,6 @@ impl Grove {
         };
         grove.restore()?;
         grove.spawn_session_notifier(changed_rx);
-        grove.spawn_drift_watcher();
         if grove.inner.config.vault_keychain {
             grove.spawn_keychain_unlock();
         }
@@ -207,27 +215,6 @@ impl Grove {
         });
     }
 
-    /// Every few seconds, on a blocking thread, re-checks the sessions' drift. Ends with Grove.
-    fn spawn_drift_watcher(&self) {
-        let weak = Arc::downgrade(&self.inner);
-        self.inner.runtime.spawn(async move {
-            let mut tick = tokio::time::interval(DRIFT_EVERY);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                let Some(inner) = weak.upgrade() else { return };
-                if inner.ctx.shutting_down.load(Ordering::SeqCst) {
-                    return;
-                }
-                let grove = Grove { inner };
-                let checked = tokio::task::spawn_blocking(move || grove.check_all_drift()).await;
-                if let Ok(Err(err)) = checked {
-                    tracing::warn!(%err, "could not check the sessions' drift");
-                }
-            }
-        });
-    }
-
     fn restore(&self) -> Result<()> {
         let (sessions, terminals) = {
             let db = self.db();
@@ -258,6 +245,12 @@ impl Grove {
             // Only what a restarted program prints from now on is news.
             self.start_monitor(&live, end);
             self.inner.terminals.lock().insert(row.id, live);
+        }
+        let sessions = self.db().sessions()?;
+        for s in &sessions {
+            if s.state == RowState::Active {
+                self.start_watching(s);
+            }
         }
         Ok(())
     }
@@ -373,6 +366,7 @@ impl Grove {
     /// socket) may keep it alive past this call, so nothing here relies on a drop.
     pub fn shutdown(&self) {
         self.ctx().shutting_down.store(true, Ordering::SeqCst);
+        self.stop_all_watching();
         let all: Vec<_> = self.inner.terminals.lock().values().cloned().collect();
         // Monitors first, so none of them records the exits this causes as the programs' own.
         for live in &all {

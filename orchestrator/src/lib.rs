@@ -34,6 +34,7 @@ mod repo_config;
 pub mod server;
 mod trust;
 pub mod vault;
+pub mod watch;
 pub mod wire;
 
 pub use error::GroveError;

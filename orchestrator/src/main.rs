@@ -167,6 +167,14 @@ pub struct ServeArgs {
     /// Seconds without output after which a terminal counts as idle.
     #[arg(long, default_value_t = 5)]
     idle_after: u64,
+    /// At most this many file watches per session; reaching it behaves like the system's inotify
+    /// limit (the session is rescanned every few seconds). For tests and diagnosis.
+    #[arg(long, hide = true)]
+    watch_limit: Option<usize>,
+    /// Watch no worktree: no live change summaries, drift checked only on request. For
+    /// benchmarks and diagnosis.
+    #[arg(long, hide = true)]
+    no_watch: bool,
     /// Where worktrees go (default: <data dir>/worktrees).
     #[arg(long)]
     worktree_root: Option<PathBuf>,

@@ -50,6 +50,10 @@ pub fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
         config.worktree_root = args.worktree_root;
         config.branch_prefix = args.branch_prefix;
         config.vault_keychain = args.vault_keychain;
+        config.watch = (!args.no_watch).then(|| grove_orchestrator::watch::WatchOptions {
+            max_watches: args.watch_limit,
+            ..Default::default()
+        });
         let grove = Grove::open(config)?;
         if let (Some(pass), Some(file)) = (&vault_passphrase, &args.vault_passphrase_file) {
             let g = grove.clone();

@@ -145,14 +145,14 @@ pub fn diffs(
 }
 
 /// One change, before its lines are counted.
-struct Entry {
+pub(super) struct Entry {
     /// The path, kind and old path; counts still zero.
-    file: FileChange,
+    pub(super) file: FileChange,
     /// The delta that holds the change.
-    idx: usize,
+    pub(super) idx: usize,
     /// Whether the change is measured by comparing the delta's old blob with the file on disk
     /// rather than through libgit2's patch of the delta (see [`entries`]).
-    against_disk: bool,
+    pub(super) against_disk: bool,
 }
 
 /// The changes of a diff, sorted by path.
@@ -161,7 +161,7 @@ struct Entry {
 /// a file deleted from the index and written again (libgit2 merges "deleted in the index" and
 /// "untracked in the worktree" into a plain deletion, losing the new file; it is one file whose
 /// content changed), and a type change (whose libgit2 patch shows only the old side's removal).
-fn entries(repo: &Repository, diff: &git2::Diff<'_>, worktree: &Path) -> Vec<Entry> {
+pub(super) fn entries(repo: &Repository, diff: &git2::Diff<'_>, worktree: &Path) -> Vec<Entry> {
     let mut out: Vec<Entry> = Vec::new();
     for (idx, delta) in diff.deltas().enumerate() {
         let Some(mut kind) = kind_of(&delta) else {
@@ -256,7 +256,7 @@ pub(super) fn scope_commit(
     }
 }
 
-fn scope_tree<'r>(
+pub(super) fn scope_tree<'r>(
     repo: &'r Repository,
     worktree: &Path,
     base: &str,
@@ -269,7 +269,7 @@ fn scope_tree<'r>(
 }
 
 /// The tree → working tree (through the index) diff with renames found.
-fn workdir_diff<'r>(
+pub(super) fn workdir_diff<'r>(
     repo: &'r Repository,
     worktree: &Path,
     tree: &Tree<'r>,
@@ -353,7 +353,7 @@ fn version(worktree: &Path, raw_path: &[u8], old: Oid) -> String {
 
 /// Counts the lines of a change and, with `text`, renders its unified diff. `None` text for a
 /// binary file.
-fn measure(
+pub(super) fn measure(
     repo: &Repository,
     diff: &git2::Diff<'_>,
     entry: &Entry,

@@ -3,8 +3,8 @@
 use super::*;
 
 impl Grove {
-    /// Every session. Drift comes from the cache the drift watcher keeps (one libgit2 look per
-    /// session every few seconds, not one per listing per session).
+    /// Every session. Drift comes from a cache that each session's file watcher keeps true (it
+    /// rechecks when HEAD, the branch or the worktree moves), not one libgit2 look per listing.
     pub fn sessions(&self) -> Result<Vec<Session>> {
         let rows = self.db().sessions()?;
         Ok(rows
@@ -22,7 +22,7 @@ impl Grove {
     }
 
     /// Checks a session's drift now and caches it; returns it and whether it changed.
-    fn check_drift(&self, row: &SessionRow) -> (Drift, bool) {
+    pub(super) fn check_drift(&self, row: &SessionRow) -> (Drift, bool) {
         let drift = Self::drift(row);
         let before = self.inner.drift.lock().insert(row.id, drift.clone());
         let changed = before.as_ref() != Some(&drift);
@@ -38,20 +38,6 @@ impl Grove {
             return d.clone();
         }
         self.check_drift(row).0
-    }
-
-    /// Re-checks every active session's drift and announces the ones that changed (the user
-    /// switched a worktree's branch or removed it behind Grove's back).
-    pub(super) fn check_all_drift(&self) -> Result<()> {
-        let rows = self.db().sessions()?;
-        for row in rows.iter().filter(|r| r.state == RowState::Active) {
-            if self.check_drift(row).1 {
-                self.ctx().emit(Event::SessionUpdated {
-                    session: self.session_wire(row),
-                });
-            }
-        }
-        Ok(())
     }
 
     pub(super) fn session_row(&self, id: i64) -> Result<SessionRow> {
@@ -96,7 +82,10 @@ impl Grove {
             has_setup: row.has_setup,
             terminals,
             created_at: row.created_at,
-            changes: None,
+            changes: match row.state {
+                RowState::Active => self.change_summary(row.id),
+                _ => None,
+            },
         }
     }
 
@@ -182,6 +171,7 @@ impl Grove {
             }
         }
         let row = self.session_row(row.id)?;
+        self.start_watching(&row);
         self.progress(repo.id, &name, CreateStage::StartingTerminal, None);
         let size = super::terminals::clamped_size(req.rows.unwrap_or(24), req.cols.unwrap_or(80));
         let nonce = setup_nonce();
@@ -270,6 +260,7 @@ impl Grove {
             refuse_unsafe_removal(&repo.path, &row)?;
         }
         self.stop_terminals(id);
+        self.stop_watching(id);
         git::remove_worktree(
             &repo.path,
             &self.inner.worktree_root,
@@ -305,6 +296,7 @@ impl Grove {
             )?;
         }
         self.db().set_session_state(id, RowState::Active)?;
+        self.start_watching(&self.session_row(id)?);
         if let Some(agent) = self
             .session_terminals(id)
             .into_iter()
@@ -350,6 +342,7 @@ impl Grove {
             git::delete_branch(&repo.path, &row.branch, &row.base, force)?;
         }
         self.stop_terminals(id);
+        self.stop_watching(id);
         let terms = self.session_terminals(id);
         for t in &terms {
             if let Some(task) = t.monitor.lock().take() {

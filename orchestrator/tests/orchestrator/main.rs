@@ -19,4 +19,5 @@ mod support;
 // File modes, /proc and a private D-Bus: unix only.
 #[cfg(unix)]
 mod vault;
+mod watch;
 mod wire_types;
