@@ -1,6 +1,8 @@
 import { defineConfig } from 'vitest/config';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { fileURLToPath } from 'node:url';
+import { grammarAssets } from './grammar-assets';
+import { GRAMMAR_IDS } from './src/lib/review/grammar-ids';
 
 // The UI is served by `grove serve` from the same origin as the API, under a strict CSP
 // (`default-src 'self'`): no inline scripts, so the module-preload polyfill (inlined otherwise)
@@ -52,7 +54,8 @@ const workerWithoutGrammars = {
 };
 
 export default defineConfig({
-  plugins: [svelte(), notShipped],
+  // grammarAssets: each grammar a gzip'd JSON asset instead of a chunk (see grammar-assets.ts).
+  plugins: [svelte(), notShipped, grammarAssets(GRAMMAR_IDS)],
   // The diff highlighter's worker (render.ts): an ES module worker, so what it imports lazily
   // stays in chunks, and with the same pruning as the page.
   worker: { format: 'es', plugins: () => [workerWithoutGrammars, notShipped] },
@@ -69,7 +72,7 @@ export default defineConfig({
     chunkSizeWarningLimit: 1500,
   },
   test: {
-    include: ['src/**/*.test.ts'],
+    include: ['src/**/*.test.ts', 'grammar-assets.test.ts'],
     environment: 'node',
   },
 });
