@@ -14,6 +14,9 @@
 //! - `echo_latency[_flooded]`: one byte over the WebSocket to `cat` and back, optionally while a
 //!   neighbour session floods, vs the same round trip directly on a portable-pty master.
 //!
+//! - `vault_unlock`: unlocking a vault of 20 secrets (Argon2id with Grove's parameters, then the
+//!   Stronghold snapshot read) vs the bare Argon2id derivation with the same parameters.
+//!
 //! Linux-oriented: RSS and CPU come from `/proc`.
 
 #![allow(clippy::print_stdout, clippy::unwrap_used)] // a benchmark binary reports on stdout
@@ -60,6 +63,7 @@ fn main() {
         "ws_flood",
         "echo_latency",
         "echo_latency_flooded",
+        "vault_unlock",
     ];
     let run: Vec<&str> = if names.is_empty() {
         all.to_vec()
@@ -77,6 +81,7 @@ fn main() {
             "ws_flood" => ws_flood(),
             "echo_latency" => echo_latency(name, false),
             "echo_latency_flooded" => echo_latency(name, true),
+            "vault_unlock" => vault_unlock(),
             _ => unreachable!(),
         }
     }
@@ -872,4 +877,55 @@ fn echo_latency(name: &str, flooded: bool) {
             &extra,
         );
     }
+}
+
+// ------------------------------------------------------------------------------ vault_unlock
+
+const UNLOCK_RUNS: usize = 7;
+
+fn vault_unlock() {
+    use grove_orchestrator::vault::{KeyMaterial, SecretString, StrongholdVault, Vault, kdf};
+    let tmp = tempfile::tempdir().unwrap();
+    let pass = || KeyMaterial::passphrase(SecretString::from("bench passphrase".to_owned()));
+    let vault = StrongholdVault::new(tmp.path());
+    vault.unlock(&pass()).unwrap();
+    for i in 0..20 {
+        let value = SecretString::from(format!("sk-bench-{i}-{}", "x".repeat(40)));
+        vault.set(&format!("SECRET_{i}"), &value).unwrap();
+    }
+    vault.lock();
+    let params = argon2::Params::new(kdf::M_COST_KIB, kdf::T_COST, kdf::P_COST, Some(64)).unwrap();
+    let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    let (mut grove, mut bare) = (Vec::new(), Vec::new());
+    // Run 0 warms up and is not counted; the two alternate so drift hits both alike.
+    for i in 0..=UNLOCK_RUNS {
+        let fresh = StrongholdVault::new(tmp.path());
+        let started = Instant::now();
+        fresh.unlock(&pass()).unwrap();
+        let g = ms(started.elapsed());
+        assert_eq!(fresh.list().unwrap().len(), 20);
+        let mut out = [0u8; 64];
+        let started = Instant::now();
+        argon
+            .hash_password_into(b"bench passphrase", b"0123456789abcdef", &mut out)
+            .unwrap();
+        let b = ms(started.elapsed());
+        if i > 0 {
+            grove.push(g);
+            bare.push(b);
+        }
+    }
+    report(
+        "vault_unlock",
+        median(grove),
+        "ms",
+        median(bare),
+        &format!(
+            ",\"secrets\":20,\"runs\":{UNLOCK_RUNS},\"m_cost_kib\":{},\"t_cost\":{},\"p_cost\":{},\"baseline_is\":{}",
+            kdf::M_COST_KIB,
+            kdf::T_COST,
+            kdf::P_COST,
+            json_str("the bare Argon2id derivation with the same parameters")
+        ),
+    );
 }

@@ -5,3 +5,4 @@ pub mod client;
 pub mod review;
 pub mod serve;
 pub mod trust;
+pub mod vault;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-use crate::wire::{SessionState, TerminalKind};
+use crate::wire::{SecretExposure, SessionState, TerminalKind};
 
 /// First port handed out, and the end of the range; blocks are 10 ports wide.
 pub const PORT_RANGE: std::ops::Range<u16> = 20000..40000;
@@ -71,6 +71,15 @@ const MIGRATIONS: &[&str] = &[
         approved_at INTEGER NOT NULL
     );
     ALTER TABLE sessions ADD COLUMN setup_nonce TEXT;",
+    // 3: secrets the user exposed to a repository's terminals (names only: values live in the
+    // vault), one row per environment variable.
+    "CREATE TABLE secret_exposures (
+        repo_id INTEGER NOT NULL REFERENCES repos(id) ON DELETE CASCADE,
+        var TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (repo_id, var)
+    );",
 ];
 
 #[derive(Debug, Clone, PartialEq)]
@@ -257,7 +266,52 @@ impl Db {
     pub fn remove_repo(&self, id: i64) -> Result<bool, DbError> {
         self.conn
             .execute("DELETE FROM repo_trust WHERE repo_id = ?1", [id])?;
+        self.conn
+            .execute("DELETE FROM secret_exposures WHERE repo_id = ?1", [id])?;
         Ok(self.conn.execute("DELETE FROM repos WHERE id = ?1", [id])? > 0)
+    }
+
+    // ---- secret exposures ----
+
+    /// Exposures, of one repository or of all, ordered by repository and variable.
+    pub fn exposures(&self, repo_id: Option<i64>) -> Result<Vec<SecretExposure>, DbError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT repo_id, secret, var FROM secret_exposures
+             WHERE ?1 IS NULL OR repo_id = ?1 ORDER BY repo_id, var",
+        )?;
+        let rows = stmt.query_map([repo_id], |r| {
+            Ok(SecretExposure {
+                repo_id: r.get(0)?,
+                secret: r.get(1)?,
+                var: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Exposes `secret` to the repository as `var`, replacing what `var` was before.
+    pub fn set_exposure(&self, repo_id: i64, var: &str, secret: &str) -> Result<(), DbError> {
+        self.conn.execute(
+            "INSERT INTO secret_exposures (repo_id, var, secret, created_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (repo_id, var) DO UPDATE SET secret = excluded.secret,
+             created_at = excluded.created_at",
+            params![repo_id, var, secret, now()],
+        )?;
+        Ok(())
+    }
+
+    pub fn remove_exposure(&self, repo_id: i64, var: &str) -> Result<bool, DbError> {
+        Ok(self.conn.execute(
+            "DELETE FROM secret_exposures WHERE repo_id = ?1 AND var = ?2",
+            params![repo_id, var],
+        )? > 0)
+    }
+
+    /// Forgets every exposure of a secret (it was deleted).
+    pub fn remove_exposures_of(&self, secret: &str) -> Result<usize, DbError> {
+        Ok(self
+            .conn
+            .execute("DELETE FROM secret_exposures WHERE secret = ?1", [secret])?)
     }
 
     // ---- trust ----

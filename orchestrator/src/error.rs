@@ -2,6 +2,7 @@
 
 use crate::git::GitError;
 use crate::repo_config::ConfigError;
+use crate::vault::VaultError;
 use crate::wire::{ApiError, ErrorCode};
 
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +47,8 @@ pub enum GroveError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Db(#[from] crate::db::DbError),
+    #[error(transparent)]
+    Vault(#[from] crate::vault::VaultError),
     #[error(transparent)]
     Spawn(#[from] grove_pty::SpawnError),
     #[error(transparent)]
@@ -95,6 +98,13 @@ impl GroveError {
                 _ => ErrorCode::Internal,
             },
             E::Config(_) => ErrorCode::InvalidConfig,
+            E::Vault(v) => match v {
+                VaultError::Locked => ErrorCode::VaultLocked,
+                VaultError::WrongPassphrase => ErrorCode::WrongPassphrase,
+                VaultError::Corrupt { .. } => ErrorCode::VaultCorrupt,
+                VaultError::Invalid(_) => ErrorCode::InvalidRequest,
+                VaultError::Io { .. } | VaultError::Engine(_) => ErrorCode::Internal,
+            },
             E::Spawn(grove_pty::SpawnError::ProgramNotFound { .. })
             | E::Spawn(grove_pty::SpawnError::ProgramMissing { .. })
             | E::Spawn(grove_pty::SpawnError::NotExecutable { .. }) => ErrorCode::CommandNotFound,

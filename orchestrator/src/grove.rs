@@ -28,6 +28,7 @@ use crate::live::LiveTerminal;
 use crate::repo_config::{self, RepoConfig};
 mod names;
 mod review;
+mod secrets;
 mod sessions;
 mod terminals;
 mod trust;
@@ -59,6 +60,9 @@ pub struct GroveConfig {
     pub kill_grace: Duration,
     /// The shell for new terminals and the default agent; default `$SHELL`, else `/bin/sh`.
     pub shell: Option<String>,
+    /// Keep the vault's key material in the OS keychain (a random master secret) and unlock
+    /// the vault from it at start. Off, the vault takes a passphrase.
+    pub vault_keychain: bool,
 }
 
 impl GroveConfig {
@@ -71,6 +75,7 @@ impl GroveConfig {
             log_capacity: DEFAULT_LOG_CAPACITY,
             kill_grace: Duration::from_secs(2),
             shell: None,
+            vault_keychain: false,
         }
     }
 }
@@ -90,6 +95,8 @@ struct Inner {
     /// concurrent worktree creations would otherwise fight over.
     repo_locks: Mutex<HashMap<i64, Arc<Mutex<()>>>>,
     runtime: tokio::runtime::Handle,
+    /// The secrets; locked until the user (or the keychain) unlocks it.
+    vault: Box<dyn crate::vault::Vault>,
 }
 
 /// Grove's core. Cheap to clone.
@@ -147,6 +154,7 @@ impl Grove {
                 repo_locks: Mutex::new(HashMap::new()),
                 drift: Mutex::new(HashMap::new()),
                 runtime: tokio::runtime::Handle::current(),
+                vault: Box::new(crate::vault::StrongholdVault::new(data.root())),
                 data,
                 config,
             }),
@@ -154,6 +162,9 @@ impl Grove {
         grove.restore()?;
         grove.spawn_session_notifier(changed_rx);
         grove.spawn_drift_watcher();
+        if grove.inner.config.vault_keychain {
+            grove.spawn_keychain_unlock();
+        }
         Ok(grove)
     }
 

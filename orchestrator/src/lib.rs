@@ -33,6 +33,7 @@ mod monitor;
 mod repo_config;
 pub mod server;
 mod trust;
+pub mod vault;
 pub mod wire;
 
 pub use error::GroveError;

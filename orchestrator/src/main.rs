@@ -117,6 +117,13 @@ enum Command {
         #[arg(long)]
         repo: Option<String>,
     },
+    /// The vault that keeps secrets: status, unlock, lock, change its passphrase.
+    #[command(subcommand)]
+    Vault(VaultCommand),
+    /// Secrets in the vault (values from stdin, never the command line) and which repositories'
+    /// terminals get them.
+    #[command(subcommand)]
+    Secret(SecretCommand),
     /// Open the running Grove in the browser (the URL carries the token; `grove serve` prints it
     /// only on a terminal).
     Open {
@@ -166,6 +173,13 @@ pub struct ServeArgs {
     /// Prefix of session branches.
     #[arg(long, default_value = "grove/")]
     branch_prefix: String,
+    /// Unlock the vault at start with the passphrase in this file (mode 0600; one line).
+    #[arg(long, env = "GROVE_VAULT_PASSPHRASE_FILE")]
+    vault_passphrase_file: Option<PathBuf>,
+    /// Keep the vault's key in the OS keychain (Secret Service, Keychain, Credential Manager)
+    /// and unlock it from there at start; without a reachable keychain the vault stays locked.
+    #[arg(long, env = "GROVE_VAULT_KEYCHAIN")]
+    vault_keychain: bool,
     /// Seconds between WebSocket pings (and TCP keepalive probes); a client silent for two
     /// intervals is dropped.
     #[arg(long, default_value_t = 10)]
@@ -200,6 +214,52 @@ enum RepoCommand {
     Untrust {
         /// Repository: id, name or path.
         repo: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum VaultCommand {
+    /// Whether the vault exists and is unlocked.
+    Status,
+    /// Unlock the vault (the passphrase is read without echo, or from stdin); the first unlock
+    /// creates the vault with that passphrase.
+    Unlock,
+    /// Forget the vault's key until the next unlock.
+    Lock,
+    /// Change the vault's passphrase (current and new: typed, or two lines of stdin).
+    Passphrase,
+}
+
+#[derive(Debug, Subcommand)]
+enum SecretCommand {
+    /// Set a secret; its value is read from stdin (or typed without echo).
+    Set { name: String },
+    /// List secrets: names, when they were set and where they are exposed (never values).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a secret (and every exposure of it).
+    Rm { name: String },
+    /// Put a secret into the environment of a repository's terminals, from their next start.
+    Expose {
+        name: String,
+        /// Repository: id, name or path.
+        #[arg(long)]
+        repo: String,
+        /// The environment variable (default: the secret's name).
+        #[arg(long = "as", value_name = "VAR")]
+        var: Option<String>,
+    },
+    /// Stop putting a secret into a repository's terminals.
+    Unexpose {
+        name: String,
+        /// Repository: id, name or path.
+        #[arg(long)]
+        repo: String,
+        /// Only this variable (default: every variable the secret is exposed as there).
+        #[arg(long = "as", value_name = "VAR")]
+        var: Option<String>,
     },
 }
 
@@ -339,6 +399,23 @@ fn main() -> ExitCode {
             repo,
         } => cli::client::Client::connect(&data_dir)
             .and_then(|c| cli::review::comment(&c, &name, repo.as_deref(), &at, message)),
+        Command::Vault(cmd) => cli::client::Client::connect(&data_dir).and_then(|c| match cmd {
+            VaultCommand::Status => cli::vault::status(&c),
+            VaultCommand::Unlock => cli::vault::unlock(&c),
+            VaultCommand::Lock => cli::vault::lock(&c),
+            VaultCommand::Passphrase => cli::vault::passphrase(&c),
+        }),
+        Command::Secret(cmd) => cli::client::Client::connect(&data_dir).and_then(|c| match cmd {
+            SecretCommand::Set { name } => cli::vault::secret_set(&c, &name),
+            SecretCommand::List { json } => cli::vault::secret_list(&c, json),
+            SecretCommand::Rm { name } => cli::vault::secret_rm(&c, &name),
+            SecretCommand::Expose { name, repo, var } => {
+                cli::vault::secret_expose(&c, &name, &repo, var)
+            }
+            SecretCommand::Unexpose { name, repo, var } => {
+                cli::vault::secret_unexpose(&c, &name, &repo, var)
+            }
+        }),
         Command::Open { print } => {
             cli::client::Client::connect(&data_dir).and_then(|c| c.open(print))
         }

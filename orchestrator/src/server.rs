@@ -11,6 +11,7 @@ mod conn;
 mod error;
 mod heartbeat;
 mod review;
+mod secrets;
 pub mod server_file;
 mod terminal_ws;
 mod ui;

@@ -280,6 +280,12 @@ pub enum Event {
     RepoTrustChanged {
         trust: RepoTrust,
     },
+    /// The vault was unlocked, locked, created or re-keyed.
+    VaultChanged {
+        status: VaultStatus,
+    },
+    /// A secret was set or deleted, or an exposure changed: list them again (names only).
+    SecretsChanged,
     /// The event stream fell behind and dropped events: reload the state.
     Resync,
 }
@@ -463,6 +469,119 @@ pub struct SentComments {
     pub text: String,
 }
 
+/// A secret in a request (a vault passphrase, a secret's value). It is serialized only by the
+/// clients that send it, prints as `[redacted]`, and is zeroed when dropped. No response carries
+/// one.
+#[derive(Clone)]
+pub struct SecretText(pub secrecy::SecretString);
+
+impl SecretText {
+    pub fn new(text: impl Into<String>) -> SecretText {
+        SecretText(secrecy::SecretString::from(text.into()))
+    }
+}
+
+impl std::fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl Serialize for SecretText {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use secrecy::ExposeSecret;
+        s.serialize_str(self.0.expose_secret())
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretText {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(|s| SecretText(secrecy::SecretString::from(s)))
+    }
+}
+
+/// Whether the vault can be used.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum VaultState {
+    /// No vault yet: the first unlock sets its passphrase.
+    Uninitialized,
+    /// Calls that need a secret answer `vault_locked` until it is unlocked.
+    Locked,
+    Unlocked,
+}
+
+/// Where the vault's key material comes from.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum KeySource {
+    /// A passphrase the user types (or a 0600 passphrase file).
+    Passphrase,
+    /// A random master secret in the OS keychain.
+    Keychain,
+}
+
+/// The vault's state.
+#[derive(Debug, Clone, Serialize, Deserialize, TS, PartialEq, Eq)]
+pub struct VaultStatus {
+    pub state: VaultState,
+    /// How an existing vault is unlocked (none before it exists).
+    pub key_source: Option<KeySource>,
+}
+
+/// Unlocks the vault (or creates it, when there is none, with this passphrase).
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct UnlockVaultRequest {
+    #[ts(type = "string")]
+    pub passphrase: SecretText,
+}
+
+/// Changes the vault's passphrase.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct ChangePassphraseRequest {
+    #[ts(type = "string")]
+    pub current: SecretText,
+    #[ts(type = "string")]
+    pub new: SecretText,
+}
+
+/// Sets a secret's value (`PUT /secrets/{name}`).
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct SetSecretRequest {
+    #[ts(type = "string")]
+    pub value: SecretText,
+}
+
+/// A secret as the API shows it: its name, when it was set, and where it is exposed. Never its
+/// value.
+#[derive(Debug, Clone, Serialize, Deserialize, TS, PartialEq, Eq)]
+pub struct SecretInfo {
+    pub name: String,
+    /// Milliseconds since the epoch.
+    #[ts(type = "number")]
+    pub set_at: i64,
+    pub exposed: Vec<SecretExposure>,
+}
+
+/// A secret put into the environment of one repository's terminals, as variable `var`.
+#[derive(Debug, Clone, Serialize, Deserialize, TS, PartialEq, Eq)]
+pub struct SecretExposure {
+    #[ts(type = "number")]
+    pub repo_id: i64,
+    pub secret: String,
+    pub var: String,
+}
+
+/// Exposes a secret to a repository's terminals (`var` defaults to the secret's name).
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct ExposeSecretRequest {
+    #[ts(type = "number")]
+    pub repo_id: i64,
+    pub secret: String,
+    #[serde(default)]
+    pub var: Option<String>,
+}
+
 /// Error codes the UI can act on.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, TS, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -507,6 +626,12 @@ pub enum ErrorCode {
     NothingToUndo,
     /// The hunk to revert is no longer in the file's diff: show the diff again.
     HunkNotFound,
+    /// The vault is locked: unlock it (passphrase or keychain) and try again.
+    VaultLocked,
+    /// The passphrase does not open the vault; nothing was changed.
+    WrongPassphrase,
+    /// The vault's file cannot be read with the right key: it was kept as it is.
+    VaultCorrupt,
     Unauthorized,
     Forbidden,
     Internal,
@@ -678,6 +803,15 @@ pub fn export_all(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> {
         ReviewComment,
         SendCommentsRequest,
         SentComments,
+        VaultState,
+        KeySource,
+        VaultStatus,
+        UnlockVaultRequest,
+        ChangePassphraseRequest,
+        SetSecretRequest,
+        SecretInfo,
+        SecretExposure,
+        ExposeSecretRequest,
     );
     Ok(())
 }

@@ -37,7 +37,15 @@ impl LocalServer {
     pub fn start(data_dir: PathBuf) -> anyhow::Result<LocalServer> {
         let began = std::time::Instant::now();
         tauri::async_runtime::block_on(async move {
-            let grove = Grove::open(GroveConfig::new(&data_dir))?;
+            let mut config = GroveConfig::new(&data_dir);
+            // The desktop keeps the vault's master secret in the OS keychain (macOS Keychain,
+            // Windows Credential Manager, the Secret Service); GROVE_VAULT_KEYCHAIN=0 turns that
+            // off, and the vault asks for a passphrase instead.
+            config.vault_keychain = !matches!(
+                std::env::var("GROVE_VAULT_KEYCHAIN").as_deref(),
+                Ok("0" | "false" | "no")
+            );
+            let grove = Grove::open(config)?;
             let opts = ServeOptions {
                 allow_origins: WEBVIEW_ORIGINS.map(String::from).into(),
                 ..ServeOptions::default()

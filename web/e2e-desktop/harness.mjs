@@ -104,6 +104,9 @@ export async function startDesktopEnv() {
     GROVE_LOG: process.env.GROVE_LOG ?? 'warn,grove_desktop=info',
     // No accessibility bus: it only adds processes.
     NO_AT_BRIDGE: '1',
+    // The test's private bus would start gnome-keyring, which wants to prompt for a new login
+    // keyring in the virtual display; the keychain path is tested in the orchestrator's tests.
+    GROVE_VAULT_KEYCHAIN: '0',
   };
   delete env.WAYLAND_DISPLAY;
   return {

@@ -119,6 +119,7 @@ export async function startBrowser(extraArgs = []) {
   });
   return {
     context,
+    profile,
     async stop() {
       await context.close().catch(() => {});
       rmSync(profile, { recursive: true, force: true });

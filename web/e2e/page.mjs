@@ -12,6 +12,8 @@ export function useUi(finalShot) {
   const ui = {
     /** @type {Awaited<ReturnType<typeof startServer>>} */ server: null,
     /** @type {import('playwright-core').Page} */ page: null,
+    /** Chromium's profile dir (its storage), set by `start()`. */
+    profile: '',
     /** Uncaught page errors and console errors (refused requests aside). */
     pageErrors: [],
     shot: (name) => ui.page.screenshot({ path: join(RESULTS, `${name}.png`) }),
@@ -47,6 +49,7 @@ export function useUi(finalShot) {
     mkdirSync(RESULTS, { recursive: true });
     ui.server = await startServer();
     chrome = await startBrowser();
+    ui.profile = chrome.profile;
     ui.page = chrome.context.pages()[0] ?? (await chrome.context.newPage());
     ui.page.on('pageerror', (e) => ui.pageErrors.push(String(e)));
     ui.page.on('console', (m) => {

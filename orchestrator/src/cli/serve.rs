@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 use grove_orchestrator::server::access::Token;
 use grove_orchestrator::server::{self, ServeError, ServeOptions, ServerInfo, TlsFiles};
+use grove_orchestrator::vault::SecretString;
 use grove_orchestrator::{Grove, GroveConfig};
 
 use crate::ServeArgs;
@@ -32,6 +33,12 @@ pub fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
         .as_deref()
         .map(Token::from_file)
         .transpose()?;
+    // Read (and refused unless private) before anything starts.
+    let vault_passphrase = args
+        .vault_passphrase_file
+        .as_deref()
+        .map(read_passphrase_file)
+        .transpose()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("grove-rt")
@@ -42,7 +49,23 @@ pub fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
         config.idle_after = Duration::from_secs(args.idle_after.max(1));
         config.worktree_root = args.worktree_root;
         config.branch_prefix = args.branch_prefix;
+        config.vault_keychain = args.vault_keychain;
         let grove = Grove::open(config)?;
+        if let (Some(pass), Some(file)) = (&vault_passphrase, &args.vault_passphrase_file) {
+            let g = grove.clone();
+            let pass = pass.clone();
+            let unlocked = tokio::task::spawn_blocking(move || g.unlock_vault(&pass))
+                .await
+                .context("the vault unlock stopped")?;
+            if let Err(e) = unlocked {
+                let g = grove.clone();
+                let _ = tokio::task::spawn_blocking(move || g.shutdown()).await;
+                return Err(anyhow::anyhow!(
+                    "could not unlock the vault with {}: {e}",
+                    file.display()
+                ));
+            }
+        }
         let opts = ServeOptions {
             host: args.host,
             port: args.port,
@@ -64,6 +87,44 @@ pub fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
         result?;
         Ok(())
     })
+}
+
+/// The vault passphrase from a file that only its owner can read (one line; a trailing newline
+/// is not part of it).
+fn read_passphrase_file(path: &Path) -> anyhow::Result<SecretString> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let meta = fs_err::metadata(path)?;
+        let mode = meta.mode() & 0o777;
+        if mode & 0o077 != 0 {
+            anyhow::bail!(
+                "vault passphrase file {} can be read by others (mode {mode:o}); it must be mode 0600: run `chmod 600 {}`",
+                path.display(),
+                path.display()
+            );
+        }
+        // SAFETY: geteuid cannot fail and touches no memory.
+        let me = unsafe { libc::geteuid() };
+        if meta.uid() != me {
+            anyhow::bail!(
+                "vault passphrase file {} belongs to uid {}, not you (uid {me}): use a file of your own, mode 0600",
+                path.display(),
+                meta.uid()
+            );
+        }
+    }
+    let mut text = fs_err::read_to_string(path)?;
+    if text.ends_with('\n') {
+        text.pop();
+        if text.ends_with('\r') {
+            text.pop();
+        }
+    }
+    if text.is_empty() {
+        anyhow::bail!("vault passphrase file {} is empty", path.display());
+    }
+    Ok(SecretString::from(text))
 }
 
 /// The first line on stdout. The token is a password: it goes into the URL only when a person is

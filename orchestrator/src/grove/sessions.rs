@@ -134,6 +134,7 @@ impl Grove {
             .or_else(|| config.agent.clone())
             .unwrap_or_else(|| self.inner.shell.clone());
         self.check_command(&command)?;
+        self.require_secrets(repo.id)?;
         let branch = format!("{}{}", self.inner.config.branch_prefix, slug);
         let worktree = self
             .inner
@@ -291,6 +292,7 @@ impl Grove {
             return Err(GroveError::NotArchived { name: row.name });
         }
         let repo = self.repo_row(row.repo_id)?;
+        self.require_secrets(repo.id)?;
         {
             let repo_lock = self.repo_lock(repo.id);
             let _guard = repo_lock.lock();

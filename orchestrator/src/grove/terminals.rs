@@ -24,10 +24,9 @@ impl Grove {
         Ok(())
     }
 
-    pub(super) fn terminal_env(&self, row: &SessionRow) -> Vec<(String, String)> {
-        // The approved config's environment first, so Grove's own variables below win: a
-        // repository cannot point GROVE_WORKTREE or PORT elsewhere.
-        let mut env = self.approved_env(row.repo_id);
+    /// Grove's own variables for a session's terminals.
+    pub(super) fn grove_env(&self, row: &SessionRow) -> Vec<(String, String)> {
+        let mut env = Vec::new();
         env.extend([
             ("GROVE_SESSION".to_owned(), row.name.clone()),
             ("GROVE_SESSION_ID".to_owned(), row.id.to_string()),
@@ -53,9 +52,21 @@ impl Grove {
         let mut opts = TerminalOptions::new("/bin/sh", &row.worktree).args(["-c", script]);
         #[cfg(windows)]
         let mut opts = TerminalOptions::new("cmd.exe", &row.worktree).args(["/C", script]);
-        for (k, v) in self.terminal_env(row) {
+        // The approved config's environment first, then the secrets the user mapped to this
+        // repository (the user's choice wins over the repository's), then Grove's own
+        // variables: a repository cannot point GROVE_WORKTREE or PORT elsewhere.
+        let secrets = self.secret_env(row.repo_id)?;
+        for (k, v) in self.approved_env(row.repo_id) {
             opts = opts.env(k, v);
         }
+        for (k, v) in &secrets {
+            opts = opts.env(k, super::secrets::exposed(v));
+        }
+        for (k, v) in self.grove_env(row) {
+            opts = opts.env(k, v);
+        }
+        // The server's own configuration is not the programs' business.
+        opts.env_remove.push("GROVE_VAULT_PASSPHRASE_FILE".into());
         opts.size = size;
         opts.log_capacity = self.inner.config.log_capacity;
         let flusher = self.inner.flusher.registry();

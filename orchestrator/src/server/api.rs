@@ -46,6 +46,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/terminals/{id}/restart", post(restart_terminal))
         .route("/events", get(events))
         .merge(super::review::routes())
+        .merge(super::secrets::routes())
 }
 
 /// Runs a blocking Grove call and turns its result into a response.

@@ -32,7 +32,10 @@ pub(crate) fn status_of(code: ErrorCode) -> StatusCode {
         | C::AlreadyPushed
         | C::ChangedSinceRevert
         | C::NothingToUndo
-        | C::HunkNotFound => StatusCode::CONFLICT,
+        | C::HunkNotFound
+        | C::VaultCorrupt => StatusCode::CONFLICT,
+        C::VaultLocked => StatusCode::LOCKED,
+        C::WrongPassphrase => StatusCode::UNPROCESSABLE_ENTITY,
         C::PathMissing
         | C::NotARepo
         | C::BareRepo

@@ -16,4 +16,7 @@ mod sessions;
 mod shutdown;
 mod streaming;
 mod support;
+// File modes, /proc and a private D-Bus: unix only.
+#[cfg(unix)]
+mod vault;
 mod wire_types;

@@ -25,7 +25,10 @@ pub struct PersistOptions {
 }
 
 /// Everything needed to start a terminal. Build with [`TerminalOptions::new`] and set fields.
-#[derive(Debug, Clone)]
+///
+/// Its `Debug` shows the environment's keys only: values may be secrets (API keys given to an
+/// agent), and a debug print must not put them in a log.
+#[derive(Clone)]
 pub struct TerminalOptions {
     /// Program to run: a name looked up in `PATH`, or a path (relative to `cwd`).
     pub program: OsString,
@@ -77,6 +80,26 @@ pub enum ScreenSetting {
     New(ScreenOptions),
     /// Continue a model (a restarted program, a restored terminal); it must follow `log`.
     Continue(Arc<Screen>),
+}
+
+impl std::fmt::Debug for TerminalOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let env_keys: Vec<&OsString> = self.env.iter().map(|(k, _)| k).collect();
+        f.debug_struct("TerminalOptions")
+            .field("program", &self.program)
+            .field("args", &self.args)
+            .field("cwd", &self.cwd)
+            .field("env_keys", &env_keys)
+            .field("env_remove", &self.env_remove)
+            .field("size", &self.size)
+            .field("log_capacity", &self.log_capacity)
+            .field("log", &self.log)
+            .field("flow", &self.flow)
+            .field("kill_grace", &self.kill_grace)
+            .field("name", &self.name)
+            .field("screen", &self.screen)
+            .finish()
+    }
 }
 
 impl TerminalOptions {

@@ -9,6 +9,7 @@ import { SessionStore } from './stores/sessions.svelte';
 import { TerminalStore } from './stores/terminals.svelte';
 import { TrustStore } from './stores/trust.svelte';
 import { ReviewStores } from './stores/review.svelte';
+import { SecretStore, isVaultLocked } from './stores/secrets.svelte';
 import type { Event } from './wire/Event';
 import { markOnce } from './startup';
 
@@ -22,6 +23,7 @@ export class Grove {
   readonly terminals: TerminalStore;
   readonly trust: TrustStore;
   readonly reviews: ReviewStores;
+  readonly secrets: SecretStore;
   #events: Closable | null = null;
   #attempt = 0;
   #stopped = false;
@@ -36,6 +38,7 @@ export class Grove {
     this.terminals = new TerminalStore(transport, this.connection);
     this.trust = new TrustStore(transport);
     this.reviews = new ReviewStores(transport);
+    this.secrets = new SecretStore(transport);
   }
 
   start(): void {
@@ -69,6 +72,10 @@ export class Grove {
       void this.trust.loadAll(this.repos.list.map((r) => r.id), current).catch((e: unknown) => {
         if (!early && current()) this.connection.error(`Could not read which repos' grove.toml you approved: ${messageOf(e)}`);
       });
+      // The vault's state (names only) does not hold up the first paint either.
+      void this.secrets.load().catch((e: unknown) => {
+        if (!early && current()) this.connection.error(`Could not read the vault's state: ${messageOf(e)}`);
+      });
       markOnce('loaded');
       if (!early) this.reviews.refreshOpen();
       if (this.sessions.selectedId === null) {
@@ -91,6 +98,8 @@ export class Grove {
       await fn();
       return true;
     } catch (e) {
+      // A locked vault is not a failure to report but a question to ask: the unlock prompt.
+      if (isVaultLocked(e)) this.secrets.prompt = true;
       this.connection.error(`${what}: ${messageOf(e)}`);
       return false;
     }
@@ -147,6 +156,13 @@ export class Grove {
         break;
       case 'repo_trust_changed':
         this.trust.set(ev.trust);
+        break;
+      case 'vault_changed':
+        this.secrets.changed(ev.status);
+        if (ev.status.state === 'unlocked') void this.secrets.load().catch(() => {});
+        break;
+      case 'secrets_changed':
+        if (this.secrets.unlocked) void this.secrets.load().catch(() => {});
         break;
       case 'resync':
         void this.reload();
