@@ -1,13 +1,15 @@
 import { defineConfig } from 'vitest/config';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { fileURLToPath } from 'node:url';
+import { grammarAssets } from './grammar-assets.ts';
+import { GRAMMAR_IDS } from './src/lib/review/grammar-ids.ts';
 
 // The UI is served by `grove serve` from the same origin as the API, under a strict CSP
 // (`default-src 'self'`): no inline scripts, so the module-preload polyfill (inlined otherwise)
 // is off.
 /**
  * What the diff view's highlighter does not use is not shipped: @pierre/diffs lists every Shiki
- * theme and two other tokenizer backends (its own "highlights" and Shiki's WebAssembly engine) as
+ * theme, Pierre's own themes and two other tokenizer backends (its own "highlights" and Shiki's WebAssembly engine) as
  * lazy imports, so each would become a chunk that the desktop binary embeds. Those modules are
  * replaced by one that refuses to load: only the theme and the JavaScript regex engine that
  * render.ts asks for are real.
@@ -21,6 +23,9 @@ const notShipped = {
     const theme = /^@shikijs\/themes\/(.+)$/.exec(id);
     if (theme && theme[1] !== DIFF_THEME) return NOT_SHIPPED;
     if (id === '@pierre/highlights' || id === 'shiki/wasm') return NOT_SHIPPED;
+    // @pierre/highlights' Zed themes (for the backend not used) and Pierre's own TextMate themes
+    // (@pierre/theme/*, listed by @pierre/theming's catalog next to Shiki's): ≈ 0.8 MB of chunks.
+    if (id.startsWith('@pierre/highlights/') || id.startsWith('@pierre/theme/')) return NOT_SHIPPED;
     return null;
   },
   load(id: string) {
@@ -52,7 +57,8 @@ const workerWithoutGrammars = {
 };
 
 export default defineConfig({
-  plugins: [svelte(), notShipped],
+  // grammarAssets: each grammar a gzip'd JSON asset instead of a chunk (see grammar-assets.ts).
+  plugins: [svelte(), notShipped, grammarAssets(GRAMMAR_IDS)],
   // The diff highlighter's worker (render.ts): an ES module worker, so what it imports lazily
   // stays in chunks, and with the same pruning as the page.
   worker: { format: 'es', plugins: () => [workerWithoutGrammars, notShipped] },
@@ -69,7 +75,7 @@ export default defineConfig({
     chunkSizeWarningLimit: 1500,
   },
   test: {
-    include: ['src/**/*.test.ts'],
+    include: ['src/**/*.test.ts', 'grammar-assets.test.ts'],
     environment: 'node',
   },
 });

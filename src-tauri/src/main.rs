@@ -216,7 +216,8 @@ fn grant_plugin_sockets(app: &tauri::AppHandle) -> tauri::Result<()> {
     )
 }
 
-/// Adds the local server (and nothing else) to the CSP's `connect-src`.
+/// Adds the local server (and nothing else) to the CSP's `connect-src`, which otherwise admits
+/// Tauri's IPC and the app's own files (`'self'`: the diff view fetches its grammar assets).
 fn narrow_csp(context: &mut tauri::Context, sources: &str) {
     use tauri::utils::config::{Csp, CspDirectiveSources};
     let security = &mut context.config_mut().app.security;
