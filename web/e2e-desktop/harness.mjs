@@ -7,9 +7,9 @@ import { mkdtempSync, mkdirSync, writeFileSync, existsSync, rmSync, readFileSync
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fixtureRepo, until, ROOT, WEB } from '../e2e/harness.mjs';
+import { fixtureRepo, until, filesContaining, ROOT, WEB } from '../e2e/harness.mjs';
 
-export { fixtureRepo, until, ROOT, WEB };
+export { fixtureRepo, until, filesContaining, ROOT, WEB };
 export const RESULTS = join(WEB, 'test-results', 'desktop');
 
 /** The cargo target dir, as cargo itself resolves it (CARGO_TARGET_DIR, config, or ./target). */

@@ -5,36 +5,14 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { startDesktopEnv, launchApp, until, appApi } from './harness.mjs';
+import { readFileSync } from 'node:fs';
+import { startDesktopEnv, launchApp, appApi, filesContaining } from './harness.mjs';
 
 /** @type {Awaited<ReturnType<typeof startDesktopEnv>>} */ let env;
 /** @type {Awaited<ReturnType<typeof launchApp>>} */ let app;
 
 const PASS = 'desktop e2e passphrase';
 const CANARY = 'sk-desktop-canary-7f3e19a0c4d2';
-
-/** Every file under `dir` that contains `needle`; `seen` collects every path looked at. */
-function filesContaining(dir, needle, seen = []) {
-  const hits = [];
-  const walk = (d) => {
-    for (const name of readdirSync(d)) {
-      const p = join(d, name);
-      let st;
-      try {
-        st = statSync(p);
-      } catch {
-        continue; // gone meanwhile (sockets, lock files)
-      }
-      seen.push(p);
-      if (st.isDirectory()) walk(p);
-      else if (st.isFile() && readFileSync(p).includes(needle)) hits.push(p);
-    }
-  };
-  walk(dir);
-  return hits;
-}
 
 before(async () => {
   env = await startDesktopEnv();

@@ -7,9 +7,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { until } from './harness.mjs';
+import { filesContaining, until } from './harness.mjs';
 import { useUi } from './page.mjs';
 
 const ui = useUi('secrets-final');
@@ -25,26 +25,6 @@ after(() => ui.stop());
 const PASS = 'e2e vault passphrase';
 const CANARY = 'sk-e2e-canary-51d0c7a9e3b2';
 const hash16 = createHash('sha256').update(CANARY).digest('hex').slice(0, 16);
-
-/** Every file under `dir` that contains `needle`. */
-function filesContaining(dir, needle) {
-  const hits = [];
-  const walk = (d) => {
-    for (const name of readdirSync(d)) {
-      const p = join(d, name);
-      let st;
-      try {
-        st = statSync(p);
-      } catch {
-        continue; // gone meanwhile (Chromium's lock files)
-      }
-      if (st.isDirectory()) walk(p);
-      else if (st.isFile() && readFileSync(p).includes(needle)) hits.push(p);
-    }
-  };
-  walk(dir);
-  return hits;
-}
 
 async function openSecrets() {
   await page.click('[data-testid=secrets-open]');
