@@ -51,7 +51,7 @@ mod revert;
 mod status;
 mod summary;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 mod worktree;
 
 pub use changes::{

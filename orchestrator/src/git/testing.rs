@@ -11,7 +11,7 @@ use tempfile::TempDir;
 use super::{CreatedWorktree, NewWorktree, create_worktree};
 
 /// Runs the `git` CLI in `dir`, isolated from the user's config, and returns its stdout.
-pub(super) fn git(dir: &Path, args: &[&str]) -> String {
+pub(crate) fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
         .arg("-C")
         .arg(dir)
@@ -37,7 +37,7 @@ pub(super) fn git(dir: &Path, args: &[&str]) -> String {
 }
 
 /// Writes `text` to `path`, creating its folders.
-pub(super) fn write(path: &Path, text: &str) {
+pub(crate) fn write(path: &Path, text: &str) {
     fs_err::create_dir_all(path.parent().unwrap()).unwrap();
     fs_err::write(path, text).unwrap();
 }
