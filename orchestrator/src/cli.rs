@@ -2,6 +2,7 @@
 
 pub mod attach;
 pub mod client;
+pub mod github;
 pub mod review;
 pub mod serve;
 pub mod trust;

@@ -80,6 +80,11 @@ const MIGRATIONS: &[&str] = &[
         created_at INTEGER NOT NULL,
         PRIMARY KEY (repo_id, var)
     );",
+    // 4: each session's pull request as last checked on GitHub (a `wire::PullStatus` as JSON).
+    "CREATE TABLE session_pulls (
+        session_id INTEGER PRIMARY KEY REFERENCES sessions(id) ON DELETE CASCADE,
+        status TEXT NOT NULL
+    );",
 ];
 
 #[derive(Debug, Clone, PartialEq)]
@@ -477,6 +482,24 @@ impl Db {
         self.conn.execute(
             "UPDATE sessions SET base = ?2 WHERE id = ?1",
             params![id, base],
+        )?;
+        Ok(())
+    }
+
+    /// Every session's pull request status (JSON), by session id.
+    pub fn pulls(&self) -> Result<Vec<(i64, String)>, DbError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT session_id, status FROM session_pulls")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn set_pull(&self, session_id: i64, status: &str) -> Result<(), DbError> {
+        self.conn.execute(
+            "INSERT INTO session_pulls (session_id, status) VALUES (?1, ?2)
+             ON CONFLICT(session_id) DO UPDATE SET status = excluded.status",
+            rusqlite::params![session_id, status],
         )?;
         Ok(())
     }

@@ -55,6 +55,8 @@ pub enum GroveError {
     Terminal(#[from] grove_pty::TerminalError),
     #[error(transparent)]
     Persist(#[from] grove_pty::PersistError),
+    #[error(transparent)]
+    Github(#[from] crate::github::GithubError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
@@ -95,9 +97,28 @@ impl GroveError {
                 GitError::NothingToUndo => ErrorCode::NothingToUndo,
                 GitError::HunkNotFound { .. } => ErrorCode::HunkNotFound,
                 GitError::EmptyMessage | GitError::BadPath { .. } => ErrorCode::InvalidRequest,
+                GitError::PushRejected { .. } => ErrorCode::PushRejected,
+                GitError::PushNetwork { .. } => ErrorCode::PushFailed,
+                GitError::PushAuth { .. } => ErrorCode::GithubSignedOut,
+                GitError::NoRemote { .. } => ErrorCode::NotGithub,
                 _ => ErrorCode::Internal,
             },
             E::Config(_) => ErrorCode::InvalidConfig,
+            E::Github(g) => {
+                use crate::github::GithubError as G;
+                match g {
+                    G::Config(_) => ErrorCode::InvalidConfig,
+                    G::SignedOut { .. } | G::TokenRejected { .. } => ErrorCode::GithubSignedOut,
+                    G::Unreachable { .. } => ErrorCode::GithubUnreachable,
+                    G::RateLimited { .. } => ErrorCode::RateLimited,
+                    G::BadState => ErrorCode::BadState,
+                    G::NotGithub { .. } => ErrorCode::NotGithub,
+                    G::DraftUnsupported => ErrorCode::DraftUnsupported,
+                    G::Api { .. } | G::BadResponse { .. } | G::SignIn(_) | G::Pull(_) => {
+                        ErrorCode::GithubError
+                    }
+                }
+            }
             E::Vault(v) => match v {
                 VaultError::Locked => ErrorCode::VaultLocked,
                 VaultError::WrongPassphrase => ErrorCode::WrongPassphrase,

@@ -26,6 +26,7 @@ use crate::error::{GroveError, Result};
 use crate::git;
 use crate::live::LiveTerminal;
 use crate::repo_config::{self, RepoConfig};
+mod github;
 mod names;
 mod review;
 mod secrets;
@@ -64,6 +65,15 @@ pub struct GroveConfig {
     /// How each session's file watcher batches and what it may cost; `None` watches nothing
     /// (summaries stay unknown and drift is only checked on request: for diagnosis).
     pub watch: Option<crate::watch::WatchOptions>,
+    /// GitHub's endpoints; `None` reads `GROVE_GITHUB_URL` / `GROVE_GITHUB_API_URL`.
+    pub github: Option<crate::github::Endpoints>,
+    /// The OAuth app; `None` is the build's (with `GROVE_GITHUB_CLIENT_ID` / `_SECRET` overrides).
+    pub github_app: Option<crate::github::OauthApp>,
+    /// How often open pull requests are checked.
+    pub github_poll: Duration,
+    /// The program git runs as the credential helper; `None` is this executable, which must
+    /// pass `git-credential …` arguments to `github::credential::helper_main`.
+    pub helper_exe: Option<PathBuf>,
 }
 
 impl GroveConfig {
@@ -78,6 +88,10 @@ impl GroveConfig {
             shell: None,
             vault_keychain: false,
             watch: Some(crate::watch::WatchOptions::default()),
+            github: None,
+            github_app: None,
+            github_poll: Duration::from_secs(60),
+            helper_exe: None,
         }
     }
 }
@@ -104,6 +118,8 @@ struct Inner {
     runtime: tokio::runtime::Handle,
     /// The secrets; locked until the user (or the keychain) unlocks it.
     vault: Box<dyn crate::vault::Vault>,
+    /// GitHub sign-in, pushes and pull requests.
+    github: github::GithubState,
 }
 
 /// Grove's core. Cheap to clone.
@@ -142,6 +158,7 @@ impl Grove {
             .clone()
             .or_else(|| std::env::var("SHELL").ok().filter(|s| !s.is_empty()))
             .unwrap_or_else(|| "/bin/sh".into());
+        let github = github::GithubState::new(&config, data.root())?;
         let (events, _) = broadcast::channel(1024);
         let (session_changed, changed_rx) = mpsc::channel(256);
         let ctx = Arc::new(Ctx {
@@ -164,12 +181,15 @@ impl Grove {
                 changes: Mutex::new(HashMap::new()),
                 runtime: tokio::runtime::Handle::current(),
                 vault: Box::new(crate::vault::StrongholdVault::new(data.root())),
+                github,
                 data,
                 config,
             }),
         };
+        grove.load_pulls()?;
         grove.restore()?;
         grove.spawn_session_notifier(changed_rx);
+        grove.spawn_pull_poller();
         if grove.inner.config.vault_keychain {
             grove.spawn_keychain_unlock();
         }

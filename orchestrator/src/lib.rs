@@ -27,6 +27,7 @@ pub mod data_dir;
 mod db;
 pub mod error;
 pub mod git;
+pub mod github;
 mod grove;
 mod live;
 mod monitor;

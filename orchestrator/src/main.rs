@@ -124,6 +124,22 @@ enum Command {
     /// terminals get them.
     #[command(subcommand)]
     Secret(SecretCommand),
+    /// Sign in to GitHub, see who is signed in, sign out.
+    #[command(subcommand)]
+    Github(GithubCommand),
+    /// Push a session's branch (the signed-in GitHub token is lent to git for this push only).
+    Push {
+        /// Session name.
+        name: String,
+        /// Replace the remote branch if it is still where this repository last saw it.
+        #[arg(long)]
+        force_with_lease: bool,
+        #[arg(long)]
+        repo: Option<String>,
+    },
+    /// Open a session's pull request, or see where it stands.
+    #[command(subcommand)]
+    Pr(PrCommand),
     /// Open the running Grove in the browser (the URL carries the token; `grove serve` prints it
     /// only on a terminal).
     Open {
@@ -175,6 +191,9 @@ pub struct ServeArgs {
     /// benchmarks and diagnosis.
     #[arg(long, hide = true)]
     no_watch: bool,
+    /// Milliseconds between checks of open pull requests (GitHub's answers are cached by ETag).
+    #[arg(long, hide = true, default_value_t = 60_000)]
+    github_poll_ms: u64,
     /// Where worktrees go (default: <data dir>/worktrees).
     #[arg(long)]
     worktree_root: Option<PathBuf>,
@@ -192,6 +211,61 @@ pub struct ServeArgs {
     /// intervals is dropped.
     #[arg(long, default_value_t = 10)]
     ping_interval: u64,
+}
+
+#[derive(Debug, Subcommand)]
+enum GithubCommand {
+    /// Sign in: with a device code (default), a token on stdin, or the GitHub CLI's token.
+    Login {
+        /// Read a token from stdin (scripts, fine-grained tokens).
+        #[arg(long, conflicts_with = "from_gh")]
+        with_token: bool,
+        /// Import the token of an installed `gh` (`gh auth token`), after asking.
+        #[arg(long)]
+        from_gh: bool,
+        /// Import without asking (with --from-gh).
+        #[arg(long, requires = "from_gh")]
+        yes: bool,
+        /// Also ask for the `workflow` scope, so agents may change `.github/workflows`.
+        #[arg(long)]
+        workflow: bool,
+    },
+    /// Who is signed in, and the token's scopes.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sign out: delete the token from the vault.
+    Logout,
+}
+
+#[derive(Debug, Subcommand)]
+enum PrCommand {
+    /// Push the branch and open its pull request (prints its URL; an existing one is linked).
+    Create {
+        /// Session name.
+        name: String,
+        #[arg(long)]
+        title: String,
+        #[arg(long)]
+        body: Option<String>,
+        /// Default: the session's base branch.
+        #[arg(long)]
+        base: Option<String>,
+        #[arg(long)]
+        draft: bool,
+        #[arg(long)]
+        repo: Option<String>,
+    },
+    /// The pull request's state, review and checks.
+    Status {
+        /// Session name.
+        name: String,
+        #[arg(long)]
+        json: bool,
+        #[arg(long)]
+        repo: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -323,6 +397,13 @@ enum SessionCommand {
 }
 
 fn main() -> ExitCode {
+    // git runs Grove as its credential helper for the pushes Grove makes (see
+    // `github::credential`); that is not a user command, so it bypasses the parser.
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some(grove_orchestrator::github::credential::HELPER_ARG) {
+        let code = grove_orchestrator::github::credential::helper_main(&args[2..]);
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
     let cli = Cli::parse();
     let data_dir = match cli
         .data_dir
@@ -422,6 +503,35 @@ fn main() -> ExitCode {
             }
             SecretCommand::Unexpose { name, repo, var } => {
                 cli::vault::secret_unexpose(&c, &name, &repo, var)
+            }
+        }),
+        Command::Github(cmd) => cli::client::Client::connect(&data_dir).and_then(|c| match cmd {
+            GithubCommand::Login {
+                with_token,
+                from_gh,
+                yes,
+                workflow,
+            } => cli::github::login(&c, with_token, from_gh, yes, workflow),
+            GithubCommand::Status { json } => cli::github::status(&c, json),
+            GithubCommand::Logout => cli::github::logout(&c),
+        }),
+        Command::Push {
+            name,
+            force_with_lease,
+            repo,
+        } => cli::client::Client::connect(&data_dir)
+            .and_then(|c| cli::github::push(&c, &name, repo.as_deref(), force_with_lease)),
+        Command::Pr(cmd) => cli::client::Client::connect(&data_dir).and_then(|c| match cmd {
+            PrCommand::Create {
+                name,
+                title,
+                body,
+                base,
+                draft,
+                repo,
+            } => cli::github::pr_create(&c, &name, repo.as_deref(), title, body, base, draft),
+            PrCommand::Status { name, json, repo } => {
+                cli::github::pr_status(&c, &name, repo.as_deref(), json)
             }
         }),
         Command::Open { print } => {

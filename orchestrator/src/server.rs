@@ -9,6 +9,7 @@ pub mod access;
 mod api;
 mod conn;
 mod error;
+mod github;
 mod heartbeat;
 mod review;
 mod secrets;

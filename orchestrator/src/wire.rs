@@ -122,6 +122,8 @@ pub struct Session {
     /// The sidebar's `+added −deleted` and uncommitted dot; `None` until the worktree was first
     /// scanned (and for archived sessions).
     pub changes: Option<ChangeSummary>,
+    /// The session branch's pull request, as last checked on GitHub.
+    pub pull: Option<PullStatus>,
 }
 
 /// A session's changes at a glance, kept current by the file watcher.
@@ -286,6 +288,16 @@ pub enum Event {
     },
     /// A secret was set or deleted, or an exposure changed: list them again (names only).
     SecretsChanged,
+    /// GitHub sign-in changed: signed in or out, a device code to show, a rejected token.
+    GithubChanged {
+        status: GithubStatus,
+    },
+    /// A line of a running push's progress.
+    PushProgress {
+        #[ts(type = "number")]
+        session_id: i64,
+        line: String,
+    },
     /// The event stream fell behind and dropped events: reload the state.
     Resync,
 }
@@ -632,6 +644,24 @@ pub enum ErrorCode {
     WrongPassphrase,
     /// The vault's file cannot be read with the right key: it was kept as it is.
     VaultCorrupt,
+    /// Not signed in to GitHub (or the token was rejected and removed): sign in.
+    GithubSignedOut,
+    /// GitHub could not be reached; nothing changed: try again.
+    GithubUnreachable,
+    /// GitHub's rate limit is used up until the time in the message.
+    RateLimited,
+    /// GitHub refused the request; the message says why.
+    GithubError,
+    /// The sign-in callback's state is wrong, used or expired: start again.
+    BadState,
+    /// The session's remote is not a repository on the configured GitHub host.
+    NotGithub,
+    /// The push was rejected (non-fast-forward): update the branch, or force with lease.
+    PushRejected,
+    /// The push failed on the network: nothing changed locally; retry.
+    PushFailed,
+    /// The repository does not allow draft pull requests: open a normal one.
+    DraftUnsupported,
     Unauthorized,
     Forbidden,
     Internal,
@@ -642,6 +672,173 @@ pub enum ErrorCode {
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
+}
+
+// ---- GitHub ----
+
+/// A pull request's state on GitHub.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PullState {
+    Open,
+    Draft,
+    Merged,
+    Closed,
+}
+
+/// The review decision, from the latest decisive review of each reviewer.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewDecision {
+    None,
+    Approved,
+    ChangesRequested,
+}
+
+/// Checks (commit statuses and check runs) of a pull request's head, merged.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ChecksState {
+    None,
+    Pending,
+    Passing,
+    Failing,
+}
+
+/// One check: a commit status context or a check run.
+#[derive(Debug, Clone, Serialize, Deserialize, TS, PartialEq, Eq)]
+pub struct CheckItem {
+    pub name: String,
+    pub state: ChecksState,
+    pub url: Option<String>,
+}
+
+/// Where a session's pull request stands.
+#[derive(Debug, Clone, Serialize, Deserialize, TS, PartialEq, Eq)]
+pub struct PullStatus {
+    #[ts(type = "number")]
+    pub number: u64,
+    pub url: String,
+    pub title: String,
+    /// `owner/name`.
+    pub repo: String,
+    pub state: PullState,
+    pub review: ReviewDecision,
+    pub checks: ChecksState,
+    pub check_items: Vec<CheckItem>,
+    pub head_sha: String,
+    /// Unix seconds of the last check on GitHub.
+    #[ts(type = "number")]
+    pub checked_at: i64,
+}
+
+/// A device-flow sign-in waiting for the user: the code to type at the URL.
+#[derive(Debug, Clone, Serialize, Deserialize, TS, PartialEq, Eq)]
+pub struct DeviceLogin {
+    pub user_code: String,
+    pub verification_uri: String,
+    /// Unix seconds after which the code no longer works.
+    #[ts(type = "number")]
+    pub expires_at: i64,
+}
+
+/// GitHub sign-in, as the UI shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, TS, PartialEq, Eq)]
+pub struct GithubStatus {
+    /// The GitHub web host (`github.com`, or an Enterprise host).
+    pub host: String,
+    pub signed_in: bool,
+    pub login: Option<String>,
+    /// The token's scopes (empty for fine-grained tokens).
+    pub scopes: Vec<String>,
+    /// A device sign-in in progress.
+    pub device: Option<DeviceLogin>,
+    /// Why the last sign-in failed or why Grove signed out (a rejected token), once.
+    pub problem: Option<String>,
+    /// Whether this build can sign in through the browser (`grove://` redirect); otherwise it
+    /// uses a device code.
+    pub web_flow: bool,
+    /// The scopes Grove asks for, shown before sign-in.
+    pub requested_scopes: Vec<String>,
+}
+
+/// Signs in with a token given by the user (scripts, fine-grained tokens, `gh auth token`).
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct TokenLoginRequest {
+    #[ts(type = "string")]
+    pub token: SecretText,
+}
+
+/// Starts a device or browser sign-in.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+pub struct StartLoginRequest {
+    /// Also ask for the `workflow` scope (agents may change `.github/workflows`).
+    #[serde(default)]
+    pub workflow: bool,
+}
+
+/// The page to open in the system browser for a web sign-in.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct WebLogin {
+    pub authorize_url: String,
+}
+
+/// The `grove://auth/callback` redirect's parameters.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct AuthCallbackRequest {
+    pub state: String,
+    #[serde(default)]
+    #[ts(type = "string | null")]
+    pub code: Option<SecretText>,
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+/// Pushes the session branch.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+pub struct PushRequest {
+    /// Replace the remote branch if it is where Grove last saw it (`--force-with-lease`).
+    #[serde(default)]
+    pub force_with_lease: bool,
+}
+
+/// What a push did.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct PushResult {
+    pub remote: String,
+    pub branch: String,
+    pub sha: String,
+    pub up_to_date: bool,
+}
+
+/// Opens a pull request for the session branch (pushing it first).
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct CreatePullRequest {
+    pub title: String,
+    #[serde(default)]
+    pub body: Option<String>,
+    /// Default: the session's base branch.
+    #[serde(default)]
+    pub base: Option<String>,
+    #[serde(default)]
+    pub draft: bool,
+}
+
+/// The pull request opened, or the one that already existed for the branch.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct PullCreated {
+    pub pull: PullStatus,
+    pub existed: bool,
+}
+
+/// A title and body prefilled from the session's commits, and the base.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct PullDraft {
+    pub title: String,
+    pub body: String,
+    pub base: String,
+    /// `owner/name` on GitHub.
+    pub repo: String,
 }
 
 // ---- requests ----
@@ -812,6 +1009,22 @@ pub fn export_all(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> {
         SecretInfo,
         SecretExposure,
         ExposeSecretRequest,
+        PullState,
+        ReviewDecision,
+        ChecksState,
+        CheckItem,
+        PullStatus,
+        DeviceLogin,
+        GithubStatus,
+        TokenLoginRequest,
+        StartLoginRequest,
+        WebLogin,
+        AuthCallbackRequest,
+        PushRequest,
+        PushResult,
+        CreatePullRequest,
+        PullCreated,
+        PullDraft,
     );
     Ok(())
 }

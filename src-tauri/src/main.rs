@@ -31,6 +31,12 @@ use local_server::LocalServer;
 use shell::{MAIN, Shell};
 
 fn main() -> ExitCode {
+    // git runs this executable as the credential helper of the pushes Grove makes.
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some(grove_orchestrator::github::credential::HELPER_ARG) {
+        let code = grove_orchestrator::github::credential::helper_main(&args[2..]);
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -82,7 +88,8 @@ fn run() -> anyhow::Result<ExitCode> {
     let app = builder
         .invoke_handler(tauri::generate_handler![
             shell::connection,
-            shell::desktop_ready
+            shell::desktop_ready,
+            shell::github_sign_in
         ])
         .setup(move |app| {
             let server = server?;

@@ -100,6 +100,54 @@ pub fn connection(shell: tauri::State<'_, Shell>) -> Result<Connection, String> 
     })
 }
 
+/// The `github_sign_in` command: starts the browser sign-in (state + PKCE) and opens GitHub's
+/// authorize page in the system browser (`GROVE_BROWSER`, if set, is the program to open it
+/// with). The redirect comes back as a `grove://auth/callback` link. Returns the page's URL.
+#[tauri::command]
+pub async fn github_sign_in(
+    shell: tauri::State<'_, Shell>,
+    workflow: bool,
+) -> Result<String, String> {
+    let grove = shell.grove.clone();
+    let url = tauri::async_runtime::spawn_blocking(move || grove.github_login_web(workflow))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    open_in_browser(&url).map_err(|e| format!("could not open the browser ({e}); open this page yourself: {url}"))?;
+    Ok(url)
+}
+
+/// Opens an http(s) URL in the user's browser.
+fn open_in_browser(url: &str) -> std::io::Result<()> {
+    use std::process::{Command, Stdio};
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(std::io::Error::other("not an http(s) URL"));
+    }
+    let mut cmd = if let Some(browser) = std::env::var_os("GROVE_BROWSER").filter(|b| !b.is_empty()) {
+        let mut c = Command::new(browser);
+        c.arg(url);
+        c
+    } else if cfg!(target_os = "macos") {
+        let mut c = Command::new("open");
+        c.arg(url);
+        c
+    } else if cfg!(windows) {
+        // explorer hands a URL to the default browser without a shell parsing it.
+        let mut c = Command::new("explorer");
+        c.arg(url);
+        c
+    } else {
+        let mut c = Command::new("xdg-open");
+        c.arg(url);
+        c
+    };
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    let mut child = cmd.spawn()?;
+    // Reap it in the background: openers exit quickly, browsers may not.
+    std::thread::spawn(move || child.wait());
+    Ok(())
+}
+
 /// The `desktop_ready` command: the UI listens from now on; returns what was queued before.
 #[tauri::command]
 pub fn desktop_ready(shell: tauri::State<'_, Shell>) -> Vec<UiAction> {
@@ -151,15 +199,21 @@ pub fn open_link(app: &AppHandle, raw: &str) {
             }
         }
         Link::AuthCallback(cb) => {
-            // The OAuth exchange (state check, PKCE, token into the vault) belongs to the
-            // orchestrator's GitHub sign-in, which does not exist yet: the callback is validated
-            // in shape, logged without its code, and the window comes forward.
-            match &cb.outcome {
-                AuthOutcome::Code(_) => {
-                    tracing::info!(callback = ?cb, "GitHub sign-in callback received")
+            // The orchestrator checks the state (single use, 10 minutes) and exchanges the code
+            // with the PKCE verifier, off the main thread (it talks to GitHub). The UI hears
+            // the outcome as a `github_changed` event; the code is never logged.
+            tracing::info!(callback = ?cb, "GitHub sign-in callback received");
+            let grove = app.state::<Shell>().grove.clone();
+            let (code, error) = match cb.outcome {
+                AuthOutcome::Code(c) => (Some(grove_orchestrator::vault::SecretString::from(c)), None),
+                AuthOutcome::Error(e) => (None, Some(e)),
+            };
+            let state = cb.state;
+            std::thread::spawn(move || {
+                if let Err(err) = grove.github_auth_callback(&state, code, error.as_deref()) {
+                    tracing::warn!(%err, "GitHub sign-in did not complete");
                 }
-                AuthOutcome::Error(e) => tracing::warn!(error = %e, "GitHub sign-in was refused"),
-            }
+            });
             show_main(app);
         }
     }

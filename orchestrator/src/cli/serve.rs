@@ -50,6 +50,7 @@ pub fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
         config.worktree_root = args.worktree_root;
         config.branch_prefix = args.branch_prefix;
         config.vault_keychain = args.vault_keychain;
+        config.github_poll = Duration::from_millis(args.github_poll_ms.max(100));
         config.watch = (!args.no_watch).then(|| grove_orchestrator::watch::WatchOptions {
             max_watches: args.watch_limit,
             ..Default::default()

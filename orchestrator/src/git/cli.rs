@@ -13,7 +13,7 @@ use std::ffi::{OsStr, OsString};
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -41,6 +41,17 @@ pub struct GitCommand {
     envs: Vec<(OsString, OsString)>,
     timeout: Duration,
     stdin: Option<Vec<u8>>,
+    progress: Option<Progress>,
+}
+
+/// A callback handed each chunk of git's stderr as it arrives (`--progress` output).
+#[derive(Clone)]
+struct Progress(Arc<dyn Fn(&str) + Send + Sync>);
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress(…)")
+    }
 }
 
 /// What a successful [`GitCommand::run`] printed.
@@ -61,6 +72,7 @@ impl GitCommand {
             envs: vec![("GIT_TERMINAL_PROMPT".into(), "0".into())],
             timeout: DEFAULT_TIMEOUT,
             stdin: None,
+            progress: None,
         }
     }
 
@@ -114,6 +126,13 @@ impl GitCommand {
     /// Bytes to write to git's stdin (then closed). Without this, stdin is empty.
     pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> GitCommand {
         self.stdin = Some(bytes.into());
+        self
+    }
+
+    /// Hands each chunk of git's stderr to `f` as it arrives (it is still collected in
+    /// [`GitOutput::stderr`]): for `--progress` output shown while a push runs.
+    pub fn on_stderr(mut self, f: impl Fn(&str) + Send + Sync + 'static) -> GitCommand {
+        self.progress = Some(Progress(Arc::new(f)));
         self
     }
 
@@ -177,7 +196,7 @@ impl GitCommand {
 
         let deadline = Instant::now() + self.timeout;
         let (tx, rx) = mpsc::channel();
-        let started = start_io(&mut child, self.stdin.clone(), tx);
+        let started = start_io(&mut child, self.stdin.clone(), self.progress.clone(), tx);
         let waited = started.and_then(|()| wait_until(&mut child, deadline));
         let status = match waited {
             Ok(Some(status)) => Some(status),
@@ -228,18 +247,19 @@ enum Pipe {
 fn start_io(
     child: &mut Child,
     stdin: Option<Vec<u8>>,
+    progress: Option<Progress>,
     tx: mpsc::Sender<(Pipe, Vec<u8>)>,
 ) -> std::io::Result<()> {
     if let Some(out) = child.stdout.take() {
         let tx = tx.clone();
         thread::Builder::new()
             .name("git stdout".into())
-            .spawn(move || drain(out, Pipe::Stdout, &tx))?;
+            .spawn(move || drain(out, Pipe::Stdout, None, &tx))?;
     }
     if let Some(err) = child.stderr.take() {
         thread::Builder::new()
             .name("git stderr".into())
-            .spawn(move || drain(err, Pipe::Stderr, &tx))?;
+            .spawn(move || drain(err, Pipe::Stderr, progress, &tx))?;
     }
     if let (Some(bytes), Some(mut pipe)) = (stdin, child.stdin.take()) {
         thread::Builder::new()
@@ -254,12 +274,20 @@ fn start_io(
 }
 
 /// Reads `pipe` to its end, sending each chunk; stops early if nobody collects any more.
-fn drain<R: Read>(mut pipe: R, which: Pipe, tx: &mpsc::Sender<(Pipe, Vec<u8>)>) {
+fn drain<R: Read>(
+    mut pipe: R,
+    which: Pipe,
+    progress: Option<Progress>,
+    tx: &mpsc::Sender<(Pipe, Vec<u8>)>,
+) {
     let mut buf = vec![0; 64 * 1024];
     loop {
         match pipe.read(&mut buf) {
             Ok(0) | Err(_) => return,
             Ok(n) => {
+                if let Some(Progress(f)) = &progress {
+                    f(&String::from_utf8_lossy(&buf[..n]));
+                }
                 if tx.send((which, buf[..n].to_vec())).is_err() {
                     return;
                 }

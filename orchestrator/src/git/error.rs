@@ -212,6 +212,53 @@ pub enum GitError {
     /// There is no revert to undo.
     #[error("nothing to undo: no revert of this session is kept")]
     NothingToUndo,
+    /// The remote refused the push because it has commits the branch lacks.
+    #[error(
+        "the push of {branch} to {remote} was rejected: the remote branch has commits this one \
+         does not (non-fast-forward). Update the branch (pull or rebase) and push again, or push \
+         with --force-with-lease to replace it. Nothing changed locally.\n{detail}"
+    )]
+    PushRejected {
+        /// The branch pushed.
+        branch: String,
+        /// The remote's name.
+        remote: String,
+        /// What git said.
+        detail: String,
+    },
+    /// The remote could not be reached, or the connection broke during the push.
+    #[error(
+        "could not reach {remote}: the push did not complete and nothing changed locally; \
+         check the network and push again.\n{detail}"
+    )]
+    PushNetwork {
+        /// The remote's name.
+        remote: String,
+        /// What git said.
+        detail: String,
+    },
+    /// The remote refused the credentials (or got none).
+    #[error(
+        "{remote} refused the credentials for this push: sign in to GitHub again (`grove github \
+         login`) or check your access to the repository.\n{detail}"
+    )]
+    PushAuth {
+        /// The remote's name.
+        remote: String,
+        /// What git said.
+        detail: String,
+    },
+    /// The session branch has no remote to push to.
+    #[error(
+        "{path} has no remote `{remote}`: add one (`git remote add {remote} URL`) and push again",
+        path = path.display()
+    )]
+    NoRemote {
+        /// The repository.
+        path: PathBuf,
+        /// The remote looked for.
+        remote: String,
+    },
     /// A path from a request that is not a plain relative path inside the worktree.
     #[error("`{path}` is not a path inside the worktree: give it as listed in the changes")]
     BadPath {

@@ -33,8 +33,20 @@ fn check_var(var: &str) -> Result<()> {
     Ok(())
 }
 
+/// Refuses the names Grove keeps for itself (the GitHub token): the secrets API never touches
+/// them.
+fn refuse_reserved(name: &str) -> Result<()> {
+    if name.starts_with(super::github::RESERVED_PREFIX) {
+        return Err(GroveError::Invalid(format!(
+            "secret names starting with `{}` are Grove's own: choose another name",
+            super::github::RESERVED_PREFIX
+        )));
+    }
+    Ok(())
+}
+
 impl Grove {
-    fn vault(&self) -> &dyn Vault {
+    pub(super) fn vault(&self) -> &dyn Vault {
         self.inner.vault.as_ref()
     }
 
@@ -147,6 +159,7 @@ impl Grove {
         let exposures = self.db().exposures(None)?;
         Ok(metas
             .into_iter()
+            .filter(|m| !m.name.starts_with(super::github::RESERVED_PREFIX))
             .map(|m| SecretInfo {
                 exposed: exposures
                     .iter()
@@ -160,6 +173,7 @@ impl Grove {
     }
 
     pub fn set_secret(&self, name: &str, value: &SecretString) -> Result<SecretInfo> {
+        refuse_reserved(name)?;
         let meta = self.vault().set(name, value)?;
         tracing::info!(secret = name, "secret set");
         let exposed = self
@@ -178,6 +192,7 @@ impl Grove {
 
     /// Deletes a secret and every exposure of it.
     pub fn delete_secret(&self, name: &str) -> Result<()> {
+        refuse_reserved(name)?;
         if !self.vault().delete(name)? {
             return Err(GroveError::NotFound {
                 what: "secret",
@@ -200,6 +215,7 @@ impl Grove {
     pub fn expose_secret(&self, req: &ExposeSecretRequest) -> Result<SecretExposure> {
         let repo = self.repo_row(req.repo_id)?;
         vault::check_name(&req.secret)?;
+        refuse_reserved(&req.secret)?;
         let var = req
             .var
             .clone()

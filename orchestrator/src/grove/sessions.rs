@@ -86,6 +86,7 @@ impl Grove {
                 RowState::Active => self.change_summary(row.id),
                 _ => None,
             },
+            pull: self.pull_of(row.id),
         }
     }
 

@@ -47,6 +47,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/events", get(events))
         .merge(super::review::routes())
         .merge(super::secrets::routes())
+        .merge(super::github::routes())
 }
 
 /// Runs a blocking Grove call and turns its result into a response.

@@ -33,7 +33,13 @@ pub(crate) fn status_of(code: ErrorCode) -> StatusCode {
         | C::ChangedSinceRevert
         | C::NothingToUndo
         | C::HunkNotFound
-        | C::VaultCorrupt => StatusCode::CONFLICT,
+        | C::VaultCorrupt
+        | C::GithubSignedOut
+        | C::PushRejected => StatusCode::CONFLICT,
+        C::GithubUnreachable | C::GithubError | C::PushFailed => StatusCode::BAD_GATEWAY,
+        C::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        C::BadState => StatusCode::BAD_REQUEST,
+        C::NotGithub | C::DraftUnsupported => StatusCode::UNPROCESSABLE_ENTITY,
         C::VaultLocked => StatusCode::LOCKED,
         C::WrongPassphrase => StatusCode::UNPROCESSABLE_ENTITY,
         C::PathMissing

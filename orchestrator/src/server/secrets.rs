@@ -32,7 +32,7 @@ pub(super) fn routes() -> Router<AppState> {
 
 /// A JSON body holding a secret. A body that does not parse is refused with the expected shape
 /// only: serde's messages may quote what they could not read.
-struct SecretBody<T>(T);
+pub(super) struct SecretBody<T>(pub(super) T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for SecretBody<T> {
     type Rejection = Response;
