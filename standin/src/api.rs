@@ -147,6 +147,7 @@ async fn gate(State(shared): State<Arc<Shared>>, mut request: Request, next: Nex
         Err(_) => return error(StatusCode::INTERNAL_SERVER_ERROR, "Server Error"),
     };
     let etag = format!("W/\"{:x}\"", Sha256::digest(&bytes));
+    let response_ok = parts.status.is_success();
     let unchanged = conditional
         && parts.status == StatusCode::OK
         && if_none_match.is_some_and(|inm| etag_matches(&inm, &etag));
@@ -164,8 +165,19 @@ async fn gate(State(shared): State<Arc<Shared>>, mut request: Request, next: Nex
         Response::from_parts(parts, Body::from(bytes))
     };
     let headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&etag) {
-        headers.insert(header::ETAG, value);
+    if unchanged || response_ok {
+        if let Ok(value) = HeaderValue::from_str(&etag) {
+            headers.insert(header::ETAG, value);
+        }
+    }
+    if headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v == "application/json")
+    {
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
     }
     if let Some(scopes) = scopes.and_then(|s| HeaderValue::from_str(&s).ok()) {
         headers.insert("x-oauth-scopes", scopes);
