@@ -165,10 +165,10 @@ async fn gate(State(shared): State<Arc<Shared>>, mut request: Request, next: Nex
         Response::from_parts(parts, Body::from(bytes))
     };
     let headers = response.headers_mut();
-    if unchanged || response_ok {
-        if let Ok(value) = HeaderValue::from_str(&etag) {
-            headers.insert(header::ETAG, value);
-        }
+    if (unchanged || response_ok)
+        && let Ok(value) = HeaderValue::from_str(&etag)
+    {
+        headers.insert(header::ETAG, value);
     }
     if headers
         .get(header::CONTENT_TYPE)
