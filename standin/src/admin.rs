@@ -1,5 +1,22 @@
 //! The controls as HTTP endpoints under `/_standin/`, for tests in other processes (the Node
-//! end-to-end tests). JSON bodies in, JSON out; only loopback peers are served.
+//! end-to-end tests). JSON bodies in, JSON out (`{"ok":true}`, or `{"message"}` with 400 for a
+//! bad body and 404 for an unknown repository, pull request or user code); loopback peers only.
+//!
+//! | endpoint | body |
+//! |---|---|
+//! | `POST /_standin/tokens` | `{token, login, scopes: [..]}` |
+//! | `DELETE /_standin/tokens/{token}` | — |
+//! | `POST /_standin/repos` | `{owner, name}` → `{path, clone_url}` |
+//! | `POST /_standin/status` | `{owner, repo, sha, context, state, target_url?}` (`sha` may be a branch) |
+//! | `POST /_standin/check_run` | `{owner, repo, sha, name, status, conclusion?, html_url?}` |
+//! | `POST /_standin/pull` | `{owner, repo, number, state?, merged?, draft?}` |
+//! | `POST /_standin/review` | `{owner, repo, number, login, state}` |
+//! | `POST /_standin/draft_supported` | `{owner, repo, supported}` |
+//! | `POST /_standin/device/approve` | `{user_code, login, scopes: [..]}` |
+//! | `POST /_standin/device/deny`, `/_standin/device/expire` | `{user_code}` |
+//! | `GET /_standin/device/pending` | → `["ABCD-1234", ..]`, oldest first |
+//! | `POST /_standin/config` | `{device_interval?, client_id? + client_secret?, web_login?}` |
+//! | `GET /_standin/requests` | → `[{method, path, user_agent, authorization, status}, ..]` |
 
 use std::net::SocketAddr;
 use std::sync::Arc;
