@@ -1,5 +1,7 @@
 //! The real `git` CLI against the stand-in's smart HTTP: the token is the only way in.
 
+use sha2::Digest;
+
 use crate::support::{TOKEN, commit, fixture, git, git_command, push};
 
 #[test]
@@ -113,4 +115,44 @@ fn unknown_repositories_are_not_found_after_auth() {
             .iter()
             .any(|r| r.path.starts_with("/alice/missing.git/") && r.status == 404)
     );
+}
+
+#[test]
+fn a_push_larger_than_gits_post_buffer_streams_through_chunked() {
+    let fx = fixture();
+    let work = fx.dir.path().join("work");
+    git(
+        fx.dir.path(),
+        &["init", "-q", "-b", "main", work.to_str().unwrap()],
+    );
+    // 3 MiB that do not compress: over git's 1 MiB http.postBuffer, so the pack goes out with
+    // `Transfer-Encoding: chunked` and gzip is of no help.
+    let mut data = Vec::with_capacity(3 << 20);
+    let mut block = [7u8; 32];
+    while data.len() < 3 << 20 {
+        block = sha2::Sha256::digest(block).into();
+        data.extend_from_slice(&block);
+    }
+    std::fs::write(work.join("blob.bin"), &data).unwrap();
+    git(&work, &["add", "-A"]);
+    git(&work, &["commit", "-q", "-m", "big"]);
+    let url = fx.standin.clone_url("alice", "proj");
+    let pushed = push(&work, &url, Some(TOKEN), &["main"]);
+    assert!(
+        pushed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&pushed.stderr)
+    );
+    assert_eq!(
+        git(&fx.bare, &["rev-parse", "main:blob.bin"]),
+        git(&work, &["rev-parse", "HEAD:blob.bin"])
+    );
+    // Over the post buffer git first probes with a tiny POST, then streams the pack.
+    let receive_packs = fx
+        .standin
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/git-receive-pack") && r.status == 200)
+        .count();
+    assert_eq!(receive_packs, 2);
 }
