@@ -9,6 +9,9 @@
 
 mod access;
 mod cli;
+// A git wrapper script on PATH and file modes: unix only.
+#[cfg(unix)]
+mod github;
 mod restore;
 mod review;
 mod security;
