@@ -38,7 +38,9 @@ pub struct Endpoints {
 impl Endpoints {
     /// From `GROVE_GITHUB_URL` and `GROVE_GITHUB_API_URL`, each defaulting as documented.
     pub fn from_env() -> Result<Endpoints, GithubError> {
-        let web = std::env::var("GROVE_GITHUB_URL").ok().filter(|v| !v.is_empty());
+        let web = std::env::var("GROVE_GITHUB_URL")
+            .ok()
+            .filter(|v| !v.is_empty());
         let api = std::env::var("GROVE_GITHUB_API_URL")
             .ok()
             .filter(|v| !v.is_empty());
@@ -50,7 +52,9 @@ impl Endpoints {
     pub fn from_urls(web: Option<&str>, api: Option<&str>) -> Result<Endpoints, GithubError> {
         let parse = |what: &str, v: &str| {
             let url = Url::parse(v.trim_end_matches('/')).map_err(|e| {
-                GithubError::Config(format!("{what} `{v}` is not a URL ({e}): give e.g. https://github.example.com"))
+                GithubError::Config(format!(
+                    "{what} `{v}` is not a URL ({e}): give e.g. https://github.example.com"
+                ))
             })?;
             if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
                 return Err(GithubError::Config(format!(
@@ -137,11 +141,17 @@ impl OauthApp {
 pub enum GithubError {
     #[error("GitHub settings: {0}")]
     Config(String),
-    #[error("not signed in to GitHub ({host}): sign in first (`grove github login`, or Sign in in the app)")]
+    #[error(
+        "not signed in to GitHub ({host}): sign in first (`grove github login`, or Sign in in the app)"
+    )]
     SignedOut { host: String },
-    #[error("GitHub ({host}) rejected the token (401): it was revoked or expired. Sign in again; nothing in progress was lost")]
+    #[error(
+        "GitHub ({host}) rejected the token (401): it was revoked or expired. Sign in again; nothing in progress was lost"
+    )]
     TokenRejected { host: String },
-    #[error("could not reach GitHub at {url}: {detail}. Check the network (or GROVE_GITHUB_API_URL) and try again")]
+    #[error(
+        "could not reach GitHub at {url}: {detail}. Check the network (or GROVE_GITHUB_API_URL) and try again"
+    )]
     Unreachable { url: String, detail: String },
     #[error("GitHub's rate limit is used up until {reset}: Grove waits; try again then")]
     RateLimited { reset: i64 },
@@ -155,7 +165,9 @@ pub enum GithubError {
         "the sign-in link was refused: its state is wrong, already used or expired (older than 10 minutes). Start the sign-in again"
     )]
     BadState,
-    #[error("{remote} of {path} points at {url}, which is not a repository on {host}: Grove can push and open pull requests only there")]
+    #[error(
+        "{remote} of {path} points at {url}, which is not a repository on {host}: Grove can push and open pull requests only there"
+    )]
     NotGithub {
         path: String,
         remote: String,
@@ -164,6 +176,8 @@ pub enum GithubError {
     },
     #[error("{0}")]
     Pull(String),
-    #[error("Draft pull requests are not supported in this repository: open it as a normal pull request instead")]
+    #[error(
+        "Draft pull requests are not supported in this repository: open it as a normal pull request instead"
+    )]
     DraftUnsupported,
 }

@@ -113,7 +113,8 @@ pub async fn github_sign_in(
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())?;
-    open_in_browser(&url).map_err(|e| format!("could not open the browser ({e}); open this page yourself: {url}"))?;
+    open_in_browser(&url)
+        .map_err(|e| format!("could not open the browser ({e}); open this page yourself: {url}"))?;
     Ok(url)
 }
 
@@ -123,7 +124,8 @@ fn open_in_browser(url: &str) -> std::io::Result<()> {
     if !(url.starts_with("https://") || url.starts_with("http://")) {
         return Err(std::io::Error::other("not an http(s) URL"));
     }
-    let mut cmd = if let Some(browser) = std::env::var_os("GROVE_BROWSER").filter(|b| !b.is_empty()) {
+    let mut cmd = if let Some(browser) = std::env::var_os("GROVE_BROWSER").filter(|b| !b.is_empty())
+    {
         let mut c = Command::new(browser);
         c.arg(url);
         c
@@ -141,7 +143,9 @@ fn open_in_browser(url: &str) -> std::io::Result<()> {
         c.arg(url);
         c
     };
-    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
     let mut child = cmd.spawn()?;
     // Reap it in the background: openers exit quickly, browsers may not.
     std::thread::spawn(move || child.wait());
@@ -205,7 +209,9 @@ pub fn open_link(app: &AppHandle, raw: &str) {
             tracing::info!(callback = ?cb, "GitHub sign-in callback received");
             let grove = app.state::<Shell>().grove.clone();
             let (code, error) = match cb.outcome {
-                AuthOutcome::Code(c) => (Some(grove_orchestrator::vault::SecretString::from(c)), None),
+                AuthOutcome::Code(c) => {
+                    (Some(grove_orchestrator::vault::SecretString::from(c)), None)
+                }
                 AuthOutcome::Error(e) => (None, Some(e)),
             };
             let state = cb.state;

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use grove_orchestrator::wire::{
-    ChecksState, CreatePullRequest, GithubStatus, PullCreated, PullState, PullStatus,
-    PushRequest, PushResult, ReviewDecision, SecretText, StartLoginRequest, TokenLoginRequest,
+    ChecksState, CreatePullRequest, GithubStatus, PullCreated, PullState, PullStatus, PushRequest,
+    PushResult, ReviewDecision, SecretText, StartLoginRequest, TokenLoginRequest,
 };
 
 use super::client::Client;
@@ -51,7 +51,13 @@ pub fn logout(c: &Client) -> anyhow::Result<()> {
 
 /// Signs in: a token on stdin (`--with-token`), the `gh` CLI's token (`--from-gh`, after
 /// asking), or the device flow (the default).
-pub fn login(c: &Client, with_token: bool, from_gh: bool, yes: bool, workflow: bool) -> anyhow::Result<()> {
+pub fn login(
+    c: &Client,
+    with_token: bool,
+    from_gh: bool,
+    yes: bool,
+    workflow: bool,
+) -> anyhow::Result<()> {
     let before: GithubStatus = c.get("/github")?;
     let mut scopes = vec!["repo"];
     if workflow {
@@ -64,7 +70,9 @@ pub fn login(c: &Client, with_token: bool, from_gh: bool, yes: bool, workflow: b
             .context("could not read the token from stdin")?;
         let token = text.trim().to_owned();
         if token.is_empty() {
-            bail!("no token on stdin: pipe one in, e.g. `gh auth token | grove github login --with-token`");
+            bail!(
+                "no token on stdin: pipe one in, e.g. `gh auth token | grove github login --with-token`"
+            );
         }
         return finish_token(c, token);
     }
@@ -83,9 +91,14 @@ pub fn login(c: &Client, with_token: bool, from_gh: bool, yes: bool, workflow: b
         let token = String::from_utf8_lossy(&out.stdout).trim().to_owned();
         if !yes {
             if !std::io::stdin().is_terminal() {
-                bail!("importing gh's token needs your consent: run it on a terminal, or add --yes");
+                bail!(
+                    "importing gh's token needs your consent: run it on a terminal, or add --yes"
+                );
             }
-            print!("Import the GitHub CLI's token for {} into Grove's vault? [y/N] ", before.host);
+            print!(
+                "Import the GitHub CLI's token for {} into Grove's vault? [y/N] ",
+                before.host
+            );
             std::io::stdout().flush()?;
             let mut answer = String::new();
             std::io::stdin().read_line(&mut answer)?;
@@ -100,8 +113,7 @@ pub fn login(c: &Client, with_token: bool, from_gh: bool, yes: bool, workflow: b
         before.host,
         scopes.join(", ")
     );
-    let started: GithubStatus =
-        c.post("/github/login/device", &StartLoginRequest { workflow })?;
+    let started: GithubStatus = c.post("/github/login/device", &StartLoginRequest { workflow })?;
     let Some(device) = started.device else {
         bail!("GitHub did not hand out a device code; try again");
     };
@@ -141,7 +153,12 @@ fn finish_token(c: &Client, token: String) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn push(c: &Client, name: &str, repo: Option<&str>, force_with_lease: bool) -> anyhow::Result<()> {
+pub fn push(
+    c: &Client,
+    name: &str,
+    repo: Option<&str>,
+    force_with_lease: bool,
+) -> anyhow::Result<()> {
     let s = c.resolve_session(name, repo)?;
     let r: PushResult = c.post(
         &format!("/sessions/{}/push", s.id),
@@ -202,14 +219,22 @@ pub fn pr_status(c: &Client, name: &str, repo: Option<&str>, json: bool) -> anyh
         ReviewDecision::Approved => "approved",
         ReviewDecision::ChangesRequested => "changes requested",
     };
-    println!("#{} {} ({state}, {review}, checks {})", p.number, p.title, checks(p.checks));
+    println!(
+        "#{} {} ({state}, {review}, checks {})",
+        p.number,
+        p.title,
+        checks(p.checks)
+    );
     println!("{}", p.url);
     for item in &p.check_items {
         println!(
             "  {:8} {}{}",
             checks(item.state),
             item.name,
-            item.url.as_deref().map(|u| format!("  {u}")).unwrap_or_default()
+            item.url
+                .as_deref()
+                .map(|u| format!("  {u}"))
+                .unwrap_or_default()
         );
     }
     Ok(())

@@ -101,7 +101,9 @@ pub fn push(req: PushRequest<'_>) -> Result<PushOutcome, GitError> {
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     if status.success() {
         // Porcelain: `=` marks a ref that was already up to date.
-        let up_to_date = stdout.lines().any(|l| l.starts_with('=') && l.contains(&refspec));
+        let up_to_date = stdout
+            .lines()
+            .any(|l| l.starts_with('=') && l.contains(&refspec));
         return Ok(PushOutcome { up_to_date, sha });
     }
     Err(classify(req.branch, req.remote, &stdout, &stderr))
@@ -116,9 +118,9 @@ fn classify(branch: &str, remote: &str, stdout: &str, stderr: &str) -> GitError 
         .collect::<Vec<_>>()
         .join("\n");
     let both = format!("{stdout}\n{stderr}");
-    let rejected = both.lines().any(|l| {
-        l.starts_with('!') || l.contains("[rejected]") || l.contains("[remote rejected]")
-    });
+    let rejected = both
+        .lines()
+        .any(|l| l.starts_with('!') || l.contains("[rejected]") || l.contains("[remote rejected]"));
     if rejected
         && (both.contains("non-fast-forward")
             || both.contains("fetch first")
@@ -244,7 +246,14 @@ mod tests {
         let other = f.tmp.path().join("other");
         git(
             f.tmp.path(),
-            &["clone", "-q", "-b", "feature", bare.to_str().unwrap(), other.to_str().unwrap()],
+            &[
+                "clone",
+                "-q",
+                "-b",
+                "feature",
+                bare.to_str().unwrap(),
+                other.to_str().unwrap(),
+            ],
         );
         write(&other.join("b.txt"), "theirs\n");
         git(&other, &["add", "."]);
@@ -268,7 +277,12 @@ mod tests {
         let f = Fixture::new();
         git(
             &f.repo,
-            &["remote", "add", "origin", "http://127.0.0.1:9/owner/repo.git"],
+            &[
+                "remote",
+                "add",
+                "origin",
+                "http://127.0.0.1:9/owner/repo.git",
+            ],
         );
         let err = push(req(&f, "main", false)).unwrap_err();
         assert!(matches!(err, GitError::PushNetwork { .. }), "{err:?}");

@@ -157,9 +157,7 @@ fn answer(loans: &Loans, stream: &mut (impl Read + Write)) -> std::io::Result<()
             tracing::warn!(asked = %host, lent = %loan.host, "a git credential request named another host: refused");
             "error=wrong host\n\n".to_owned()
         }
-        Some(_) if protocol != "https" && protocol != "http" => {
-            "error=not http(s)\n\n".to_owned()
-        }
+        Some(_) if protocol != "https" && protocol != "http" => "error=not http(s)\n\n".to_owned(),
         Some(loan) => format!(
             "username=x-access-token\npassword={}\n\n",
             loan.token.expose_secret()
@@ -347,7 +345,9 @@ mod tests {
         assert_eq!(ok, "username=x-access-token\npassword=tok\n\n");
         assert!(ask(&loans, "nonce=n1\nhost=github.com\nprotocol=https\n\n").starts_with("error="));
         lend("n2");
-        assert!(ask(&loans, "nonce=n2\nhost=evil.example\nprotocol=https\n\n").starts_with("error="));
+        assert!(
+            ask(&loans, "nonce=n2\nhost=evil.example\nprotocol=https\n\n").starts_with("error=")
+        );
         // Refused once is gone too.
         assert!(ask(&loans, "nonce=n2\nhost=github.com\nprotocol=https\n\n").starts_with("error="));
     }

@@ -64,8 +64,8 @@ pub fn authorize_url(
     state: &str,
     challenge: &str,
 ) -> String {
-    let mut url = url::Url::parse(&ep.web_url("/login/oauth/authorize"))
-        .unwrap_or_else(|_| ep.web.clone());
+    let mut url =
+        url::Url::parse(&ep.web_url("/login/oauth/authorize")).unwrap_or_else(|_| ep.web.clone());
     url.query_pairs_mut()
         .append_pair("client_id", &app.client_id)
         .append_pair("redirect_uri", REDIRECT_URI)

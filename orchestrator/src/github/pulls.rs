@@ -260,7 +260,10 @@ pub fn status(
     // The latest decisive review per reviewer decides, as on GitHub.
     let mut latest: std::collections::BTreeMap<String, String> = Default::default();
     for r in reviews {
-        if matches!(r.state.as_str(), "APPROVED" | "CHANGES_REQUESTED" | "DISMISSED") {
+        if matches!(
+            r.state.as_str(),
+            "APPROVED" | "CHANGES_REQUESTED" | "DISMISSED"
+        ) {
             latest.insert(r.user.map(|u| u.login).unwrap_or_default(), r.state);
         }
     }

@@ -85,10 +85,22 @@ mod tests {
     #[test]
     fn parses_the_usual_remote_shapes_on_the_configured_host_only() {
         let h = "github.com";
-        assert_eq!(parse("https://github.com/acme/app.git", h), r("acme", "app", true));
-        assert_eq!(parse("https://x@github.com/acme/app", h), r("acme", "app", true));
-        assert_eq!(parse("git@github.com:acme/app.git", h), r("acme", "app", false));
-        assert_eq!(parse("ssh://git@github.com:22/acme/app.git", h), r("acme", "app", false));
+        assert_eq!(
+            parse("https://github.com/acme/app.git", h),
+            r("acme", "app", true)
+        );
+        assert_eq!(
+            parse("https://x@github.com/acme/app", h),
+            r("acme", "app", true)
+        );
+        assert_eq!(
+            parse("git@github.com:acme/app.git", h),
+            r("acme", "app", false)
+        );
+        assert_eq!(
+            parse("ssh://git@github.com:22/acme/app.git", h),
+            r("acme", "app", false)
+        );
         assert_eq!(parse("https://gitlab.com/acme/app.git", h), None);
         assert_eq!(parse("https://github.com/acme/app/extra", h), None);
         assert_eq!(parse("https://github.com/acme", h), None);

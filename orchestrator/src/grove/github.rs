@@ -290,7 +290,12 @@ impl Grove {
         }
         self.cancel_device();
         let ep = self.gh().endpoints.clone();
-        let code = oauth::start_device(&self.gh().http, &ep, &self.gh().app, oauth::scopes(workflow))?;
+        let code = oauth::start_device(
+            &self.gh().http,
+            &ep,
+            &self.gh().app,
+            oauth::scopes(workflow),
+        )?;
         let generation = self
             .gh()
             .generation
@@ -338,7 +343,9 @@ impl Grove {
                 }
                 Ok(DevicePoll::Granted(g)) => break Ok(g.token),
                 Ok(DevicePoll::Expired) => {
-                    break Err("the sign-in code expired before it was approved: start again".into());
+                    break Err(
+                        "the sign-in code expired before it was approved: start again".into(),
+                    );
                 }
                 Ok(DevicePoll::Denied) => break Err("the sign-in was cancelled on GitHub".into()),
                 // A network hiccup: keep polling until the code expires.
@@ -382,7 +389,13 @@ impl Grove {
         let ep = &self.gh().endpoints;
         let state = oauth::random_b64(32)?;
         let pkce = Pkce::new()?;
-        let url = oauth::authorize_url(ep, &self.gh().app, oauth::scopes(workflow), &state, &pkce.challenge);
+        let url = oauth::authorize_url(
+            ep,
+            &self.gh().app,
+            oauth::scopes(workflow),
+            &state,
+            &pkce.challenge,
+        );
         let mut web = self.gh().web.lock();
         web.retain(|_, p| p.started.elapsed() < STATE_TTL);
         web.insert(
@@ -424,12 +437,21 @@ impl Grove {
         let Some(code) = code else {
             return Err(GithubError::BadState.into());
         };
-        let granted = oauth::exchange_code(&self.gh().http, &ep, &self.gh().app, &code, &pending.verifier)?;
+        let granted = oauth::exchange_code(
+            &self.gh().http,
+            &ep,
+            &self.gh().app,
+            &code,
+            &pending.verifier,
+        )?;
         self.store_token(&ep, granted.token)
     }
 
     /// Where a session's branch goes on GitHub: endpoints, the remote, and the repository.
-    fn session_remote(&self, row: &SessionRow) -> Result<(Endpoints, String, String, Option<RepoRef>)> {
+    fn session_remote(
+        &self,
+        row: &SessionRow,
+    ) -> Result<(Endpoints, String, String, Option<RepoRef>)> {
         let repo = self.repo_row(row.repo_id)?;
         let ep = self.endpoints_for(&repo.path)?;
         let remote = git2::Repository::open(&row.worktree)
@@ -572,7 +594,12 @@ impl Grove {
         url: &str,
         repo_ref: Option<RepoRef>,
     ) -> Result<RepoRef> {
-        let host = self.repo_row(row.repo_id).ok().and_then(|r| self.endpoints_for(&r.path).ok()).map(|e| e.host()).unwrap_or_default();
+        let host = self
+            .repo_row(row.repo_id)
+            .ok()
+            .and_then(|r| self.endpoints_for(&r.path).ok())
+            .map(|e| e.host())
+            .unwrap_or_default();
         repo_ref.ok_or_else(|| {
             GithubError::NotGithub {
                 path: row.worktree.display().to_string(),
@@ -621,7 +648,13 @@ impl Grove {
             Created::Existing(n) => (n, true),
         };
         let pull = self.with_github(&host, || {
-            Ok(pulls::status(&self.gh().http, &ep, &token, &repo_ref, number)?)
+            Ok(pulls::status(
+                &self.gh().http,
+                &ep,
+                &token,
+                &repo_ref,
+                number,
+            )?)
         })?;
         tracing::info!(session = %row.name, number, existed, "pull request linked");
         self.record_pull(row.id, pull.clone());
@@ -641,7 +674,13 @@ impl Grove {
             Some(n) => n,
             None => self
                 .with_github(&host, || {
-                    Ok(pulls::find_open(&self.gh().http, &ep, &token, &repo_ref, &row.branch)?)
+                    Ok(pulls::find_open(
+                        &self.gh().http,
+                        &ep,
+                        &token,
+                        &repo_ref,
+                        &row.branch,
+                    )?)
                 })?
                 .ok_or_else(|| GroveError::NotFound {
                     what: "pull request for session",
@@ -649,7 +688,13 @@ impl Grove {
                 })?,
         };
         let pull = self.with_github(&host, || {
-            Ok(pulls::status(&self.gh().http, &ep, &token, &repo_ref, number)?)
+            Ok(pulls::status(
+                &self.gh().http,
+                &ep,
+                &token,
+                &repo_ref,
+                number,
+            )?)
         })?;
         self.record_pull(id, pull.clone());
         Ok(pull)
@@ -724,7 +769,9 @@ impl Grove {
             .map(|(id, _)| *id)
             .collect();
         for id in open {
-            let Ok(row) = self.session_row(id) else { continue };
+            let Ok(row) = self.session_row(id) else {
+                continue;
+            };
             if row.state != RowState::Active {
                 continue;
             }
@@ -737,13 +784,20 @@ impl Grove {
                 && rate.remaining < 50
                 && rate.reset > crate::db::now()
             {
-                tracing::info!(reset = rate.reset, "GitHub rate limit nearly used: pull request checks wait");
+                tracing::info!(
+                    reset = rate.reset,
+                    "GitHub rate limit nearly used: pull request checks wait"
+                );
                 return;
             }
             match self.pull_status(id) {
                 Ok(_) => {}
-                Err(GroveError::Github(GithubError::TokenRejected { .. } | GithubError::SignedOut { .. })) => return,
-                Err(e) => tracing::warn!(session = %row.name, error = %e, "cannot check the pull request"),
+                Err(GroveError::Github(
+                    GithubError::TokenRejected { .. } | GithubError::SignedOut { .. },
+                )) => return,
+                Err(e) => {
+                    tracing::warn!(session = %row.name, error = %e, "cannot check the pull request")
+                }
             }
         }
     }

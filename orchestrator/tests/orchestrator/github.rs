@@ -30,10 +30,16 @@ struct Scene {
 
 /// A `git` on PATH that appends its argv and environment to `log`, then runs the real one.
 fn git_wrapper(bin: &Path, log: &Path) {
-    let real = String::from_utf8(Command::new("sh").args(["-c", "command -v git"]).output().unwrap().stdout)
-        .unwrap()
-        .trim()
-        .to_owned();
+    let real = String::from_utf8(
+        Command::new("sh")
+            .args(["-c", "command -v git"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .trim()
+    .to_owned();
     std::fs::create_dir_all(bin).unwrap();
     let script = format!(
         "#!/bin/sh\n{{ printf 'ARGV:'; for a in \"$@\"; do printf ' %s' \"$a\"; done; printf '\\n'; env | sed 's/^/ENV: /'; }} >> '{}'\nexec '{real}' \"$@\"\n",
@@ -53,7 +59,15 @@ fn scene() -> Scene {
     let bare = standin.create_repo("octo", "demo").unwrap();
     let repo = fixture_repo(&root, "demo");
     git(&repo, &["push", "-q", bare.to_str().unwrap(), "main"]);
-    git(&repo, &["remote", "add", "origin", &standin.clone_url("octo", "demo")]);
+    git(
+        &repo,
+        &[
+            "remote",
+            "add",
+            "origin",
+            &standin.clone_url("octo", "demo"),
+        ],
+    );
     let git_log = root.join("git-calls.log");
     git_wrapper(&root.join("bin"), &git_log);
     let path = format!(
@@ -105,7 +119,12 @@ fn cli(g: &Grove, args: &[&str], stdin: &str) -> (bool, String, String) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     (
         out.status.success(),
@@ -117,9 +136,16 @@ fn cli(g: &Grove, args: &[&str], stdin: &str) -> (bool, String, String) {
 /// A session whose worktree has one new committed file.
 fn session_with_commit(s: &Scene, name: &str) -> (i64, String) {
     let session = s.grove.create_session(s.repo_id, name, "cat");
-    std::fs::write(Path::new(&session.worktree).join(format!("{name}.txt")), "work\n").unwrap();
+    std::fs::write(
+        Path::new(&session.worktree).join(format!("{name}.txt")),
+        "work\n",
+    )
+    .unwrap();
     git(Path::new(&session.worktree), &["add", "."]);
-    git(Path::new(&session.worktree), &["commit", "-q", "-m", &format!("Add {name}")]);
+    git(
+        Path::new(&session.worktree),
+        &["commit", "-q", "-m", &format!("Add {name}")],
+    );
     (session.id, session.branch)
 }
 
@@ -128,10 +154,14 @@ fn files_containing(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in entries.flatten() {
             let p = e.path();
-            let Ok(meta) = std::fs::symlink_metadata(&p) else { continue };
+            let Ok(meta) = std::fs::symlink_metadata(&p) else {
+                continue;
+            };
             if meta.is_dir() {
                 stack.push(p);
             } else if meta.is_file()
@@ -152,14 +182,28 @@ fn token_push_pull_request_checks_and_a_revoked_token() {
     assert_eq!(g.ok("GET", "/github", None)["signed_in"], false);
 
     // A token GitHub does not know is refused; nothing is kept.
-    let (ok, _, err) = cli(g, &["github", "login", "--with-token"], "gho_not_a_real_token\n");
+    let (ok, _, err) = cli(
+        g,
+        &["github", "login", "--with-token"],
+        "gho_not_a_real_token\n",
+    );
     assert!(!ok && err.contains("does not accept this token"), "{err}");
     // The real one, on stdin (never argv).
-    let (ok, out, err) = cli(g, &["github", "login", "--with-token"], &format!("{TOKEN}\n"));
+    let (ok, out, err) = cli(
+        g,
+        &["github", "login", "--with-token"],
+        &format!("{TOKEN}\n"),
+    );
     assert!(ok, "{err}");
-    assert!(out.contains("signed in to") && out.contains("as octo"), "{out}");
+    assert!(
+        out.contains("signed in to") && out.contains("as octo"),
+        "{out}"
+    );
     let (ok, out, _) = cli(g, &["github", "status"], "");
-    assert!(ok && out.contains("octo") && out.contains("scopes: repo"), "{out}");
+    assert!(
+        ok && out.contains("octo") && out.contains("scopes: repo"),
+        "{out}"
+    );
     // The token is Grove's own: not listed, not settable, not exposable as a secret.
     let secrets = g.ok("GET", "/secrets", None);
     assert_eq!(secrets.as_array().unwrap().len(), 0, "{secrets}");
@@ -170,11 +214,23 @@ fn token_push_pull_request_checks_and_a_revoked_token() {
     assert!(ok, "{err}");
     assert!(out.contains(&format!("pushed {branch}")), "{out}");
     let bare = s.root.join("github/octo/demo.git");
-    let head = git(Path::new(&g.sessions().iter().find(|x| x.id == id).unwrap().worktree), &["rev-parse", "HEAD"]);
-    assert_eq!(git(&bare, &["rev-parse", &format!("refs/heads/{branch}")]), head);
+    let head = git(
+        Path::new(&g.sessions().iter().find(|x| x.id == id).unwrap().worktree),
+        &["rev-parse", "HEAD"],
+    )
+    .trim()
+    .to_owned();
+    assert_eq!(
+        git(&bare, &["rev-parse", &format!("refs/heads/{branch}")]).trim(),
+        head
+    );
 
     // Open the pull request; opening it again links the same one.
-    let (ok, out, err) = cli(g, &["pr", "create", "feature", "--title", "Add feature"], "");
+    let (ok, out, err) = cli(
+        g,
+        &["pr", "create", "feature", "--title", "Add feature"],
+        "",
+    );
     assert!(ok, "{err}");
     let url = out.trim().to_owned();
     assert!(url.ends_with("/octo/demo/pull/1"), "{url}");
@@ -184,37 +240,71 @@ fn token_push_pull_request_checks_and_a_revoked_token() {
     assert!(err.contains("already exists"), "{err}");
 
     // Checks on the head commit, as the session shows them (the poller follows them).
-    let pull_of = || {
-        g.ok("GET", &format!("/sessions/{id}"), None)["pull"].clone()
-    };
+    let pull_of = || g.ok("GET", &format!("/sessions/{id}"), None)["pull"].clone();
     assert_eq!(pull_of()["state"], "open");
-    for (state, shown) in [("pending", "pending"), ("failure", "failing"), ("success", "passing")] {
-        assert!(s.standin.set_status("octo", "demo", &head, "ci/test", state, Some("https://ci.example/1")));
+    for (state, shown) in [
+        ("pending", "pending"),
+        ("failure", "failing"),
+        ("success", "passing"),
+    ] {
+        assert!(s.standin.set_status(
+            "octo",
+            "demo",
+            &head,
+            "ci/test",
+            state,
+            Some("https://ci.example/1")
+        ));
         eventually(&format!("checks {shown}"), || pull_of()["checks"] == shown);
     }
     let (ok, out, _) = cli(g, &["pr", "status", "feature"], "");
-    assert!(ok && out.contains("#1 Add feature (open") && out.contains("ci/test"), "{out}");
+    assert!(
+        ok && out.contains("#1 Add feature (open") && out.contains("ci/test"),
+        "{out}"
+    );
 
     // The token is in no git process's argv or environment, and nowhere on disk; the helper
     // that lent it was injected for the push only.
     let log = std::fs::read_to_string(&s.git_log).unwrap();
     assert!(log.contains("ARGV: push"), "the wrapper saw no push");
-    assert!(log.contains("GIT_CONFIG_VALUE_1=!") && log.contains("git-credential --endpoint"), "no injected helper");
-    assert!(!log.contains(TOKEN), "the token reached a git process's argv or environment");
+    assert!(
+        log.contains("GIT_CONFIG_VALUE_1=!") && log.contains("git-credential --endpoint"),
+        "no injected helper"
+    );
+    assert!(
+        !log.contains(TOKEN),
+        "the token reached a git process's argv or environment"
+    );
     for dir in [&s.root.join("data"), &s.repo, &s.root.join("home")] {
         let found = files_containing(dir, TOKEN.as_bytes());
         assert!(found.is_empty(), "the token is on disk in {found:?}");
     }
-    assert!(!std::fs::read_to_string(s.repo.join(".git/config")).unwrap().contains("credential"));
+    assert!(
+        !std::fs::read_to_string(s.repo.join(".git/config"))
+            .unwrap()
+            .contains("credential")
+    );
 
     // A revoked token: the next check gets 401, Grove signs out and says why; the session and
     // its pull request stay.
     s.standin.revoke_token(TOKEN);
-    eventually("signed out after 401", || g.ok("GET", "/github", None)["signed_in"] == false);
+    eventually("signed out after 401", || {
+        g.ok("GET", "/github", None)["signed_in"] == false
+    });
     let status = g.ok("GET", "/github", None);
-    assert!(status["problem"].as_str().unwrap().contains("rejected the token"), "{status}");
+    assert!(
+        status["problem"]
+            .as_str()
+            .unwrap()
+            .contains("rejected the token"),
+        "{status}"
+    );
     assert_eq!(pull_of()["number"], 1);
-    let (code_, body) = g.call("POST", &format!("/sessions/{id}/pr"), Some(json!({"title": "x"})));
+    let (code_, body) = g.call(
+        "POST",
+        &format!("/sessions/{id}/pr"),
+        Some(json!({"title": "x"})),
+    );
     assert_eq!((code_, code(&body)), (409, "github_signed_out"), "{body}");
 }
 
@@ -224,22 +314,45 @@ fn pull_request_refusals_and_a_failed_push() {
     let g = &s.grove;
     // Before sign-in, opening a pull request says to sign in.
     let (id, _) = session_with_commit(&s, "early");
-    let (st, body) = g.call("POST", &format!("/sessions/{id}/pr"), Some(json!({"title": "x"})));
+    let (st, body) = g.call(
+        "POST",
+        &format!("/sessions/{id}/pr"),
+        Some(json!({"title": "x"})),
+    );
     assert_eq!((st, code(&body)), (409, "github_signed_out"), "{body}");
-    g.ok("POST", "/github/login/token", Some(json!({ "token": TOKEN })));
+    g.ok(
+        "POST",
+        "/github/login/token",
+        Some(json!({ "token": TOKEN })),
+    );
 
     // Drafts refused by the repository: a plain message offering a normal pull request.
     assert!(s.standin.set_draft_supported("octo", "demo", false));
-    let (st, body) = g.call("POST", &format!("/sessions/{id}/pr"), Some(json!({"title": "x", "draft": true})));
+    let (st, body) = g.call(
+        "POST",
+        &format!("/sessions/{id}/pr"),
+        Some(json!({"title": "x", "draft": true})),
+    );
     assert_eq!((st, code(&body)), (422, "draft_unsupported"), "{body}");
-    let created = g.ok("POST", &format!("/sessions/{id}/pr"), Some(json!({"title": "x"})));
+    let created = g.ok(
+        "POST",
+        &format!("/sessions/{id}/pr"),
+        Some(json!({"title": "x"})),
+    );
     assert_eq!(created["existed"], false);
 
     // No commits over the base.
     let empty = g.create_session(s.repo_id, "empty", "cat");
-    let (st, body) = g.call("POST", &format!("/sessions/{}/pr", empty.id), Some(json!({"title": "x"})));
+    let (st, body) = g.call(
+        "POST",
+        &format!("/sessions/{}/pr", empty.id),
+        Some(json!({"title": "x"})),
+    );
     assert_eq!(code(&body), "github_error", "{st} {body}");
-    assert!(body["message"].as_str().unwrap().contains("has no commits"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("has no commits"),
+        "{body}"
+    );
 
     // The prefilled title comes from the one commit.
     let draft = g.ok("GET", &format!("/sessions/{id}/pr/draft"), None);
@@ -249,15 +362,40 @@ fn pull_request_refusals_and_a_failed_push() {
 
     // The network fails mid-push (nothing listens): reported, nothing changed locally.
     let (id2, _) = session_with_commit(&s, "offline");
-    let wt = g.sessions().into_iter().find(|x| x.id == id2).unwrap().worktree;
+    let wt = g
+        .sessions()
+        .into_iter()
+        .find(|x| x.id == id2)
+        .unwrap()
+        .worktree;
     let before = git(Path::new(&wt), &["rev-parse", "HEAD"]);
-    git(&s.repo, &["remote", "set-url", "origin", "http://127.0.0.1:9/octo/demo.git"]);
+    git(
+        &s.repo,
+        &[
+            "remote",
+            "set-url",
+            "origin",
+            "http://127.0.0.1:9/octo/demo.git",
+        ],
+    );
     let (st, body) = g.call("POST", &format!("/sessions/{id2}/push"), None);
     assert_eq!((st, code(&body)), (502, "push_failed"), "{body}");
     assert_eq!(git(Path::new(&wt), &["rev-parse", "HEAD"]), before);
     // A remote that is not on the GitHub host: no pull request there.
-    git(&s.repo, &["remote", "set-url", "origin", "https://gitlab.example/octo/demo.git"]);
-    let (st, body) = g.call("POST", &format!("/sessions/{id2}/pr"), Some(json!({"title": "x"})));
+    git(
+        &s.repo,
+        &[
+            "remote",
+            "set-url",
+            "origin",
+            "https://gitlab.example/octo/demo.git",
+        ],
+    );
+    let (st, body) = g.call(
+        "POST",
+        &format!("/sessions/{id2}/pr"),
+        Some(json!({"title": "x"})),
+    );
     assert_eq!((st, code(&body)), (422, "not_github"), "{body}");
 }
 
@@ -268,9 +406,16 @@ fn device_flow_and_browser_flow_sign_in() {
     // Device flow: a code to show; approving it on "GitHub" signs in.
     let started = g.ok("POST", "/github/login/device", None);
     let user_code = started["device"]["user_code"].as_str().unwrap().to_owned();
-    assert!(started["device"]["verification_uri"].as_str().unwrap().ends_with("/login/device"));
+    assert!(
+        started["device"]["verification_uri"]
+            .as_str()
+            .unwrap()
+            .ends_with("/login/device")
+    );
     assert!(s.standin.approve_device(&user_code, "octo", &["repo"]));
-    eventually("device sign-in", || g.ok("GET", "/github", None)["signed_in"] == true);
+    eventually("device sign-in", || {
+        g.ok("GET", "/github", None)["signed_in"] == true
+    });
     g.ok("POST", "/github/logout", None);
     // A denied one ends with a plain problem.
     let started = g.ok("POST", "/github/login/device", None);
@@ -288,24 +433,46 @@ fn device_flow_and_browser_flow_sign_in() {
         .as_str()
         .unwrap()
         .to_owned();
-    assert!(authorize.contains("code_challenge_method=S256"), "{authorize}");
+    assert!(
+        authorize.contains("code_challenge_method=S256"),
+        "{authorize}"
+    );
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .max_redirects(0)
         .http_status_as_error(false)
         .build()
         .into();
-    let resp = agent.get(&authorize).header("User-Agent", "test").call().unwrap();
+    let resp = agent
+        .get(&authorize)
+        .header("User-Agent", "test")
+        .call()
+        .unwrap();
     let location = resp.headers()["location"].to_str().unwrap().to_owned();
     let link = url::Url::parse(&location).unwrap();
-    assert_eq!((link.scheme(), link.host_str(), link.path()), ("grove", Some("auth"), "/callback"));
+    assert_eq!(
+        (link.scheme(), link.host_str(), link.path()),
+        ("grove", Some("auth"), "/callback")
+    );
     let q: std::collections::HashMap<String, String> = link.query_pairs().into_owned().collect();
     // A wrong state is refused.
-    let (st, body) = g.call("POST", "/github/callback", Some(json!({"state": "forged", "code": q["code"]})));
+    let (st, body) = g.call(
+        "POST",
+        "/github/callback",
+        Some(json!({"state": "forged", "code": q["code"]})),
+    );
     assert_eq!((st, code(&body)), (400, "bad_state"), "{body}");
-    let status = g.ok("POST", "/github/callback", Some(json!({"state": q["state"], "code": q["code"]})));
+    let status = g.ok(
+        "POST",
+        "/github/callback",
+        Some(json!({"state": q["state"], "code": q["code"]})),
+    );
     assert_eq!(status["signed_in"], true, "{status}");
     assert_eq!(status["login"], "octocat");
     // The state is single-use.
-    let (st, body) = g.call("POST", "/github/callback", Some(json!({"state": q["state"], "code": q["code"]})));
+    let (st, body) = g.call(
+        "POST",
+        "/github/callback",
+        Some(json!({"state": q["state"], "code": q["code"]})),
+    );
     assert_eq!((st, code(&body)), (400, "bad_state"), "{body}");
 }
