@@ -16,6 +16,9 @@ use super::repo::open_any;
 /// How long a push may take: large first pushes over slow links, pre-push hooks.
 const PUSH_TIMEOUT: Duration = Duration::from_secs(600);
 
+/// Called with each line of progress git prints.
+pub type ProgressFn = Box<dyn Fn(&str) + Send + Sync>;
+
 /// One push of a branch to a remote.
 pub struct PushRequest<'a> {
     /// The session's worktree.
@@ -29,7 +32,7 @@ pub struct PushRequest<'a> {
     /// Extra environment for git (the credential helper's `GIT_CONFIG_*`).
     pub env: Vec<(String, String)>,
     /// Called with each progress line git prints.
-    pub progress: Option<Box<dyn Fn(&str) + Send + Sync>>,
+    pub progress: Option<ProgressFn>,
 }
 
 /// What a push did.
