@@ -77,18 +77,6 @@ pub fn login(
         return finish_token(c, token);
     }
     if from_gh {
-        let out = std::process::Command::new("gh")
-            .args(["auth", "token", "--hostname", &before.host])
-            .stdin(std::process::Stdio::null())
-            .output()
-            .context("could not run `gh auth token`: is the GitHub CLI installed?")?;
-        if !out.status.success() {
-            bail!(
-                "`gh auth token` failed: {} — sign in to gh first, or use `grove github login`",
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-        }
-        let token = String::from_utf8_lossy(&out.stdout).trim().to_owned();
         if !yes {
             if !std::io::stdin().is_terminal() {
                 bail!(
@@ -106,7 +94,10 @@ pub fn login(
                 bail!("not imported; nothing changed");
             }
         }
-        return finish_token(c, token);
+        // The running Grove asks its own machine's gh: where the pushes happen.
+        let s: GithubStatus = c.post("/github/login/gh", &serde_json::json!({}))?;
+        println!("{}", describe(&s));
+        return Ok(());
     }
     println!(
         "Grove asks GitHub ({}) for these scopes: {}",

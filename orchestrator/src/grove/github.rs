@@ -244,6 +244,30 @@ impl Grove {
         self.store_token(&ep, SecretString::from(t.to_owned()))
     }
 
+    /// Imports the token of an installed GitHub CLI (`gh auth token --hostname HOST`), when the
+    /// user asked for it (the UI's button, `grove github login --from-gh`).
+    pub fn github_login_gh(&self) -> Result<GithubStatus> {
+        let host = self.gh().endpoints.host();
+        let out = std::process::Command::new("gh")
+            .args(["auth", "token", "--hostname", &host])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|e| {
+                GithubError::SignIn(format!(
+                    "could not run the GitHub CLI (`gh auth token`): {e}. Install gh and sign in there, or sign in here"
+                ))
+            })?;
+        if !out.status.success() {
+            return Err(GithubError::SignIn(format!(
+                "the GitHub CLI has no token for {host}: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ))
+            .into());
+        }
+        let token = SecretString::from(String::from_utf8_lossy(&out.stdout).trim().to_owned());
+        self.github_login_token(&token)
+    }
+
     /// Signs out: the token and account are deleted from the vault.
     pub fn github_logout(&self) -> Result<GithubStatus> {
         self.cancel_device();

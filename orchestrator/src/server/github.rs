@@ -19,6 +19,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/github", get(status))
         .route("/github/login/token", post(login_token))
         .route("/github/login/device", post(login_device))
+        .route("/github/login/gh", post(login_gh))
         .route("/github/login/web", post(login_web))
         .route("/github/callback", post(callback))
         .route("/github/logout", post(logout))
@@ -37,6 +38,10 @@ async fn login_token(
 ) -> Response {
     let token = req.token.0;
     run(s.grove, move |g| g.github_login_token(&token)).await
+}
+
+async fn login_gh(State(s): State<AppState>) -> Response {
+    run(s.grove, |g| g.github_login_gh()).await
 }
 
 async fn login_device(

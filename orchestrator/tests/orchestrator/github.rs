@@ -70,6 +70,17 @@ fn scene() -> Scene {
     );
     let git_log = root.join("git-calls.log");
     git_wrapper(&root.join("bin"), &git_log);
+    // The GitHub CLI, signed in with the stand-in's token (it would ask GitHub; nothing here can).
+    let gh = root.join("bin/gh");
+    std::fs::write(
+        &gh,
+        format!(
+            "#!/bin/sh\n[ \"$1 $2 $3\" = \"auth token --hostname\" ] && [ \"$4\" = \"{}\" ] && echo {TOKEN} && exit 0\necho 'no oauth token for that host' >&2; exit 1\n",
+            standin.url().trim_start_matches("http://")
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&gh, std::fs::Permissions::from_mode(0o755)).unwrap();
     let path = format!(
         "{}:{}",
         root.join("bin").display(),
@@ -426,6 +437,16 @@ fn device_flow_and_browser_flow_sign_in() {
             .as_str()
             .is_some_and(|p| p.contains("cancelled"))
     });
+
+    // The GitHub CLI's token, imported only with consent.
+    g.ok("POST", "/github/logout", None);
+    let (ok, _, err) = cli(g, &["github", "login", "--from-gh"], "");
+    assert!(!ok && err.contains("consent"), "{err}");
+    assert_eq!(g.ok("GET", "/github", None)["signed_in"], false);
+    let (ok, out, err) = cli(g, &["github", "login", "--from-gh", "--yes"], "");
+    assert!(ok, "{err}");
+    assert!(out.contains("as octo"), "{out}");
+    g.ok("POST", "/github/logout", None);
 
     // Browser flow: the authorize page redirects to grove://auth/callback with code and state;
     // the stand-in checks the PKCE verifier at the exchange.
