@@ -128,6 +128,32 @@ pub struct Grove {
     inner: Arc<Inner>,
 }
 
+/// The user's shell: `$SHELL`, else `/bin/sh`. On Windows: `pwsh` if installed, else Windows
+/// PowerShell, else `%COMSPEC%`, else `cmd.exe`.
+fn default_shell() -> String {
+    let var = |k: &str| std::env::var(k).ok().filter(|s| !s.is_empty());
+    if cfg!(windows) {
+        pick_windows_shell(|p| on_path(p, var("PATH").as_deref()), var("COMSPEC"))
+    } else {
+        var("SHELL").unwrap_or_else(|| "/bin/sh".into())
+    }
+}
+
+/// Windows' shell choice, given which programs are on PATH.
+fn pick_windows_shell(on_path: impl Fn(&str) -> bool, comspec: Option<String>) -> String {
+    for candidate in ["pwsh.exe", "powershell.exe"] {
+        if on_path(candidate) {
+            return candidate.into();
+        }
+    }
+    comspec.unwrap_or_else(|| "cmd.exe".into())
+}
+
+/// Whether `program` is a file in one of `path`'s folders.
+fn on_path(program: &str, path: Option<&str>) -> bool {
+    path.is_some_and(|p| std::env::split_paths(p).any(|dir| dir.join(program).is_file()))
+}
+
 /// The first word of a command line, when it is a plain program name or path (so we can check
 /// it exists before creating anything). `None` for anything shell-ish.
 fn plain_program(command: &str) -> Option<String> {
@@ -153,11 +179,7 @@ impl Grove {
                 crate::data_dir::DataDirError::Io(io) => GroveError::Io(io),
                 other => GroveError::Invalid(other.to_string()),
             })?;
-        let shell = config
-            .shell
-            .clone()
-            .or_else(|| std::env::var("SHELL").ok().filter(|s| !s.is_empty()))
-            .unwrap_or_else(|| "/bin/sh".into());
+        let shell = config.shell.clone().unwrap_or_else(default_shell);
         let github = github::GithubState::new(&config, data.root())?;
         let (events, _) = broadcast::channel(1024);
         let (session_changed, changed_rx) = mpsc::channel(256);
@@ -430,4 +452,36 @@ fn expand_home(path: &str) -> PathBuf {
         return home.home_dir().join(rest);
     }
     PathBuf::from(path)
+}
+
+#[cfg(test)]
+mod shell_tests {
+    use super::*;
+
+    #[test]
+    fn windows_shell_prefers_pwsh_then_powershell_then_comspec() {
+        let comspec = || Some(r"C:\Windows\system32\cmd.exe".to_owned());
+        assert_eq!(pick_windows_shell(|_| true, comspec()), "pwsh.exe");
+        assert_eq!(
+            pick_windows_shell(|p| p == "powershell.exe", comspec()),
+            "powershell.exe"
+        );
+        assert_eq!(
+            pick_windows_shell(|_| false, comspec()),
+            r"C:\Windows\system32\cmd.exe"
+        );
+        assert_eq!(pick_windows_shell(|_| false, None), "cmd.exe");
+    }
+
+    #[test]
+    fn on_path_finds_a_program_in_a_path_list() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(dir.path().join("pwsh.exe"), "").unwrap_or_else(|e| panic!("{e}"));
+        let path = std::env::join_paths([std::path::Path::new("/nonexistent"), dir.path()])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let path = path.to_string_lossy();
+        assert!(on_path("pwsh.exe", Some(&path)));
+        assert!(!on_path("powershell.exe", Some(&path)));
+        assert!(!on_path("pwsh.exe", None));
+    }
 }
