@@ -167,6 +167,12 @@ fn answer(loans: &Loans, stream: &mut (impl Read + Write)) -> std::io::Result<()
     stream.flush()
 }
 
+fn serve_one(loans: &Loans, stream: &mut (impl Read + Write)) {
+    if let Err(e) = answer(loans, stream) {
+        tracing::warn!(error = %e, "a git credential request failed");
+    }
+}
+
 #[cfg(unix)]
 fn listen(dir: &Path, loans: Arc<Loans>) -> std::io::Result<String> {
     use std::os::unix::net::UnixListener;
@@ -185,9 +191,7 @@ fn listen(dir: &Path, loans: Arc<Loans>) -> std::io::Result<String> {
                 let Ok(mut stream) = stream else { continue };
                 let _ = stream.set_read_timeout(Some(IO_TIMEOUT));
                 let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
-                if let Err(e) = answer(&loans, &mut stream) {
-                    tracing::warn!(error = %e, "a git credential request failed");
-                }
+                serve_one(&loans, &mut stream);
             }
         })?;
     Ok(path.to_string_lossy().into_owned())
@@ -204,9 +208,7 @@ fn listen(_dir: &Path, loans: Arc<Loans>) -> std::io::Result<String> {
                 let Ok(mut stream) = stream else { continue };
                 let _ = stream.set_read_timeout(Some(IO_TIMEOUT));
                 let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
-                if let Err(e) = answer(&loans, &mut stream) {
-                    tracing::warn!(error = %e, "a git credential request failed");
-                }
+                serve_one(&loans, &mut stream);
             }
         })?;
     Ok(addr)

@@ -576,8 +576,7 @@ impl Grove {
     /// A title and body for a session's pull request, from its commits over the base.
     pub fn pull_draft(&self, id: i64) -> Result<PullDraft> {
         let row = self.active_row(id)?;
-        let (_, remote, url, repo_ref) = self.session_remote(&row)?;
-        let repo_ref = self.require_github(&row, &remote, &url, repo_ref)?;
+        let (_, remote, repo_ref) = self.github_target(&row)?;
         let base = base_branch(&row.base, &remote);
         let out = git::GitCommand::new(&row.worktree)
             .args(["log", "--reverse", "--format=%s%x1f%b%x1e"])
@@ -611,28 +610,19 @@ impl Grove {
         })
     }
 
-    fn require_github(
-        &self,
-        row: &SessionRow,
-        remote: &str,
-        url: &str,
-        repo_ref: Option<RepoRef>,
-    ) -> Result<RepoRef> {
-        let host = self
-            .repo_row(row.repo_id)
-            .ok()
-            .and_then(|r| self.endpoints_for(&r.path).ok())
-            .map(|e| e.host())
-            .unwrap_or_default();
-        repo_ref.ok_or_else(|| {
-            GithubError::NotGithub {
+    /// Like `session_remote`, for what only works on GitHub: a remote elsewhere is refused.
+    fn github_target(&self, row: &SessionRow) -> Result<(Endpoints, String, RepoRef)> {
+        let (ep, remote, url, repo_ref) = self.session_remote(row)?;
+        match repo_ref {
+            Some(r) => Ok((ep, remote, r)),
+            None => Err(GithubError::NotGithub {
                 path: row.worktree.display().to_string(),
-                remote: remote.to_owned(),
-                url: url.to_owned(),
-                host,
+                remote,
+                url,
+                host: ep.host(),
             }
-            .into()
-        })
+            .into()),
+        }
     }
 
     /// Opens the session's pull request: pushes the branch first (one action), then creates
@@ -642,8 +632,7 @@ impl Grove {
         if req.title.trim().is_empty() {
             return Err(GroveError::Invalid("a pull request needs a title".into()));
         }
-        let (ep, remote, url, repo_ref) = self.session_remote(&row)?;
-        let repo_ref = self.require_github(&row, &remote, &url, repo_ref)?;
+        let (ep, remote, repo_ref) = self.github_target(&row)?;
         let host = ep.host();
         let token = self.require_token(&host)?;
         self.push_row(&row, &ep, &remote, Some(&repo_ref), false)?;
@@ -671,26 +660,30 @@ impl Grove {
             Created::New(n) => (n, false),
             Created::Existing(n) => (n, true),
         };
-        let pull = self.with_github(&host, || {
-            Ok(pulls::status(
-                &self.gh().http,
-                &ep,
-                &token,
-                &repo_ref,
-                number,
-            )?)
-        })?;
+        let pull = self.fetch_pull(&ep, &token, &repo_ref, number)?;
         tracing::info!(session = %row.name, number, existed, "pull request linked");
         self.record_pull(row.id, pull.clone());
         Ok(PullCreated { pull, existed })
+    }
+
+    /// Reads a pull request's status; a rejected token signs out.
+    fn fetch_pull(
+        &self,
+        ep: &Endpoints,
+        token: &SecretString,
+        repo_ref: &RepoRef,
+        number: u64,
+    ) -> Result<PullStatus> {
+        self.with_github(&ep.host(), || {
+            Ok(pulls::status(&self.gh().http, ep, token, repo_ref, number)?)
+        })
     }
 
     /// The session's pull request as GitHub has it now (finding one opened elsewhere for the
     /// branch when none is linked yet).
     pub fn pull_status(&self, id: i64) -> Result<PullStatus> {
         let row = self.session_row(id)?;
-        let (ep, remote, url, repo_ref) = self.session_remote(&row)?;
-        let repo_ref = self.require_github(&row, &remote, &url, repo_ref)?;
+        let (ep, _, repo_ref) = self.github_target(&row)?;
         let host = ep.host();
         let token = self.require_token(&host)?;
         let known = self.gh().pulls.lock().get(&id).map(|p| p.number);
@@ -711,15 +704,7 @@ impl Grove {
                     id: format!("{} (open one with `grove pr create`)", row.name),
                 })?,
         };
-        let pull = self.with_github(&host, || {
-            Ok(pulls::status(
-                &self.gh().http,
-                &ep,
-                &token,
-                &repo_ref,
-                number,
-            )?)
-        })?;
+        let pull = self.fetch_pull(&ep, &token, &repo_ref, number)?;
         self.record_pull(id, pull.clone());
         Ok(pull)
     }

@@ -5,15 +5,14 @@
 //! signs out and loses nothing. Every `git` Grove runs goes through a wrapper on PATH that
 //! records its argv and environment: the token is in none of them, nor anywhere in the data dir.
 
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use grove_github_standin::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Standin};
 use serde_json::{Value, json};
 
-use crate::support::{Grove, eventually, fixture_repo, git};
+use crate::support::{Grove, cli_stdin, eventually, fixture_repo, git};
 
 const TOKEN: &str = "gho_grove_test_token_5f1c9a7e";
 const PASS: &str = "correct horse battery staple";
@@ -120,30 +119,6 @@ fn code(body: &Value) -> &str {
     body["code"].as_str().unwrap_or_default()
 }
 
-fn cli(g: &Grove, args: &[&str], stdin: &str) -> (bool, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_grove"))
-        .arg("--data-dir")
-        .arg(&g.data_dir)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 /// A session whose worktree has one new committed file.
 fn session_with_commit(s: &Scene, name: &str) -> (i64, String) {
     let session = s.grove.create_session(s.repo_id, name, "cat");
@@ -193,14 +168,14 @@ fn token_push_pull_request_checks_and_a_revoked_token() {
     assert_eq!(g.ok("GET", "/github", None)["signed_in"], false);
 
     // A token GitHub does not know is refused; nothing is kept.
-    let (ok, _, err) = cli(
+    let (ok, _, err) = cli_stdin(
         g,
         &["github", "login", "--with-token"],
         "gho_not_a_real_token\n",
     );
     assert!(!ok && err.contains("does not accept this token"), "{err}");
     // The real one, on stdin (never argv).
-    let (ok, out, err) = cli(
+    let (ok, out, err) = cli_stdin(
         g,
         &["github", "login", "--with-token"],
         &format!("{TOKEN}\n"),
@@ -210,7 +185,7 @@ fn token_push_pull_request_checks_and_a_revoked_token() {
         out.contains("signed in to") && out.contains("as octo"),
         "{out}"
     );
-    let (ok, out, _) = cli(g, &["github", "status"], "");
+    let (ok, out, _) = cli_stdin(g, &["github", "status"], "");
     assert!(
         ok && out.contains("octo") && out.contains("scopes: repo"),
         "{out}"
@@ -221,7 +196,7 @@ fn token_push_pull_request_checks_and_a_revoked_token() {
 
     // Commit in a session, push: the bare repository behind the stand-in has the branch.
     let (id, branch) = session_with_commit(&s, "feature");
-    let (ok, out, err) = cli(g, &["push", "feature"], "");
+    let (ok, out, err) = cli_stdin(g, &["push", "feature"], "");
     assert!(ok, "{err}");
     assert!(out.contains(&format!("pushed {branch}")), "{out}");
     let bare = s.root.join("github/octo/demo.git");
@@ -237,7 +212,7 @@ fn token_push_pull_request_checks_and_a_revoked_token() {
     );
 
     // Open the pull request; opening it again links the same one.
-    let (ok, out, err) = cli(
+    let (ok, out, err) = cli_stdin(
         g,
         &["pr", "create", "feature", "--title", "Add feature"],
         "",
@@ -245,7 +220,7 @@ fn token_push_pull_request_checks_and_a_revoked_token() {
     assert!(ok, "{err}");
     let url = out.trim().to_owned();
     assert!(url.ends_with("/octo/demo/pull/1"), "{url}");
-    let (ok, out, err) = cli(g, &["pr", "create", "feature", "--title", "Again"], "");
+    let (ok, out, err) = cli_stdin(g, &["pr", "create", "feature", "--title", "Again"], "");
     assert!(ok, "{err}");
     assert_eq!(out.trim(), url);
     assert!(err.contains("already exists"), "{err}");
@@ -268,7 +243,7 @@ fn token_push_pull_request_checks_and_a_revoked_token() {
         ));
         eventually(&format!("checks {shown}"), || pull_of()["checks"] == shown);
     }
-    let (ok, out, _) = cli(g, &["pr", "status", "feature"], "");
+    let (ok, out, _) = cli_stdin(g, &["pr", "status", "feature"], "");
     assert!(
         ok && out.contains("#1 Add feature (open") && out.contains("ci/test"),
         "{out}"
@@ -440,10 +415,10 @@ fn device_flow_and_browser_flow_sign_in() {
 
     // The GitHub CLI's token, imported only with consent.
     g.ok("POST", "/github/logout", None);
-    let (ok, _, err) = cli(g, &["github", "login", "--from-gh"], "");
+    let (ok, _, err) = cli_stdin(g, &["github", "login", "--from-gh"], "");
     assert!(!ok && err.contains("consent"), "{err}");
     assert_eq!(g.ok("GET", "/github", None)["signed_in"], false);
-    let (ok, out, err) = cli(g, &["github", "login", "--from-gh", "--yes"], "");
+    let (ok, out, err) = cli_stdin(g, &["github", "login", "--from-gh", "--yes"], "");
     assert!(ok, "{err}");
     assert!(out.contains("as octo"), "{out}");
     g.ok("POST", "/github/logout", None);

@@ -3,42 +3,16 @@
 //! not the server's own environment, not another repository's terminals), wrong passphrases,
 //! a corrupt snapshot, a passphrase change, restarts and a second server on the same data dir.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use serde_json::json;
 
-use crate::support::{Grove, TermClient, fixture_repo, rt};
+use crate::support::{Grove, TermClient, cli_stdin, fixture_repo, rt};
 
 const PASS: &str = "correct horse battery";
 const CANARY_API: &str = "sk-canary-api-7f3e9a1c5b";
 const CANARY_CLI: &str = "ghp-canary-cli-2d8b4e6f0a";
-
-/// Runs the CLI with `stdin` piped in (not a terminal, so it is read as is).
-fn cli_stdin(g: &Grove, args: &[&str], stdin: &str) -> (bool, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_grove"))
-        .arg("--data-dir")
-        .arg(&g.data_dir)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 fn code(body: &serde_json::Value) -> &str {
     body["code"].as_str().unwrap_or("")
