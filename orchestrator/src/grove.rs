@@ -14,8 +14,8 @@ use parking_lot::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use grove_pty::{
-    DEFAULT_LOG_CAPACITY, Flusher, LogSetting, OutputLog, Screen, ScreenOptions, ScreenSetting,
-    Terminal, TerminalOptions, TerminalSize,
+    DEFAULT_LOG_CAPACITY, Flusher, LogSetting, OutputLog, ReadBudget, Screen, ScreenOptions,
+    ScreenSetting, Terminal, TerminalOptions, TerminalSize,
 };
 use tokio::sync::{broadcast, mpsc};
 
@@ -64,6 +64,11 @@ pub struct GroveConfig {
     /// How each session's file watcher batches and what it may cost; `None` watches nothing
     /// (summaries stay unknown and drift is only checked on request: for diagnosis).
     pub watch: Option<crate::watch::WatchOptions>,
+    /// How fast a terminal that no client is reading is read (`grove_pty::flow`, rule 5);
+    /// `None` reads every terminal at full speed.
+    pub read_budget: Option<ReadBudget>,
+    /// Flooding terminals' readers yield to the others (`TerminalOptions::lower_flood_priority`).
+    pub lower_flood_priority: bool,
 }
 
 impl GroveConfig {
@@ -78,6 +83,8 @@ impl GroveConfig {
             shell: None,
             vault_keychain: false,
             watch: Some(crate::watch::WatchOptions::default()),
+            read_budget: Some(ReadBudget::DEFAULT),
+            lower_flood_priority: true,
         }
     }
 }

@@ -175,6 +175,13 @@ pub struct ServeArgs {
     /// benchmarks and diagnosis.
     #[arg(long, hide = true)]
     no_watch: bool,
+    /// How fast a terminal no client is reading is read: `PER_TERMINAL,OVERALL,BURST` in KiB/s
+    /// and KiB, or `off` for full speed. For benchmarks and diagnosis.
+    #[arg(long, hide = true)]
+    read_budget: Option<String>,
+    /// Flooding terminals' readers keep their normal scheduling. For benchmarks and diagnosis.
+    #[arg(long, hide = true)]
+    no_flood_priority: bool,
     /// Where worktrees go (default: <data dir>/worktrees).
     #[arg(long)]
     worktree_root: Option<PathBuf>,
