@@ -367,6 +367,42 @@ mod tests {
     }
 
     #[test]
+    fn a_bucket_starts_full_runs_into_debt_and_waits_for_a_quantum() {
+        let t0 = Instant::now();
+        let mut b = Bucket::new();
+        // Full: 1,000 tokens at 100/s.
+        assert_eq!(b.ready_at(100, 1000, 50, t0), None);
+        // A read larger than what is left is allowed, and charged in full.
+        b.charge(1200, 100, 1000, t0);
+        // 200 of debt plus a quantum of 50: 2.5 s at 100/s.
+        assert_eq!(
+            b.ready_at(100, 1000, 50, t0),
+            Some(t0 + Duration::from_millis(2500))
+        );
+        // Once anything is in the bucket the reader may read again.
+        assert_eq!(
+            b.ready_at(100, 1000, 50, t0 + Duration::from_millis(2010)),
+            None
+        );
+        // Time never fills it past its burst.
+        b.charge(1, 100, 1000, t0 + Duration::from_secs(3600));
+        assert!(b.tokens <= 999.0);
+    }
+
+    #[test]
+    fn only_a_client_that_is_not_saturated_counts_as_reading() {
+        let t0 = Instant::now();
+        let mut r = Readers::default();
+        assert!(!r.anyone_reading(), "nobody attached");
+        let a = r.add(0);
+        assert!(r.anyone_reading());
+        r.update(a, 0, true, false, t0);
+        assert!(!r.anyone_reading(), "saturated");
+        r.update(a, 0, false, true, t0);
+        assert!(r.anyone_reading());
+    }
+
+    #[test]
     fn nobody_attached_never_holds() {
         let now = Instant::now();
         assert_eq!(Readers::default().hold(0, 60, CAP, &opts(), now, now), None);
