@@ -13,6 +13,9 @@
 //!   read loop of the same `cat`.
 //! - `echo_latency[_flooded]`: one byte over the WebSocket to `cat` and back, optionally while a
 //!   neighbour session floods, vs the same round trip directly on a portable-pty master.
+//! - `echo_latency_scale`: the same round trip in one quiet session of 101 (95 idle `bash`, 5
+//!   `yes`), floods detached and then attached to reading clients, vs a bare `cat` PTY while 5
+//!   `yes` run in PTYs read by `script`; see [`echo_latency_scale`].
 //!
 //! - `vault_unlock`: unlocking a vault of 20 secrets (Argon2id with Grove's parameters, then the
 //!   Stronghold snapshot read) vs the bare Argon2id derivation with the same parameters.
@@ -68,6 +71,7 @@ fn main() {
         "ws_flood",
         "echo_latency",
         "echo_latency_flooded",
+        "echo_latency_scale",
         "vault_unlock",
         "changes_latency",
         "changes_scan",
@@ -89,6 +93,7 @@ fn main() {
             "ws_flood" => ws_flood(),
             "echo_latency" => echo_latency(name, false),
             "echo_latency_flooded" => echo_latency(name, true),
+            "echo_latency_scale" => echo_latency_scale(),
             "vault_unlock" => vault_unlock(),
             "changes_latency" => watch::changes_latency(),
             "changes_scan" => watch::changes_scan(),
@@ -912,6 +917,323 @@ fn echo_latency(name: &str, flooded: bool) {
             percentile(bare.clone(), p),
             &extra,
         );
+    }
+}
+
+// ------------------------------------------------------------------------ echo_latency_scale
+
+const SCALE_IDLE: usize = 95;
+const SCALE_FLOODS: usize = 5;
+/// Round trips per phase and side, in blocks that alternate Grove and the bare PTY.
+const SCALE_TRIPS: usize = 1500;
+const SCALE_BLOCK: usize = 150;
+/// Time for the floods of one side to get going again after they were resumed.
+const SCALE_SETTLE: Duration = Duration::from_millis(300);
+
+/// The scene's phases: no flood running, the 5 floods with no client, the 5 floods each read
+/// by a WebSocket client that acks every frame.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ScalePhase {
+    Quiet,
+    Detached,
+    Attached,
+}
+
+impl ScalePhase {
+    fn name(self) -> &'static str {
+        match self {
+            ScalePhase::Quiet => "quiet",
+            ScalePhase::Detached => "detached",
+            ScalePhase::Attached => "attached",
+        }
+    }
+}
+
+/// Pids of the processes whose argv is exactly `yes <marker>`.
+fn yes_pids(marker: &str) -> Vec<i32> {
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+            continue;
+        };
+        let args: Vec<&[u8]> = cmdline
+            .split(|&b| b == 0)
+            .filter(|a| !a.is_empty())
+            .collect();
+        if args.len() == 2 && args[0].ends_with(b"yes") && args[1] == marker.as_bytes() {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+fn signal_pids(pids: &[i32], signal: libc::c_int) {
+    for &pid in pids {
+        // SAFETY: plain kill(2) on a process this benchmark started (directly or via grove).
+        unsafe {
+            libc::kill(pid, signal);
+        }
+    }
+}
+
+/// Waits until `n` processes run `yes <marker>` and returns their pids.
+fn wait_yes(marker: &str, n: usize) -> Vec<i32> {
+    let deadline = Instant::now() + T;
+    loop {
+        let pids = yes_pids(marker);
+        if pids.len() == n {
+            return pids;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "expected {n} `yes {marker}`, found {}",
+            pids.len()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// What the clients attached to the floods got.
+#[derive(Default)]
+struct FloodClients {
+    stop: std::sync::atomic::AtomicBool,
+    bytes: std::sync::atomic::AtomicU64,
+    resyncs: std::sync::atomic::AtomicU64,
+}
+
+/// One client per flood terminal, as a pane would be: reads every frame and acks it at once,
+/// until `clients.stop`.
+fn read_floods(server: &Server, tids: &[i64], clients: &FloodClients) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let rt = client_runtime();
+    rt.block_on(futures_util::future::join_all(tids.iter().map(
+        |&tid| async move {
+            let (mut ws, mut offset) = server.attach(tid, "").await;
+            while !clients.stop.load(Relaxed) {
+                let msg = match tokio::time::timeout(Duration::from_millis(50), ws.next()).await {
+                    Err(_) => continue,
+                    Ok(msg) => msg,
+                };
+                match msg {
+                    Some(Ok(Message::Binary(b))) => {
+                        offset += b.len() as u64;
+                        clients.bytes.fetch_add(b.len() as u64, Relaxed);
+                    }
+                    Some(Ok(Message::Text(t))) => match serde_json::from_str(&t).unwrap() {
+                        ServerFrame::Resync { offset: at, .. } => {
+                            clients.resyncs.fetch_add(1, Relaxed);
+                            offset = at;
+                        }
+                        other => panic!("unexpected control frame: {other:?}"),
+                    },
+                    Some(Ok(_)) => continue,
+                    other => panic!("flood socket ended: {other:?}"),
+                }
+                send_ack(&mut ws, offset).await;
+            }
+            let _ = ws.close(None).await;
+        },
+    )));
+}
+
+struct ScaleResult {
+    grove: Vec<f64>,
+    bare: Vec<f64>,
+    /// Server CPU (% of one core) while Grove's floods ran.
+    server_cpu_pct: f64,
+    /// Bytes/s the 5 floods added to their logs while they ran.
+    flood_mb_s: f64,
+    /// Bytes/s the attached clients received while the floods ran.
+    client_mb_s: f64,
+    resyncs: u64,
+    rss_kib: u64,
+}
+
+/// The sum of the flood terminals' log ends.
+fn floods_logged(server: &Server, tids: &[i64]) -> u64 {
+    let sessions: Vec<Session> =
+        serde_json::from_value(server.ok("GET", "/sessions", None)).unwrap();
+    sessions
+        .iter()
+        .flat_map(|s| &s.terminals)
+        .filter(|t| tids.contains(&t.id))
+        .map(|t| t.log_end)
+        .sum()
+}
+
+/// `echo_latency_scale`: one `grove serve` with 101 sessions on one repo — 95 idle `bash`, 5
+/// `yes`, one `cat` — and, in this process, a bare `cat` PTY and 5 `yes` in PTYs read by
+/// `script` (writing to /dev/null). Each phase alternates blocks: Grove's floods running (the
+/// bare ones stopped with SIGSTOP) while keystrokes go over the WebSocket to the Grove `cat`,
+/// then the bare floods running (Grove's stopped) while keystrokes go to the bare `cat`. So both
+/// sides see the same load, 5 floods on the machine, and drift hits both alike.
+fn echo_latency_scale() {
+    use std::sync::atomic::Ordering::Relaxed;
+    let marker = format!("grove-scale-{}", std::process::id());
+    let bare_marker = format!("bare-scale-{}", std::process::id());
+    // Variants for comparison, e.g. `--read-budget off --no-flood-priority`.
+    let serve_args = std::env::var("GROVE_SCALE_SERVE_ARGS").unwrap_or_default();
+    let server = {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = small_repo(dir.path());
+        let args: Vec<&str> = serve_args.split_whitespace().collect();
+        Server::launch(dir, Some(&repo), &args)
+    };
+    let pid = server.pid();
+    let started = Instant::now();
+    for i in 0..SCALE_IDLE {
+        server.create_session(&format!("idle-{i}"), "bash");
+    }
+    let floods: Vec<i64> = (0..SCALE_FLOODS)
+        .map(|i| server.create_session(&format!("flood-{i}"), &format!("yes {marker}")))
+        .collect();
+    let tid = server.create_session("echo", &format!("sh -c '{ECHO_SCRIPT}'"));
+    let grove_yes = wait_yes(&marker, SCALE_FLOODS);
+    let bare_floods: Vec<Child> = (0..SCALE_FLOODS)
+        .map(|_| {
+            Command::new("script")
+                .args(["-q", "-c", &format!("yes {bare_marker}"), "/dev/null"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let bare_yes = wait_yes(&bare_marker, SCALE_FLOODS);
+    signal_pids(&grove_yes, libc::SIGSTOP);
+    signal_pids(&bare_yes, libc::SIGSTOP);
+    eprintln!(
+        "echo_latency_scale: {} sessions ready in {:.1} s; serve args: {serve_args:?}",
+        SCALE_IDLE + SCALE_FLOODS + 1,
+        started.elapsed().as_secs_f64()
+    );
+    let mut pty = BarePty::spawn(ECHO_SCRIPT);
+    pty.read_until(b"ready");
+    let rt = client_runtime();
+    let byte = |i: usize| b'a' + (i % 26) as u8;
+    let (mut ws, start, mut received) = rt.block_on(async {
+        let (mut ws, start) = server.attach(tid, "?from=0").await;
+        let mut received = 0u64;
+        let mut seen = Vec::new();
+        while !seen.ends_with(b"ready") {
+            let bytes = next_binary(&mut ws).await;
+            received += bytes.len() as u64;
+            seen.extend_from_slice(&bytes);
+        }
+        send_ack(&mut ws, start + received).await;
+        for i in 0..50 {
+            ws_trip(&mut ws, start, &mut received, byte(i)).await;
+            bare_trip(&mut pty, byte(i));
+        }
+        (ws, start, received)
+    });
+    let mut results = Vec::new();
+    for phase in [
+        ScalePhase::Quiet,
+        ScalePhase::Detached,
+        ScalePhase::Attached,
+    ] {
+        let clients = FloodClients::default();
+        let result = std::thread::scope(|s| {
+            if phase == ScalePhase::Attached {
+                s.spawn(|| read_floods(&server, &floods, &clients));
+                // Let the clients attach before the floods resume.
+                std::thread::sleep(Duration::from_secs(1));
+            }
+            let (mut grove, mut bare) = (Vec::new(), Vec::new());
+            let (mut cpu, mut secs, mut logged) = (0.0, 0.0, 0u64);
+            let client_bytes0 = clients.bytes.load(Relaxed);
+            for block in 0..SCALE_TRIPS / SCALE_BLOCK {
+                // Grove's side.
+                let (cpu0, t0, log0) =
+                    (cpu_s(&pid), Instant::now(), floods_logged(&server, &floods));
+                if phase != ScalePhase::Quiet {
+                    signal_pids(&grove_yes, libc::SIGCONT);
+                }
+                std::thread::sleep(SCALE_SETTLE);
+                rt.block_on(async {
+                    for i in 0..SCALE_BLOCK {
+                        let b = byte(block * SCALE_BLOCK + i);
+                        let d = ws_trip(&mut ws, start, &mut received, b).await;
+                        grove.push(d.as_secs_f64() * 1e6);
+                    }
+                });
+                signal_pids(&grove_yes, libc::SIGSTOP);
+                cpu += cpu_s(&pid) - cpu0;
+                secs += t0.elapsed().as_secs_f64();
+                logged += floods_logged(&server, &floods) - log0;
+                // The bare side.
+                if phase != ScalePhase::Quiet {
+                    signal_pids(&bare_yes, libc::SIGCONT);
+                }
+                std::thread::sleep(SCALE_SETTLE);
+                for i in 0..SCALE_BLOCK {
+                    let b = byte(block * SCALE_BLOCK + i);
+                    bare.push(bare_trip(&mut pty, b).as_secs_f64() * 1e6);
+                }
+                signal_pids(&bare_yes, libc::SIGSTOP);
+            }
+            let client_bytes = clients.bytes.load(Relaxed) - client_bytes0;
+            let rss_kib = rss_kib(&pid);
+            clients.stop.store(true, Relaxed);
+            ScaleResult {
+                grove,
+                bare,
+                server_cpu_pct: cpu / secs * 100.0,
+                flood_mb_s: logged as f64 / 1e6 / secs,
+                client_mb_s: client_bytes as f64 / 1e6 / secs,
+                resyncs: clients.resyncs.load(Relaxed),
+                rss_kib,
+            }
+        });
+        results.push((phase, result));
+    }
+    signal_pids(&bare_yes, libc::SIGCONT);
+    signal_pids(&grove_yes, libc::SIGCONT);
+    for mut child in bare_floods {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    signal_pids(&bare_yes, libc::SIGKILL);
+    for (phase, r) in results {
+        let baseline_is = if phase == ScalePhase::Quiet {
+            "the same round trip on a bare portable-pty `cat`, nothing flooding"
+        } else {
+            "the same round trip on a bare portable-pty `cat` while 5 `yes` run in PTYs read by `script`"
+        };
+        let extra = format!(
+            ",\"sessions\":{},\"floods\":{},\"trips\":{SCALE_TRIPS},\"server_rss_kib\":{},\"server_cpu_pct\":{:.0},\"flood_mb_s\":{:.1},\"client_mb_s\":{:.1},\"resyncs\":{},\"serve_args\":{},\"baseline_is\":{}",
+            SCALE_IDLE + SCALE_FLOODS + 1,
+            if phase == ScalePhase::Quiet {
+                0
+            } else {
+                SCALE_FLOODS
+            },
+            r.rss_kib,
+            r.server_cpu_pct,
+            r.flood_mb_s,
+            r.client_mb_s,
+            r.resyncs,
+            json_str(&serve_args),
+            json_str(baseline_is)
+        );
+        for p in [50.0, 99.0] {
+            report(
+                &format!("echo_latency_scale_{}_p{p}", phase.name()),
+                percentile(r.grove.clone(), p),
+                "us",
+                percentile(r.bare.clone(), p),
+                &extra,
+            );
+        }
     }
 }
 

@@ -14,8 +14,8 @@ use parking_lot::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use grove_pty::{
-    DEFAULT_LOG_CAPACITY, Flusher, LogSetting, OutputLog, Screen, ScreenOptions, ScreenSetting,
-    Terminal, TerminalOptions, TerminalSize,
+    DEFAULT_LOG_CAPACITY, Flusher, LogSetting, OutputLog, ReadBudget, Screen, ScreenOptions,
+    ScreenSetting, Terminal, TerminalOptions, TerminalSize,
 };
 use tokio::sync::{broadcast, mpsc};
 
@@ -74,6 +74,11 @@ pub struct GroveConfig {
     /// The program git runs as the credential helper; `None` is this executable, which must
     /// pass `git-credential …` arguments to `github::credential::helper_main`.
     pub helper_exe: Option<PathBuf>,
+    /// How fast a terminal that no client is reading is read (`grove_pty::flow`, rule 5);
+    /// `None` reads every terminal at full speed.
+    pub read_budget: Option<ReadBudget>,
+    /// Flooding terminals' readers yield to the others (`TerminalOptions::lower_flood_priority`).
+    pub lower_flood_priority: bool,
 }
 
 impl GroveConfig {
@@ -92,6 +97,8 @@ impl GroveConfig {
             github_app: None,
             github_poll: Duration::from_secs(60),
             helper_exe: None,
+            read_budget: Some(ReadBudget::DEFAULT),
+            lower_flood_priority: true,
         }
     }
 }

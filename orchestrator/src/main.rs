@@ -194,6 +194,13 @@ pub struct ServeArgs {
     /// Milliseconds between checks of open pull requests (GitHub's answers are cached by ETag).
     #[arg(long, hide = true, default_value_t = 60_000)]
     github_poll_ms: u64,
+    /// How fast a terminal no client is reading is read: `PER_TERMINAL,OVERALL,BURST` in KiB/s
+    /// and KiB, or `off` for full speed. For benchmarks and diagnosis.
+    #[arg(long, hide = true)]
+    read_budget: Option<String>,
+    /// Flooding terminals' readers keep their normal scheduling. For benchmarks and diagnosis.
+    #[arg(long, hide = true)]
+    no_flood_priority: bool,
     /// Where worktrees go (default: <data dir>/worktrees).
     #[arg(long)]
     worktree_root: Option<PathBuf>,

@@ -21,6 +21,17 @@
 //!    *not* saturated has not been handed yet, so a client slower than a flood but moving is
 //!    throttled instead of truncated — for at most [`FlowOptions::max_lag`] (2 s) per read, after
 //!    which that client gets `Chunk::Truncated`.
+//! 5. **Budget.** A terminal that no client is reading — none attached, or every attached one
+//!    saturated — needs no more than a person can take in later from its log and screen. When
+//!    [`FlowOptions::unattended`] is set (Grove sets it; the library's default is off), such a
+//!    terminal is read at most at [`ReadBudget::per_terminal`] bytes/s, and all such terminals of
+//!    the process together at most at [`ReadBudget::overall`] bytes/s (token buckets that hold
+//!    [`ReadBudget::burst`] bytes, so a short burst — a build's summary, a `cat` of a small
+//!    file — passes at full speed). With the bucket empty the reader waits: the program blocks
+//!    in `write` like any program whose terminal is not being looked at, and the cores go to the
+//!    programs people are typing into. Bytes are only delayed, never dropped: every byte still
+//!    reaches the log at its offset. A client that reads (one not saturated) lifts the budget at
+//!    once, and from then on the pace is what that client acknowledges (rules 1–4).
 //!
 //! Nothing here queues bytes: a client is only an offset and a flag, so no client can make memory
 //! grow, and none can hold another back.
@@ -48,6 +59,8 @@ pub struct FlowOptions {
     /// How long the reader waits, per read, before overwriting what a moving client has not
     /// been handed yet.
     pub max_lag: Duration,
+    /// How fast a terminal that no client reads is read (rule 5); `None` reads it at full speed.
+    pub unattended: Option<ReadBudget>,
 }
 
 impl Default for FlowOptions {
@@ -55,8 +68,105 @@ impl Default for FlowOptions {
         FlowOptions {
             max_brake: DEFAULT_MAX_BRAKE,
             max_lag: DEFAULT_MAX_LAG,
+            unattended: None,
         }
     }
+}
+
+/// Rule 5's rates, in bytes per second, and how much of them may be used at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadBudget {
+    /// Most bytes/s read from one terminal that no client reads.
+    pub per_terminal: u64,
+    /// Most bytes/s read from all such terminals of the process together.
+    pub overall: u64,
+    /// Bytes each bucket holds: output up to this size passes at full speed.
+    pub burst: u64,
+}
+
+impl ReadBudget {
+    /// What Grove uses: 2 MiB/s per terminal, 8 MiB/s in all, bursts of 1 MiB. Far above what a
+    /// build or an agent prints, far below what `yes` or `cat` of a big file can.
+    pub const DEFAULT: ReadBudget = ReadBudget {
+        per_terminal: 2 * 1024 * 1024,
+        overall: 8 * 1024 * 1024,
+        burst: 1024 * 1024,
+    };
+}
+
+/// A token bucket that may run into debt: a read is allowed while it holds any tokens and then
+/// charged in full (the reader cannot know a read's size before it is done), and the next read
+/// waits until the debt is paid off. So the long-run rate is exact whatever the reads' sizes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Bucket {
+    tokens: f64,
+    last: Option<Instant>,
+}
+
+impl Bucket {
+    pub(crate) const fn new() -> Bucket {
+        Bucket {
+            tokens: 0.0,
+            last: None,
+        }
+    }
+
+    fn refill(&mut self, rate: u64, burst: u64, now: Instant) {
+        self.tokens = match self.last {
+            // A bucket starts full.
+            None => burst as f64,
+            Some(last) => {
+                let gained = now.saturating_duration_since(last).as_secs_f64() * rate as f64;
+                (self.tokens + gained).min(burst as f64)
+            }
+        };
+        self.last = Some(now);
+    }
+
+    /// When a read may start: `None` now (the bucket holds tokens), else once it has gained
+    /// `quantum` tokens again (at most `burst`), so that a throttled reader wakes for a batch of
+    /// reads rather than for every read.
+    pub(crate) fn ready_at(
+        &mut self,
+        rate: u64,
+        burst: u64,
+        quantum: u64,
+        now: Instant,
+    ) -> Option<Instant> {
+        self.refill(rate, burst, now);
+        (self.tokens <= 0.0).then(|| {
+            let want = quantum.min(burst) as f64 - self.tokens;
+            now + Duration::from_secs_f64(want / rate.max(1) as f64)
+        })
+    }
+
+    pub(crate) fn charge(&mut self, bytes: usize, rate: u64, burst: u64, now: Instant) {
+        self.refill(rate, burst, now);
+        self.tokens -= bytes as f64;
+    }
+}
+
+/// Rule 5's bucket for all the terminals of the process.
+static OVERALL: parking_lot::Mutex<Bucket> = parking_lot::const_mutex(Bucket::new());
+
+/// What a throttled reader waits for before it reads again: 64 KiB, one batch of reads.
+const QUANTUM: u64 = 64 * 1024;
+
+/// Until when rule 5 holds a terminal's reader back (`None`: read now), given its own bucket.
+pub(crate) fn budget_hold(own: &mut Bucket, budget: &ReadBudget, now: Instant) -> Option<Instant> {
+    let mine = own.ready_at(budget.per_terminal, budget.burst, QUANTUM, now);
+    let all = OVERALL
+        .lock()
+        .ready_at(budget.overall, budget.burst, QUANTUM, now);
+    mine.max(all)
+}
+
+/// Charges a read of `bytes` to a terminal's own bucket and the overall one (rule 5).
+pub(crate) fn budget_charge(own: &mut Bucket, budget: &ReadBudget, bytes: usize, now: Instant) {
+    own.charge(bytes, budget.per_terminal, budget.burst, now);
+    OVERALL
+        .lock()
+        .charge(bytes, budget.overall, budget.burst, now);
 }
 
 /// What the log keeps of one client: how far it has been handed the log, and since when it has
@@ -74,6 +184,14 @@ pub(crate) struct Slot {
 pub(crate) struct Readers {
     slots: Vec<Slot>,
     next_id: u64,
+    /// This terminal's rule-5 bucket.
+    pub(crate) bucket: Bucket,
+}
+
+impl Default for Bucket {
+    fn default() -> Self {
+        Bucket::new()
+    }
 }
 
 impl Readers {
@@ -103,6 +221,11 @@ impl Readers {
                 (true, None) => Some(now),
             };
         }
+    }
+
+    /// Whether some client is reading (rule 5): one that is not saturated.
+    pub(crate) fn anyone_reading(&self) -> bool {
+        self.slots.iter().any(|s| s.saturated_since.is_none())
     }
 
     #[cfg(test)]
@@ -239,7 +362,44 @@ mod tests {
         FlowOptions {
             max_brake: Duration::from_secs(5),
             max_lag: Duration::from_secs(2),
+            unattended: None,
         }
+    }
+
+    #[test]
+    fn a_bucket_starts_full_runs_into_debt_and_waits_for_a_quantum() {
+        let t0 = Instant::now();
+        let mut b = Bucket::new();
+        // Full: 1,000 tokens at 100/s.
+        assert_eq!(b.ready_at(100, 1000, 50, t0), None);
+        // A read larger than what is left is allowed, and charged in full.
+        b.charge(1200, 100, 1000, t0);
+        // 200 of debt plus a quantum of 50: 2.5 s at 100/s.
+        assert_eq!(
+            b.ready_at(100, 1000, 50, t0),
+            Some(t0 + Duration::from_millis(2500))
+        );
+        // Once anything is in the bucket the reader may read again.
+        assert_eq!(
+            b.ready_at(100, 1000, 50, t0 + Duration::from_millis(2010)),
+            None
+        );
+        // Time never fills it past its burst.
+        b.charge(1, 100, 1000, t0 + Duration::from_secs(3600));
+        assert!(b.tokens <= 999.0);
+    }
+
+    #[test]
+    fn only_a_client_that_is_not_saturated_counts_as_reading() {
+        let t0 = Instant::now();
+        let mut r = Readers::default();
+        assert!(!r.anyone_reading(), "nobody attached");
+        let a = r.add(0);
+        assert!(r.anyone_reading());
+        r.update(a, 0, true, false, t0);
+        assert!(!r.anyone_reading(), "saturated");
+        r.update(a, 0, false, true, t0);
+        assert!(r.anyone_reading());
     }
 
     #[test]

@@ -48,7 +48,7 @@ mod size;
 mod terminal;
 pub mod utf8;
 
-pub use flow::{FlowOptions, FlowReader};
+pub use flow::{FlowOptions, FlowReader, ReadBudget};
 pub use input::{ANSWER_QUEUE, INPUT_QUEUE};
 pub use log::{Chunk, DEFAULT_CHUNK, DEFAULT_LOG_CAPACITY, OutputLog, Subscription};
 pub use persist::{FlushRegistry, Flusher, PersistError, PersistedLog};

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex, MutexGuard};
 use tokio::sync::Notify;
 
-use crate::flow::{FlowOptions, FlowReader, Readers};
+use crate::flow::{FlowOptions, FlowReader, Readers, budget_charge, budget_hold};
 
 /// Default capacity of an output log: 8 MiB.
 pub const DEFAULT_LOG_CAPACITY: usize = 8 * 1024 * 1024;
@@ -252,19 +252,31 @@ impl OutputLog {
     /// that a terminal being closed never stays blocked here.
     pub(crate) fn wait_for_room(&self, want: usize, opts: &FlowOptions, stop: impl Fn() -> bool) {
         let lag_deadline = Instant::now() + opts.max_lag;
+        let mut woke = false;
         let mut st = self.lock();
         loop {
             let now = Instant::now();
             let (end, capacity) = (st.ring.end, st.ring.capacity);
-            let Some(until) = st.flow.hold(end, want, capacity, opts, now, lag_deadline) else {
-                return;
+            let until = match st.flow.hold(end, want, capacity, opts, now, lag_deadline) {
+                Some(until) => until,
+                // Rule 5, for a terminal no client is reading.
+                None => match opts.unattended.filter(|_| !st.flow.anyone_reading()) {
+                    None => return,
+                    Some(budget) => match budget_hold(&mut st.flow.bucket, &budget, now) {
+                        None => return,
+                        Some(until) => until,
+                    },
+                },
             };
             if stop() {
                 return;
             }
-            // The readers we wait for may be asleep on output appended quietly: wake them.
-            self.cond.notify_all();
-            self.notify.notify_waiters();
+            if !woke {
+                // The readers we wait for may be asleep on output appended quietly: wake them.
+                self.cond.notify_all();
+                self.notify.notify_waiters();
+                woke = true;
+            }
             st.blocked += 1;
             // Poll `stop` now and then; progress of a reader wakes us sooner.
             let timeout = until
@@ -272,6 +284,18 @@ impl OutputLog {
                 .min(Duration::from_millis(50));
             self.cond.wait_for(&mut st, timeout);
             st.blocked -= 1;
+        }
+    }
+
+    /// For the terminal's reader thread, after it read `bytes`: charges them to rule 5's buckets
+    /// when no client is reading (see [`crate::flow`]).
+    pub(crate) fn charge_read(&self, bytes: usize, opts: &FlowOptions) {
+        let Some(budget) = opts.unattended else {
+            return;
+        };
+        let mut st = self.lock();
+        if !st.flow.anyone_reading() {
+            budget_charge(&mut st.flow.bucket, &budget, bytes, Instant::now());
         }
     }
 
@@ -478,6 +502,7 @@ mod tests {
         let opts = |lag_ms, brake_ms| FlowOptions {
             max_lag: Duration::from_millis(lag_ms),
             max_brake: Duration::from_millis(brake_ms),
+            unattended: None,
         };
         // Nobody registered: never waits.
         log.wait_for_room(60, &opts(5000, 5000), never);

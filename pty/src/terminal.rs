@@ -47,6 +47,7 @@ struct Shared {
     reader_done_cond: Condvar,
     persisted: Option<Arc<PersistedLog>>,
     flow: FlowOptions,
+    lower_flood_priority: bool,
 }
 
 /// One child process in a real PTY plus its output log.
@@ -234,6 +235,7 @@ impl Terminal {
             reader_done_cond: Condvar::new(),
             persisted,
             flow: opts.flow,
+            lower_flood_priority: opts.lower_flood_priority,
         });
         if continued {
             shared.log.reopen();
@@ -516,6 +518,31 @@ fn more_pending(fd: Option<&PendingFd>) -> bool {
     false
 }
 
+/// Bytes read without a pause (output was waiting after every read) from which on a terminal
+/// counts as flooding.
+pub const FLOOD_BYTES: usize = 1024 * 1024;
+
+/// Whether the calling thread runs as a flood reader: `SCHED_BATCH` on Linux, which never
+/// preempts a running thread when it wakes up, so keystroke echoes of other terminals get the
+/// core first. Unlike a nice value, an unprivileged thread can switch back.
+#[cfg(target_os = "linux")]
+fn set_flood_priority(flooding: bool) {
+    let policy = if flooding {
+        libc::SCHED_BATCH
+    } else {
+        libc::SCHED_OTHER
+    };
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: pid 0 is the calling thread; the param is valid for both policies.
+    let rc = unsafe { libc::sched_setscheduler(0, policy, &param) };
+    if rc != 0 {
+        tracing::debug!(err = %std::io::Error::last_os_error(), "could not change the reader's scheduling policy");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn set_flood_priority(_flooding: bool) {}
+
 fn read_loop(shared: &Shared, mut reader: Box<dyn Read + Send>, pending_fd: Option<PendingFd>) {
     // 64 KiB: large enough that a flood costs few wake-ups, small enough to stay in cache.
     // Never more than the ring holds, so one read cannot overwrite what a reader has not seen.
@@ -523,6 +550,8 @@ fn read_loop(shared: &Shared, mut reader: Box<dyn Read + Send>, pending_fd: Opti
     let mut unannounced = 0usize;
     // Wake at least every quarter ring, so a waiting subscriber is never overrun by one batch.
     let wake_every = buf.len().min(shared.log.capacity() / 4).max(1);
+    // Bytes read since the output last paused, and whether that made this a flood reader.
+    let (mut burst, mut flooding) = (0usize, false);
     loop {
         if shared.stop.load(Ordering::Relaxed) {
             break;
@@ -539,10 +568,17 @@ fn read_loop(shared: &Shared, mut reader: Box<dyn Read + Send>, pending_fd: Opti
                 // and wake subscribers once per ~64 KiB instead of once per 4 KiB read. An
                 // interactive echo finds nothing pending and wakes them at once.
                 shared.log.append_quietly(&buf[..n]);
+                shared.log.charge_read(n, &shared.flow);
                 unannounced += n;
-                if unannounced >= wake_every || !more_pending(pending_fd.as_ref()) {
+                let pending = more_pending(pending_fd.as_ref());
+                if unannounced >= wake_every || !pending {
                     shared.log.wake();
                     unannounced = 0;
+                }
+                burst = if pending { burst + n } else { 0 };
+                if shared.lower_flood_priority && flooding != (burst >= FLOOD_BYTES) {
+                    flooding = !flooding;
+                    set_flood_priority(flooding);
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,

@@ -55,6 +55,10 @@ pub fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
             max_watches: args.watch_limit,
             ..Default::default()
         });
+        if let Some(budget) = &args.read_budget {
+            config.read_budget = parse_read_budget(budget)?;
+        }
+        config.lower_flood_priority = !args.no_flood_priority;
         let grove = Grove::open(config)?;
         if let (Some(pass), Some(file)) = (&vault_passphrase, &args.vault_passphrase_file) {
             let g = grove.clone();
@@ -167,5 +171,27 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {}
         () = term => {}
+    }
+}
+
+/// `--read-budget`: `off`, or `PER_TERMINAL,OVERALL,BURST` in KiB/s and KiB.
+fn parse_read_budget(text: &str) -> anyhow::Result<Option<grove_pty::ReadBudget>> {
+    if text == "off" {
+        return Ok(None);
+    }
+    let kib: Vec<u64> = text
+        .split(',')
+        .map(|v| v.trim().parse::<u64>().map(|v| v * 1024))
+        .collect::<Result<_, _>>()
+        .map_err(|_| anyhow::anyhow!("--read-budget takes `off` or PER_TERMINAL,OVERALL,BURST in KiB/s and KiB, not `{text}`"))?;
+    match kib[..] {
+        [per_terminal, overall, burst] => Ok(Some(grove_pty::ReadBudget {
+            per_terminal,
+            overall,
+            burst,
+        })),
+        _ => anyhow::bail!(
+            "--read-budget takes `off` or PER_TERMINAL,OVERALL,BURST in KiB/s and KiB, not `{text}`"
+        ),
     }
 }

@@ -79,6 +79,8 @@ impl Grove {
             None => opts = opts.persist(self.log_path(terminal_id), Some(flusher)),
         }
         opts.kill_grace = self.inner.config.kill_grace;
+        opts.flow.unattended = self.inner.config.read_budget;
+        opts.lower_flood_priority = self.inner.config.lower_flood_priority;
         opts.name = format!("t{terminal_id}");
         Ok(Terminal::spawn(opts)?)
     }

@@ -45,8 +45,13 @@ pub struct TerminalOptions {
     pub log_capacity: usize,
     /// A new output log, or one to continue (a restarted program, a log loaded from disk).
     pub log: LogSetting,
-    /// How long attached clients may hold the program back (see [`crate::flow`]).
+    /// How long attached clients may hold the program back, and how fast a terminal nobody
+    /// reads is read (see [`crate::flow`]).
     pub flow: FlowOptions,
+    /// Whether the reader of a terminal that floods (output waiting after every read, for more
+    /// than [`FLOOD_BYTES`](super::FLOOD_BYTES)) yields to other threads: on Linux it runs as
+    /// `SCHED_BATCH` (never preempts on wake-up) until the output pauses. Off by default.
+    pub lower_flood_priority: bool,
     /// Time between SIGHUP and SIGKILL when the terminal is killed.
     pub kill_grace: Duration,
     /// Names the terminal's threads (`pty-reader:<name>`), for debuggers and `top -H`.
@@ -95,6 +100,7 @@ impl std::fmt::Debug for TerminalOptions {
             .field("log_capacity", &self.log_capacity)
             .field("log", &self.log)
             .field("flow", &self.flow)
+            .field("lower_flood_priority", &self.lower_flood_priority)
             .field("kill_grace", &self.kill_grace)
             .field("name", &self.name)
             .field("screen", &self.screen)
@@ -116,6 +122,7 @@ impl TerminalOptions {
             log_capacity: DEFAULT_LOG_CAPACITY,
             log: LogSetting::New { persist: None },
             flow: FlowOptions::default(),
+            lower_flood_priority: false,
             kill_grace: Duration::from_secs(2),
             name: String::from("terminal"),
             screen: ScreenSetting::New(ScreenOptions::default()),

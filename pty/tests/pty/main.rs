@@ -3,6 +3,7 @@
 // Test helpers may unwrap: a panic there is a failed test with its location.
 #![allow(clippy::unwrap_used)]
 
+mod budget;
 mod descendants;
 mod io;
 mod lifecycle;
