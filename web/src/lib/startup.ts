@@ -11,3 +11,10 @@ export function markOnce(name: string): void {
   seen.add(name);
   performance.mark(`grove:${name}`);
 }
+
+/** Runs `fn` when the page has nothing better to do (after the first frames), or within 2 s. */
+export function whenIdle(fn: () => void): void {
+  const w = globalThis as { requestIdleCallback?: (cb: () => void, o?: { timeout: number }) => number };
+  if (w.requestIdleCallback) w.requestIdleCallback(fn, { timeout: 2000 });
+  else setTimeout(fn, 300);
+}
