@@ -73,7 +73,13 @@ mod tests {
         }
     }
 
-    fn session(id: i64, repo_id: i64, created_at: i64, state: SessionState, terminals: &[i64]) -> Session {
+    fn session(
+        id: i64,
+        repo_id: i64,
+        created_at: i64,
+        state: SessionState,
+        terminals: &[i64],
+    ) -> Session {
         Session {
             id,
             repo_id,

@@ -318,7 +318,11 @@ fn the_first_pane_comes_with_the_state_and_its_socket_continues_it_exactly() {
         let pane = state.first_pane.expect("the only session's pane");
         assert_eq!(pane.session_id, state.sessions[0].id);
         assert_eq!(pane.terminal_id, tid);
-        assert!(pane.snapshot.data.contains("FIRST-two"), "{:?}", pane.snapshot.data);
+        assert!(
+            pane.snapshot.data.contains("FIRST-two"),
+            "{:?}",
+            pane.snapshot.data
+        );
         // The pane's socket resumes at the snapshot's offset: no second snapshot, no gap.
         let mut b = TermClient::connect(&g, tid, &format!("?from={}", pane.offset)).await;
         assert_eq!(b.start, pane.offset);

@@ -57,7 +57,11 @@ export function boot(): Boot {
   }
   if (conn) markOnce('connection');
   const state = conn?.token ? loadFirstState(conn.token, conn.url) : null;
-  // Handled where it is awaited; this only keeps an early failure from showing as unhandled.
-  state?.catch((e: unknown) => e instanceof RequestError);
+  // Failures are handled where it is awaited; this only marks the answer's arrival (and keeps an
+  // early failure from showing as unhandled).
+  state?.then(
+    () => markOnce('state'),
+    (e: unknown) => e instanceof RequestError,
+  );
   return { desktop, conn, state };
 }

@@ -1,8 +1,10 @@
-// Start-up milestones as `performance.mark`s (`grove:connection`, `grove:events-open`,
-// `grove:loaded`, `grove:pane`, `grove:terminal-hello`, `grove:pane-drawn`: the first pane has drawn
-// its session's screen), each only the first time, so the timeline
-// never grows. The desktop cold-start benchmark prints them (web/e2e-desktop/bench.mjs); in any
-// browser they show in the devtools' performance panel.
+// Start-up milestones as `performance.mark`s, each only the first time, so the timeline never
+// grows: `grove:connection` (the server's address and token known; the first state load starts),
+// `grove:state` (its answer arrived), `grove:app` (the UI's chunk has run), `grove:loaded` (the first state applied), `grove:pane`,
+// `grove:events-open`, `grove:terminal-hello` (the first pane's socket answered) and
+// `grove:pane-drawn` (the first pane has drawn its session's screen). The cold-start benchmarks
+// print them (web/e2e-desktop/bench.mjs, web/bench/run.mjs); in any browser they show in the
+// devtools' performance panel.
 
 const seen = new Set<string>();
 
