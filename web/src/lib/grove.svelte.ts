@@ -12,7 +12,7 @@ import { ReviewStores } from './stores/review.svelte';
 import { SecretStore, isVaultLocked } from './stores/secrets.svelte';
 import type { Event } from './wire/Event';
 import type { UiState } from './wire/UiState';
-import { markOnce, whenIdle } from './startup';
+import { markFirstScreenUp, markOnce, whenIdle } from './startup';
 
 const BACKOFF = [250, 500, 1000, 2000, 4000, 8000];
 
@@ -106,6 +106,8 @@ export class Grove {
         const first = (pane && this.sessions.byId[pane.session_id]) || this.sessions.ordered(this.repos.list)[0];
         if (pane && first && first.id === pane.session_id) this.terminals.offerFirst(pane);
         if (first) this.sessions.select(first.id);
+        // Without a pane to draw, the first screen is up with this load.
+        if (!first || first.terminals.length === 0) markFirstScreenUp();
       }
     } catch (e) {
       if (e instanceof RequestError && e.error.code === 'unauthorized') {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Grove } from './grove.svelte';
+import { markFirstScreenUp } from './startup';
 import type { EventHandlers, Transport } from './transport';
 import type { Session } from './wire/Session';
 import type { UiState } from './wire/UiState';
@@ -43,9 +44,10 @@ describe('Grove start-up loads', () => {
     const grove = new Grove(t.transport);
     grove.start();
     expect(t.pending.map((p) => p.path)).toEqual(['/state']);
-    t.open(); // the authoritative load, once the page is idle (no requestIdleCallback here: 300 ms)
+    t.open(); // the authoritative load, held back until the first screen is up
     expect(t.pending.map((p) => p.path)).toEqual(['/state']);
-    await new Promise((r) => setTimeout(r, 350));
+    markFirstScreenUp(); // as the first pane does once it drew
+    await flush();
     expect(t.pending.map((p) => p.path)).toEqual(['/state', '/state']);
     t.answer(1, [session(1), session(2)]);
     await flush();

@@ -14,9 +14,33 @@ export function markOnce(name: string): void {
   performance.mark(`grove:${name}`);
 }
 
-/** Runs `fn` when the page has nothing better to do (after the first frames), or within 2 s. */
+const afterFirstScreen: (() => void)[] = [];
+let firstScreenUp = false;
+/** Work held back longer than this runs anyway (a first screen without a pane never marks). */
+const FIRST_SCREEN_WAIT_MS = 1500;
+
+/**
+ * Runs `fn` once the first screen is up (the first pane drew, or there is no pane to draw; see
+ * `firstScreenUp`) and the page is idle, or within 1.5 s: work that is not needed for the first
+ * frame must not compete with it.
+ */
 export function whenIdle(fn: () => void): void {
+  if (firstScreenUp) {
+    idle(fn);
+    return;
+  }
+  afterFirstScreen.push(fn);
+  setTimeout(markFirstScreenUp, FIRST_SCREEN_WAIT_MS);
+}
+
+/** The first screen is up: what `whenIdle` held back runs at the page's next idle moment. */
+export function markFirstScreenUp(): void {
+  firstScreenUp = true;
+  for (const fn of afterFirstScreen.splice(0)) idle(fn);
+}
+
+function idle(fn: () => void): void {
   const w = globalThis as { requestIdleCallback?: (cb: () => void, o?: { timeout: number }) => number };
-  if (w.requestIdleCallback) w.requestIdleCallback(fn, { timeout: 2000 });
-  else setTimeout(fn, 300);
+  if (w.requestIdleCallback) w.requestIdleCallback(fn, { timeout: 500 });
+  else setTimeout(fn, 0);
 }

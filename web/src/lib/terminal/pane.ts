@@ -8,7 +8,6 @@ import { FitAddon } from '@xterm/addon-fit';
 // The WebGL renderer is a separate chunk, fetched only by panes that use it (not in WebKitGTK).
 import type { WebglAddon } from '@xterm/addon-webgl';
 import { chosenRenderer, preferredRenderer } from './renderer';
-import { whenIdle } from '../startup';
 import { Unicode11Addon } from '@xterm/addon-unicode11';
 import { WebLinksAddon } from '@xterm/addon-web-links';
 import { SearchAddon } from '@xterm/addon-search';
@@ -24,7 +23,7 @@ import type { LivePane } from '../stores/terminals.svelte';
 import { TerminalLink, type LinkState, type TerminalSink } from './link';
 import { swallowQueries } from './queries';
 import { darkTheme, FONT_FAMILY } from './theme';
-import { markOnce } from '../startup';
+import { markFirstScreenUp, markOnce, whenIdle } from '../startup';
 
 export const SCROLLBACK = 5000;
 const RESIZE_DEBOUNCE_MS = 100;
@@ -244,7 +243,10 @@ export class XtermPane implements LivePane {
       // The container may have changed size while the snapshot was parsed.
       this.#fitNow();
       // xterm draws in the next animation frame; this callback runs in that frame, after it.
-      requestAnimationFrame(() => markOnce('pane-drawn'));
+      requestAnimationFrame(() => {
+        markOnce('pane-drawn');
+        markFirstScreenUp();
+      });
     });
   }
 
