@@ -4,4 +4,14 @@ import type { FirstPane } from "./FirstPane";
 import type { Repo } from "./Repo";
 import type { Session } from "./Session";
 
-export type UiState = { repos: Array<Repo>, agents: Array<AgentPreset>, sessions: Array<Session>, first_pane: FirstPane | null, };
+/**
+ * `GET /api/v1/state`: everything the UI's first screen needs, in one answer (the repos, the
+ * agent presets and every session), so a page makes one request where it made three.
+ */
+export type UiState = { repos: Array<Repo>, agents: Array<AgentPreset>, sessions: Array<Session>, 
+/**
+ * With `?first_pane=true`: the pane the UI opens with and its screen, so it draws before
+ * its socket is open. `None` without the query, or when there is no active session with a
+ * terminal.
+ */
+first_pane: FirstPane | null, };
