@@ -56,9 +56,41 @@ const workerWithoutGrammars = {
   },
 };
 
+/**
+ * The UI's chunk (src/app.ts, imported by the small entry once the first state load is under way),
+ * the chunks it imports and its CSS, named in index.html so the browser fetches and compiles them while the entry runs
+ * instead of after (see src/main.ts).
+ */
+const preloadApp = {
+  name: 'grove-preload-app',
+  transformIndexHtml: {
+    order: 'post' as const,
+    handler(html: string, ctx: { bundle?: Record<string, unknown> }) {
+      const chunk = Object.values(ctx.bundle ?? {}).find(
+        (c): c is { type: 'chunk'; fileName: string; imports: string[]; facadeModuleId: string | null; viteMetadata?: { importedCss: Set<string> } } =>
+          typeof c === 'object' && c !== null && (c as { type?: string }).type === 'chunk' &&
+          ((c as { facadeModuleId?: string | null }).facadeModuleId ?? '').endsWith('/src/app.ts'),
+      );
+      if (!chunk) return [];
+      return [
+        ...[chunk.fileName, ...chunk.imports].filter((js) => !html.includes(js)).map((js) => ({
+          tag: 'link',
+          attrs: { rel: 'modulepreload', crossorigin: true, href: `/${js}` },
+          injectTo: 'head' as const,
+        })),
+        ...[...(chunk.viteMetadata?.importedCss ?? [])].map((css) => ({
+          tag: 'link',
+          attrs: { rel: 'stylesheet', crossorigin: true, href: `/${css}` },
+          injectTo: 'head' as const,
+        })),
+      ];
+    },
+  },
+};
+
 export default defineConfig({
   // grammarAssets: each grammar a gzip'd JSON asset instead of a chunk (see grammar-assets.ts).
-  plugins: [svelte(), notShipped, grammarAssets(GRAMMAR_IDS)],
+  plugins: [svelte(), notShipped, grammarAssets(GRAMMAR_IDS), preloadApp],
   // The diff highlighter's worker (render.ts): an ES module worker, so what it imports lazily
   // stays in chunks, and with the same pruning as the page.
   worker: { format: 'es', plugins: () => [workerWithoutGrammars, notShipped] },

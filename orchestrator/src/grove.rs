@@ -33,6 +33,7 @@ mod secrets;
 mod sessions;
 mod terminals;
 mod trust;
+mod ui_state;
 mod watching;
 
 use crate::wire::{

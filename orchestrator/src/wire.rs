@@ -932,6 +932,34 @@ pub struct ScreenSnapshot {
     pub data: String,
 }
 
+/// `GET /api/v1/state`: everything the UI's first screen needs, in one answer (the repos, the
+/// agent presets and every session), so a page makes one request where it made three.
+#[derive(Debug, Clone, Serialize, Deserialize, TS, PartialEq)]
+pub struct UiState {
+    pub repos: Vec<Repo>,
+    pub agents: Vec<AgentPreset>,
+    pub sessions: Vec<Session>,
+    /// With `?first_pane=true`: the pane the UI opens with and its screen, so it draws before
+    /// its socket is open. `None` without the query, or when there is no active session with a
+    /// terminal.
+    pub first_pane: Option<FirstPane>,
+}
+
+/// The terminal a starting UI shows first (the first terminal of the first active session in the
+/// sidebar's order: repos by name, then sessions by creation) and its screen.
+#[derive(Debug, Clone, Serialize, Deserialize, TS, PartialEq)]
+pub struct FirstPane {
+    #[ts(type = "number")]
+    pub session_id: i64,
+    #[ts(type = "number")]
+    pub terminal_id: i64,
+    /// The log offset `snapshot` stands for: the pane's socket continues it exactly with
+    /// `?from=offset` (or, should the log no longer hold it, answers with a fresh snapshot).
+    #[ts(type = "number")]
+    pub offset: u64,
+    pub snapshot: ScreenSnapshot,
+}
+
 /// Server → client text frames on a terminal socket. Output itself travels as binary frames.
 #[derive(Debug, Clone, Serialize, Deserialize, TS, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -988,6 +1016,8 @@ pub fn export_all(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> {
         ClientFrame,
         ServerFrame,
         ScreenSnapshot,
+        UiState,
+        FirstPane,
         Changes,
         ChangeScope,
         Diffs,

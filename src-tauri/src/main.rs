@@ -5,8 +5,8 @@
 //! Before the window exists, [`local_server`] opens the data dir and starts the orchestrator's
 //! HTTP/WebSocket server in-process on 127.0.0.1 with a random port and token, on Tauri's tokio
 //! runtime; the CSP's `connect-src` is then narrowed to exactly that address. The web UI (the same
-//! build a browser gets) asks for the address and token with the `connection` command and talks
-//! to the server like any client, over the webview's fetch and WebSocket (CORS and the CSP admit
+//! build a browser gets) finds the address and token left by the window's initialization script
+//! (or asks with the `connection` command) and talks to the server like any client, over the webview's fetch and WebSocket (CORS and the CSP admit
 //! exactly the webview's origin and that server).
 //!
 //! The shell adds only what needs the OS: [`tray`] (counts, show/hide, new session, quit),
@@ -180,7 +180,11 @@ fn setup(app: &tauri::AppHandle) -> anyhow::Result<()> {
     if plugin_transport() {
         grant_plugin_sockets(app)?;
     }
-    WebviewWindowBuilder::new(app, MAIN, WebviewUrl::App(window_path().into()))
+    let mut window = WebviewWindowBuilder::new(app, MAIN, WebviewUrl::App(window_path().into()));
+    if let Some(script) = shell::connection_script(&app.state::<Shell>()) {
+        window = window.initialization_script(&script);
+    }
+    window
         .title("Grove")
         .inner_size(1280.0, 800.0)
         .min_inner_size(640.0, 400.0)

@@ -152,6 +152,27 @@ fn open_in_browser(url: &str) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The connection, handed to the page as it loads: an initialization script of the main window
+/// (main frame only) that leaves it where the page's first line reads it (`web/src/lib/boot.ts`),
+/// which saves the page the `connection` round trip before its first request. The script checks
+/// the page's origin first, so the token is given to the app's own pages only, never to a page
+/// the window might have been navigated to; it lives in memory only, like the command's answer.
+/// The `connection` command stays for pages loaded from elsewhere (the dev server).
+pub fn connection_script(shell: &Shell) -> Option<String> {
+    let server = shell.server.lock().ok()?;
+    let server = server.as_ref()?;
+    let conn = serde_json::json!({
+        "url": server.info.url,
+        "token": server.info.token.expose(),
+    });
+    let origins = serde_json::json!(crate::local_server::WEBVIEW_ORIGINS);
+    Some(format!(
+        "(function () {{ if ({origins}.indexOf(window.location.origin) < 0) return; \
+         Object.defineProperty(window, '__GROVE_CONNECTION__', \
+         {{ value: Object.freeze({conn}), configurable: true }}); }})();"
+    ))
+}
+
 /// The `desktop_ready` command: the UI listens from now on; returns what was queued before.
 #[tauri::command]
 pub fn desktop_ready(shell: tauri::State<'_, Shell>) -> Vec<UiAction> {

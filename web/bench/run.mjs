@@ -1,9 +1,10 @@
 // Browser benchmarks (scripts/bench-web). Each prints one JSON line per figure, in the shape of
 // the Rust benches, and appends it to $GROVE_BENCH_OUT when set.
-//   node bench/run.mjs pane_flood | ui_20_sessions_heap | diff_render
+//   node bench/run.mjs pane_flood | ui_20_sessions_heap | diff_render | web_cold_start
 
 import { appendFileSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
 import xtermHeadless from '@xterm/headless';
 import { makeChunk } from './data.mjs';
 import { startServer, startBrowser, until } from '../e2e/harness.mjs';
@@ -335,7 +336,74 @@ async function diffRender() {
   }
 }
 
-const benches = { pane_flood: paneFlood, ui_20_sessions_heap: uiHeap, diff_render: diffRender };
+/**
+ * Page navigation to the first pane drawn (the page's `grove:pane-drawn` mark, set in the frame
+ * that draws the first pane's screen), on fresh pages of one browser (its HTTP cache warm, as on
+ * a reload), vs navigation to the load event of an empty page served over loopback in the same
+ * run. Prints the page's `grove:*` marks of each run.
+ */
+async function webColdStart() {
+  const RUNS = Number(process.env.GROVE_BENCH_RUNS ?? 7);
+  const server = await startServer();
+  const chrome = await startBrowser();
+  const empty = createServer((_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
+    res.end('<!doctype html><html lang="en"><head><meta charset="utf-8"><title>empty</title></head><body></body></html>');
+  });
+  await new Promise((r) => empty.listen(0, '127.0.0.1', r));
+  const emptyUrl = `http://127.0.0.1:${empty.address().port}/`;
+  try {
+    const repo = await api(server, 'POST', '/repos', { path: server.repo });
+    const s = await api(server, 'POST', '/sessions', { repo_id: repo.id, name: 'start', command: 'seq 1 200 && cat' });
+    const tid = s.terminals[0].id;
+    await until('the output', async () => (await api(server, 'GET', `/sessions/${s.id}`)).terminals[0].log_end > 600, 30000);
+    const grove = [];
+    const baseline = [];
+    // One page first, not counted: the browser's cache then holds the assets, as it does for a
+    // user who comes back.
+    for (let i = -1; i < RUNS; i++) {
+      const page = await chrome.context.newPage();
+      await page.goto(server.url);
+      const drawn = await until(
+        'the first pane drawn',
+        () => page.evaluate((id) => {
+          const m = performance.getEntriesByName('grove:pane-drawn')[0];
+          const text = window.__grove?.terminalText(id) ?? '';
+          return m && text.includes('200') ? m.startTime : null;
+        }, tid),
+        30000,
+        10,
+      );
+      const marks = await page.evaluate(() =>
+        performance.getEntriesByType('mark').map((m) => `${m.name.replace('grove:', '')} ${Math.round(m.startTime)}`).join(', '),
+      );
+      await page.close();
+      const epage = await chrome.context.newPage();
+      await epage.goto(emptyUrl);
+      const loaded = await until('the empty page', () =>
+        epage.evaluate(() => {
+          const n = performance.getEntriesByType('navigation')[0];
+          return n && n.loadEventEnd > 0 ? n.loadEventEnd : null;
+        }), 10000, 10);
+      await epage.close();
+      if (i < 0) continue;
+      grove.push(drawn);
+      baseline.push(loaded);
+      console.error(`  ${marks} | empty page loaded ${Math.round(loaded)}`);
+    }
+    console.error(`web cold start ms: grove ${grove.map(Math.round).join(' ')}; empty page ${baseline.map(Math.round).join(' ')}`);
+    report('web_cold_start', median(grove), 'ms', median(baseline), {
+      runs: RUNS,
+      what: 'navigation to the first pane drawn (warm HTTP cache) vs navigation to an empty page\'s load',
+    });
+  } finally {
+    empty.close();
+    await chrome.stop();
+    await server.stop();
+  }
+}
+
+const benches = { pane_flood: paneFlood, ui_20_sessions_heap: uiHeap, diff_render: diffRender, web_cold_start: webColdStart };
 const names = process.argv.slice(2);
 for (const n of names.length ? names : Object.keys(benches)) {
   const b = benches[n];

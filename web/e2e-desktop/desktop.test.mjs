@@ -65,6 +65,16 @@ test('the window shows the UI connected to the in-process server', async () => {
   assert.equal((await app.windowHandles()).length, 1);
 });
 
+test('the page starts with the connection the shell handed it at load, without asking', async () => {
+  const marks = await app.exec(`return Object.fromEntries(performance.getEntriesByType('mark')
+    .map((m) => [m.name, m.startTime]));`);
+  // The connection was known before the UI's chunk ran: from the initialization script, not the
+  // `connection` command (which app.ts would call only after its own mark).
+  assert.ok(marks['grove:connection'] < marks['grove:app'], JSON.stringify(marks));
+  // And the page took it out of the window object.
+  assert.equal(await app.exec('return "__GROVE_CONNECTION__" in window'), false);
+});
+
 test('the CSP lets the page reach the local server only', async () => {
   const result = await app.execAsync(`const done = arguments[arguments.length - 1];
     let violated = false;

@@ -6,6 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startDesktopEnv, launchApp, appApi, filesContaining } from './harness.mjs';
 
 /** @type {Awaited<ReturnType<typeof startDesktopEnv>>} */ let env;
@@ -39,6 +40,8 @@ test('a secret typed into the window is kept only in the vault, never in WebKit 
   const listed = await appApi(env, 'GET', '/secrets');
   assert.deepEqual(listed.map((s) => s.name), ['DESKTOP_KEY']);
   assert.ok(!JSON.stringify(listed).includes(CANARY), 'the API never returns the value');
+  // The server's token, handed to the page at load: kept in memory only, like the secret.
+  const { token } = JSON.parse(readFileSync(join(env.env.GROVE_DATA_DIR, 'server.json'), 'utf8'));
   const environ = readFileSync(`/proc/${app.pid()}/environ`);
   assert.ok(!environ.includes(CANARY), 'not in the app process environment');
   await app.quit();
@@ -48,6 +51,9 @@ test('a secret typed into the window is kept only in the vault, never in WebKit 
   const hits = filesContaining(env.dir, CANARY, seen);
   assert.deepEqual(hits, [], `the secret in plain text in ${hits.join(', ')}`);
   assert.ok(seen.some((p) => /webkit/i.test(p)), `WebKit's own files were searched too: ${seen.length} paths`);
+  // The server file (removed as the app quits) is the token's only place on disk.
+  const tokenHits = filesContaining(env.dir, token).filter((p) => !p.endsWith('server.json'));
+  assert.deepEqual(tokenHits, [], `the server's token in ${tokenHits.join(', ')}`);
   const vault = filesContaining(env.dir, 'DESKTOP_KEY').filter((p) => p.endsWith('vault.stronghold'));
   assert.equal(vault.length, 0, 'even the secret name is encrypted in the snapshot');
 });

@@ -34,6 +34,33 @@ test('sets up a repo and a quiet session', async () => {
   await createSession('quiet');
 });
 
+test('a reloaded page draws its first pane from the state load, and the socket continues it exactly', async () => {
+  await typeInTerminal('echo before-$((40+2))');
+  await waitForOutput(/^before-42$/m);
+  const sockets = [];
+  const onSocket = (ws) => sockets.push(ws.url());
+  page.on('websocket', onSocket);
+  try {
+    await page.reload();
+    await waitForOutput(/^before-42$/m);
+    // One state load brought the screen: the pane's socket resumed at its offset instead of
+    // asking for a snapshot of its own.
+    const loads = await page.evaluate(() => performance.getEntriesByType('resource').map((r) => new URL(r.name).pathname + new URL(r.name).search));
+    assert.ok(loads.includes('/api/v1/state?first_pane=true'), loads.join(' '));
+    const terminals = sockets.filter((u) => /\/api\/v1\/terminals\/\d+/.test(u));
+    assert.equal(terminals.length, 1, terminals.join(' '));
+    assert.match(terminals[0], /\?from=\d+$/);
+    await typeInTerminal('echo after-$((40+3))');
+    const text = await waitForOutput(/^after-43$/m);
+    // Nothing replayed twice, nothing lost between the screen and the live bytes.
+    assert.equal(text.match(/^before-42$/gm)?.length, 1, text);
+    assert.equal(text.match(/^after-43$/gm)?.length, 1, text);
+    assert.deepEqual(pageErrors, []);
+  } finally {
+    page.off('websocket', onSocket);
+  }
+});
+
 test('a cursor position query gets exactly one answer while a pane is attached', async () => {
   // Raw mode, so the replies are read as they come instead of echoed; then count them. The server
   // answers from its screen model; the pane's xterm must not answer as well.

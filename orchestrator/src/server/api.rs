@@ -24,6 +24,7 @@ use crate::wire::{
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/health", get(health))
+        .route("/state", get(ui_state))
         .route("/repos", get(list_repos).post(add_repo))
         .route("/repos/{id}", axum::routing::delete(remove_repo))
         .route("/repos/{id}/branches", get(branches))
@@ -124,6 +125,17 @@ async fn health() -> Json<Health> {
         ok: true,
         version: env!("CARGO_PKG_VERSION"),
     })
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct StateQuery {
+    /// Also the first pane's screen (`?first_pane=true`): what a starting UI asks for.
+    #[serde(default)]
+    first_pane: bool,
+}
+
+async fn ui_state(State(s): State<AppState>, Query(q): Query<StateQuery>) -> Response {
+    run(s.grove, move |g| g.ui_state(q.first_pane)).await
 }
 
 async fn list_repos(State(s): State<AppState>) -> Response {

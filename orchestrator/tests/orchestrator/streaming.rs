@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use grove_orchestrator::wire::ClientFrame;
+use grove_orchestrator::wire::{ClientFrame, UiState};
 
 use crate::support::{Grove, TermClient, fixture_repo, rt};
 
@@ -298,4 +298,40 @@ fn drift_behind_groves_back_is_announced_without_a_request() {
             actual: "elsewhere".into()
         }
     );
+}
+
+#[test]
+fn the_first_pane_comes_with_the_state_and_its_socket_continues_it_exactly() {
+    let (_dir, g, tid) = setup("first", "bash --norc --noprofile");
+    rt().block_on(async {
+        let mut a = TermClient::connect(&g, tid, "?from=0").await;
+        a.send_input("printf 'FIRST-%s\\n' one two\n").await;
+        a.read_until("FIRST-two").await;
+        // Without the query: the state alone, no screen.
+        let plain: UiState = serde_json::from_value(g.ok("GET", "/state", None)).unwrap();
+        assert_eq!(plain.sessions.len(), 1);
+        assert_eq!(plain.repos.len(), 1);
+        assert!(plain.agents.iter().any(|p| p.name == "shell"));
+        assert_eq!(plain.first_pane, None);
+        let state: UiState =
+            serde_json::from_value(g.ok("GET", "/state?first_pane=true", None)).unwrap();
+        let pane = state.first_pane.expect("the only session's pane");
+        assert_eq!(pane.session_id, state.sessions[0].id);
+        assert_eq!(pane.terminal_id, tid);
+        assert!(
+            pane.snapshot.data.contains("FIRST-two"),
+            "{:?}",
+            pane.snapshot.data
+        );
+        // The pane's socket resumes at the snapshot's offset: no second snapshot, no gap.
+        let mut b = TermClient::connect(&g, tid, &format!("?from={}", pane.offset)).await;
+        assert_eq!(b.start, pane.offset);
+        assert!(b.snapshot.is_none());
+        a.send_input("echo after-$((3+4))\n").await;
+        a.read_until("after-7").await;
+        b.read_until("after-7").await;
+        let a_tail = &a.bytes[(pane.offset - a.start) as usize..];
+        let n = b.bytes.len().min(a_tail.len());
+        assert_eq!(&a_tail[..n], &b.bytes[..n], "the resumed stream differs");
+    });
 }

@@ -11,7 +11,8 @@ import { TrustStore } from './stores/trust.svelte';
 import { ReviewStores } from './stores/review.svelte';
 import { SecretStore, isVaultLocked } from './stores/secrets.svelte';
 import type { Event } from './wire/Event';
-import { markOnce } from './startup';
+import type { UiState } from './wire/UiState';
+import { markFirstScreenUp, markOnce, whenIdle } from './startup';
 
 const BACKOFF = [250, 500, 1000, 2000, 4000, 8000];
 
@@ -26,6 +27,8 @@ export class Grove {
   readonly secrets: SecretStore;
   #events: Closable | null = null;
   #attempt = 0;
+  /** The events socket has been open before. */
+  #opened = false;
   #stopped = false;
   /** Loads started so far (see `reload`). */
   #loads = 0;
@@ -41,11 +44,16 @@ export class Grove {
     this.secrets = new SecretStore(transport);
   }
 
-  start(): void {
+  /**
+   * Loads the state and opens the events socket. `initial` is the first state load when the page
+   * started it already (see boot.ts): a value is shown at once, before this returns, so the first
+   * render has it; a promise is awaited like any load.
+   */
+  start(initial?: UiState | Promise<UiState>): void {
     // The first paint does not wait for the events socket: this load runs while it connects.
     // The load on open follows and is the one that cannot miss an event; whichever load started
     // last wins, so an early answer never overwrites a later one.
-    void this.reload({ early: true });
+    void this.reload({ early: true, state: initial });
     this.#openEvents();
     if (typeof document !== 'undefined') {
       document.addEventListener('visibilitychange', this.#onVisibility);
@@ -60,27 +68,46 @@ export class Grove {
     this.terminals.disposeAll();
   }
 
-  /** Reloads everything from the server (on connect and on `resync`). An `early` load (before the
-   *  events socket is open) leaves failures to the load on open, which reports them. */
-  async reload({ early = false } = {}): Promise<void> {
+  /** Reloads everything from the server (on connect and on `resync`), or takes `state` when
+   *  given (the page's first load). An `early` load (before the events socket is open) leaves
+   *  failures to the load on open, which reports them. */
+  async reload({ early = false, state }: { early?: boolean; state?: UiState | Promise<UiState> } = {}): Promise<void> {
     const seq = ++this.#loads;
     const current = () => seq === this.#loads;
     try {
-      await Promise.all([this.repos.load(current), this.sessions.load(current)]);
+      // A state already at hand is applied without an await: synchronously, before this returns.
+      const s =
+        state === undefined
+          ? await this.transport.request<UiState>('GET', '/state')
+          : state instanceof Promise
+            ? await state
+            : state;
       if (!current()) return;
-      // Trust is read after the repos and does not hold up the first paint.
-      void this.trust.loadAll(this.repos.list.map((r) => r.id), current).catch((e: unknown) => {
-        if (!early && current()) this.connection.error(`Could not read which repos' grove.toml you approved: ${messageOf(e)}`);
-      });
-      // The vault's state (names only) does not hold up the first paint either.
-      void this.secrets.load().catch((e: unknown) => {
-        if (!early && current()) this.connection.error(`Could not read the vault's state: ${messageOf(e)}`);
-      });
+      this.repos.set(s.repos, s.agents);
+      this.sessions.setAll(s.sessions);
+      // Trust and the vault's state (names only) are not on the first screen: the page's first
+      // load reads them once it is idle, so their requests and answers do not hold up the first
+      // pane; later loads read them at once.
+      const secondary = () => {
+        void this.trust.loadAll(this.repos.list.map((r) => r.id), current).catch((e: unknown) => {
+          if (!early && current()) this.connection.error(`Could not read which repos' grove.toml you approved: ${messageOf(e)}`);
+        });
+        void this.secrets.load().catch((e: unknown) => {
+          if (!early && current()) this.connection.error(`Could not read the vault's state: ${messageOf(e)}`);
+        });
+      };
+      if (early) whenIdle(secondary);
+      else secondary();
       markOnce('loaded');
       if (!early) this.reviews.refreshOpen();
       if (this.sessions.selectedId === null) {
-        const first = this.sessions.ordered(this.repos.list)[0];
+        // The server names the pane it sent the screen of; otherwise the sidebar's first session.
+        const pane = s.first_pane;
+        const first = (pane && this.sessions.byId[pane.session_id]) || this.sessions.ordered(this.repos.list)[0];
+        if (pane && first && first.id === pane.session_id) this.terminals.offerFirst(pane);
         if (first) this.sessions.select(first.id);
+        // Without a pane to draw, the first screen is up with this load.
+        if (!first || first.terminals.length === 0) markFirstScreenUp();
       }
     } catch (e) {
       if (e instanceof RequestError && e.error.code === 'unauthorized') {
@@ -113,7 +140,11 @@ export class Grove {
         this.#attempt = 0;
         this.connection.server = 'up';
         markOnce('events-open');
-        void this.reload();
+        // The first open's load (the one that cannot miss an event) waits until the page is idle,
+        // so it does not compete with the first pane; events that arrive meanwhile apply as usual.
+        if (this.#opened) void this.reload();
+        else whenIdle(() => void this.reload());
+        this.#opened = true;
         // Visible panes resume from their offsets right away rather than waiting for a backoff.
         if (wasDown) this.terminals.reconnectAll();
       },

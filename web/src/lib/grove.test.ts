@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { Grove } from './grove.svelte';
+import { markFirstScreenUp } from './startup';
 import type { EventHandlers, Transport } from './transport';
 import type { Session } from './wire/Session';
+import type { UiState } from './wire/UiState';
 
 function session(id: number): Session {
   return {
@@ -25,10 +27,11 @@ function heldTransport() {
       throw new Error('no terminals here');
     },
   };
-  const answer = (round: number, sessions: Session[]) => {
-    for (const p of pending.slice(round * 3, round * 3 + 3)) {
-      p.answer(p.path === '/sessions' ? sessions : p.path === '/repos' ? [{ id: 1, name: 'demo', path: '/d' }] : []);
-    }
+  /** Answers the `round`th state load (the one with the first pane is round 0 when the page
+   *  did not start it already) with `sessions`. */
+  const answer = (round: number, sessions: Session[], firstPane: UiState['first_pane'] = null) => {
+    const loads = pending.filter((p) => p.path.startsWith('/state'));
+    loads[round]?.answer({ repos: [{ id: 1, name: 'demo', path: '/d' }], agents: [], sessions, first_pane: firstPane } satisfies UiState);
   };
   return { transport, pending, answer, open: () => handlers?.open?.() };
 }
@@ -40,9 +43,12 @@ describe('Grove start-up loads', () => {
     const t = heldTransport();
     const grove = new Grove(t.transport);
     grove.start();
-    expect(t.pending.map((p) => p.path).sort()).toEqual(['/agents', '/repos', '/sessions']);
-    t.open(); // the authoritative load
-    expect(t.pending).toHaveLength(6);
+    expect(t.pending.map((p) => p.path)).toEqual(['/state']);
+    t.open(); // the authoritative load, held back until the first screen is up
+    expect(t.pending.map((p) => p.path)).toEqual(['/state']);
+    markFirstScreenUp(); // as the first pane does once it drew
+    await flush();
+    expect(t.pending.map((p) => p.path)).toEqual(['/state', '/state']);
     t.answer(1, [session(1), session(2)]);
     await flush();
     expect(Object.keys(grove.sessions.byId)).toEqual(['1', '2']);
@@ -58,5 +64,25 @@ describe('Grove start-up loads', () => {
     t.answer(0, [session(7)]);
     await flush();
     expect(grove.sessions.selectedId).toBe(7);
+  });
+
+  it('draws the first state the page brought before the first render, and hands its pane the screen', () => {
+    const t = heldTransport();
+    const grove = new Grove(t.transport);
+    const snapshot = { cols: 80, rows: 24, data: 'hello' };
+    const s2: Session = { ...session(2), terminals: [{ id: 20, session_id: 2, kind: 'agent', command: 'bash', status: 'running', exit: null, rows: 24, cols: 80, log_end: 9, status_since: 0 }] };
+    grove.start({
+      repos: [{ id: 1, name: 'demo', path: '/d' }],
+      agents: [],
+      sessions: [session(1), s2],
+      first_pane: { session_id: 2, terminal_id: 20, offset: 9, snapshot },
+    });
+    // Synchronously: no request for the state, the server's choice selected, its screen kept.
+    expect(t.pending.map((p) => p.path)).not.toContain('/state');
+    expect(grove.sessions.selectedId).toBe(2);
+    expect(grove.terminals.takeFirst(21)).toBeNull(); // another pane: a fresh snapshot instead
+    grove.terminals.offerFirst({ session_id: 2, terminal_id: 20, offset: 9, snapshot });
+    expect(grove.terminals.takeFirst(20)?.offset).toBe(9);
+    expect(grove.terminals.takeFirst(20)).toBeNull(); // once
   });
 });

@@ -21,13 +21,8 @@ export class RepoStore {
     return this.list.find((r) => r.id === id);
   }
 
-  /** Loads the repos and agent presets; `current` says whether the result is still wanted. */
-  async load(current: () => boolean = () => true): Promise<void> {
-    const [repos, agents] = await Promise.all([
-      this.#t.request<Repo[]>('GET', '/repos'),
-      this.#t.request<AgentPreset[]>('GET', '/agents'),
-    ]);
-    if (!current()) return;
+  /** Takes the repos and agent presets of a state load. */
+  set(repos: Repo[], agents: AgentPreset[]): void {
     this.list = repos;
     this.agents = agents;
   }

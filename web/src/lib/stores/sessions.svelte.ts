@@ -122,10 +122,8 @@ export class SessionStore {
 
   // ---- server calls ----
 
-  /** Loads every session; `current` says whether the result is still wanted when it arrives. */
-  async load(current: () => boolean = () => true): Promise<void> {
-    const list = await this.#t.request<Session[]>('GET', '/sessions');
-    if (!current()) return;
+  /** Replaces every session with `list` (a state load); a selection that is gone is dropped. */
+  setAll(list: Session[]): void {
     const next: Record<number, Session> = {};
     for (const s of list) next[s.id] = s;
     this.byId = next;

@@ -5,6 +5,7 @@
 
 import type { Transport } from '../transport';
 import type { ConnectionStore } from './connection.svelte';
+import type { FirstPane } from '../wire/FirstPane';
 
 export interface LivePane {
   readonly terminalId: number;
@@ -26,6 +27,8 @@ export class TerminalStore {
   askBeforeClosingShells = $state(readFlag(ASK_SHELLS_KEY, true));
   /** Panes by terminal id; not reactive (xterm objects do not belong in proxies). */
   readonly panes = new Map<number, LivePane>();
+  /** The first pane's screen from the first state load, until that pane takes it. */
+  #first: FirstPane | null = null;
   /** The page is hidden: panes hold no streams (see `XtermPane.detach`). */
   #hidden = false;
   #connection: ConnectionStore;
@@ -38,6 +41,23 @@ export class TerminalStore {
   setAskBeforeClosingShells(ask: boolean): void {
     this.askBeforeClosingShells = ask;
     writeFlag(ASK_SHELLS_KEY, ask);
+  }
+
+  /** Keeps the first pane's screen (from the state load) for the pane that shows it. */
+  offerFirst(pane: FirstPane): void {
+    if (this.panes.size === 0) this.#first = pane;
+  }
+
+  /**
+   * The screen the first state load brought for `terminalId`, once: only the first pane shown
+   * takes it (a later pane attaches with a fresh snapshot over its socket). Stale by the time it
+   * is taken it would still be exact: the socket continues from its offset, or sends a fresh
+   * snapshot when the log no longer holds it.
+   */
+  takeFirst(terminalId: number): FirstPane | null {
+    const first = this.#first;
+    this.#first = null;
+    return first && first.terminal_id === terminalId ? first : null;
   }
 
   register(p: LivePane): void {

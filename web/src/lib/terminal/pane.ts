@@ -7,22 +7,23 @@ import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
 // The WebGL renderer is a separate chunk, fetched only by panes that use it (not in WebKitGTK).
 import type { WebglAddon } from '@xterm/addon-webgl';
-import { preferredRenderer } from './renderer';
+import { chosenRenderer, preferredRenderer } from './renderer';
 import { Unicode11Addon } from '@xterm/addon-unicode11';
 import { WebLinksAddon } from '@xterm/addon-web-links';
 import { SearchAddon } from '@xterm/addon-search';
 import '@xterm/xterm/css/xterm.css';
 
-import type { Transport } from '../transport';
+import type { StreamStart, Transport } from '../transport';
 import type { TerminalInfo } from '../wire/TerminalInfo';
 import type { ExitInfo } from '../wire/ExitInfo';
 import type { ApiError } from '../wire/ApiError';
 import type { ScreenSnapshot } from '../wire/ScreenSnapshot';
+import type { FirstPane } from '../wire/FirstPane';
 import type { LivePane } from '../stores/terminals.svelte';
 import { TerminalLink, type LinkState, type TerminalSink } from './link';
 import { swallowQueries } from './queries';
 import { darkTheme, FONT_FAMILY } from './theme';
-import { markOnce } from '../startup';
+import { markFirstScreenUp, markOnce, whenIdle } from '../startup';
 
 export const SCROLLBACK = 5000;
 const RESIZE_DEBOUNCE_MS = 100;
@@ -33,6 +34,9 @@ export interface PaneOptions {
   onInfo?(t: TerminalInfo): void;
   onExit?(exit: ExitInfo): void;
   onError?(e: ApiError): void;
+  /** The screen the first state load brought for this terminal (see `TerminalStore.takeFirst`):
+   *  drawn at once, and the socket continues it from its offset instead of sending a snapshot. */
+  first?: FirstPane | null;
 }
 
 function terminalOptions(): ConstructorParameters<typeof Terminal>[0] {
@@ -63,6 +67,8 @@ export class XtermPane implements LivePane {
   #resizeTimer: ReturnType<typeof setTimeout> | null = null;
   #webgl: WebglAddon | null = null;
   #disposed = false;
+  /** Where the first attach starts: after the first pane's screen, or with a snapshot. */
+  #firstStart: StreamStart | null = null;
   /** Set while the pane resizes xterm for a snapshot; those sizes are not the PTY's. */
   #snapshotResize = false;
 
@@ -84,6 +90,8 @@ export class XtermPane implements LivePane {
     this.#transport = transport;
     this.#sink = sink;
     this.#opts = opts;
+    const first = opts.first ?? null;
+    if (first) this.#firstStart = { from: first.offset };
     this.attach();
     term.loadAddon(this.#fit);
     term.loadAddon(new Unicode11Addon());
@@ -118,8 +126,18 @@ export class XtermPane implements LivePane {
     });
 
     term.open(container);
-    if (preferredRenderer() === 'webgl') this.#loadWebgl();
+    // Probing WebGL costs a GL context (tens of ms in software); when neither the user nor the
+    // platform decided, the pane starts with the DOM renderer and probes once the page is idle.
+    const renderer = chosenRenderer();
+    if (renderer === 'webgl') this.#loadWebgl();
+    else if (renderer === null) {
+      whenIdle(() => {
+        if (!this.#disposed && preferredRenderer() === 'webgl') this.#loadWebgl();
+      });
+    }
     this.#fitNow();
+    // The first pane's screen, drawn before its socket has even opened.
+    if (first) this.#writeSnapshot(first.snapshot);
 
     this.#link?.resize(term.rows, term.cols);
 
@@ -163,8 +181,10 @@ export class XtermPane implements LivePane {
   attach(): void {
     if (this.#link || this.#disposed) return;
     const opts = this.#opts;
+    const start = this.#firstStart ?? { snapshot: true };
+    this.#firstStart = null;
     this.#link = new TerminalLink(this.#transport, this.terminalId, this.#sink, {
-      start: { snapshot: true },
+      start,
       onState: (s) => opts.onState?.(s),
     });
     // The very first attach happens before xterm opens; the constructor sends the size then.
@@ -223,7 +243,10 @@ export class XtermPane implements LivePane {
       // The container may have changed size while the snapshot was parsed.
       this.#fitNow();
       // xterm draws in the next animation frame; this callback runs in that frame, after it.
-      requestAnimationFrame(() => markOnce('pane-drawn'));
+      requestAnimationFrame(() => {
+        markOnce('pane-drawn');
+        markFirstScreenUp();
+      });
     });
   }
 

@@ -21,6 +21,14 @@ export function preferredRenderer(): RendererChoice {
   return detected;
 }
 
+/** The renderer for new panes if it is known without probing (the user's choice, the platform's
+ *  default, or an earlier probe); `null` when only a probe can tell. */
+export function chosenRenderer(): RendererChoice | null {
+  const chosen = safeGet('grove.renderer');
+  if (chosen === 'webgl' || chosen === 'dom') return chosen;
+  return detected;
+}
+
 /** Sets the renderer used when the user has not chosen one, without probing WebGL (the desktop
  *  shell on Linux: see `desktop.ts`). */
 export function setDefaultRenderer(choice: RendererChoice): void {

@@ -1,0 +1,78 @@
+// The UI proper, loaded by main.ts once the first state load is under way.
+import { mount } from 'svelte';
+import App from './App.svelte';
+import { BrowserTransport } from './lib/transport';
+import { Grove } from './lib/grove.svelte';
+import { XtermPane } from './lib/terminal/pane';
+import * as desktopShell from './lib/desktop';
+import { loadFirstState, type Boot } from './lib/boot';
+import { markOnce, whenIdle } from './lib/startup';
+import type { UiState } from './lib/wire/UiState';
+
+/** How long the page waits for the first state before it shows the UI without it (it then fills
+ *  in when the state arrives). Mostly the state is there before this chunk has run. */
+const STATE_WAIT_MS = 300;
+
+export async function start(boot: Boot): Promise<void> {
+  markOnce('app');
+  // Inside the desktop shell the server runs in-process and the shell hands over its address and
+  // token (at load, else through the `connection` command); in a browser the token comes from the
+  // URL fragment.
+  const desktop = boot.desktop ? desktopShell : null;
+  desktop?.configure();
+  let conn = boot.conn;
+  let state = boot.state;
+  if (desktop && !conn) {
+    const c = await desktop.connection();
+    markOnce('connection');
+    conn = c;
+    state = loadFirstState(c.token, c.url);
+  }
+  const token = conn?.token ?? null;
+  const transport =
+    desktop && conn?.url && token
+      ? desktop.transport({ url: conn.url, token })
+      : new BrowserTransport(token ?? '', conn?.url);
+  const grove = new Grove(transport);
+
+  // Read-only hooks for the end-to-end tests: WebGL draws to a canvas, so tests read terminals
+  // through xterm's buffer instead of the DOM.
+  (window as unknown as { __grove: unknown }).__grove = {
+    terminalText: (id: number) => grove.terminals.panes.get(id)?.text() ?? null,
+    visibleTerminals: () => [...grove.terminals.panes.keys()],
+    selectedSession: () => grove.sessions.selected,
+    sessions: () => grove.sessions.all,
+    /** The xterm of a visible pane and its renderer, for the browser benchmark. */
+    xterm: (id: number) => {
+      const p = grove.terminals.panes.get(id);
+      return p instanceof XtermPane ? p.term : null;
+    },
+    renderer: (id: number) => {
+      const p = grove.terminals.panes.get(id);
+      return p instanceof XtermPane ? p.renderer : null;
+    },
+  };
+
+  if (!token || !state) {
+    grove.connection.server = 'unauthorized';
+  } else {
+    // The first screen is drawn from the state in one go when it is already here; a late state
+    // fills in the UI mounted without it.
+    grove.start((await settledWithin(state, STATE_WAIT_MS)) ?? state);
+  }
+
+  const target = document.getElementById('app');
+  if (!target) throw new Error('#app missing');
+  mount(App, { target, props: { grove } });
+  // The shell's actions (deep links, the tray) are queued until the page listens: taken once the
+  // first screen is up.
+  if (desktop) whenIdle(() => void desktop.attach(grove));
+}
+
+/** The value of `p` if it fulfils within `ms`; `undefined` if it fails or takes longer. */
+function settledWithin(p: Promise<UiState>, ms: number): Promise<UiState | undefined> {
+  return Promise.race([
+    p.catch(() => undefined),
+    new Promise<undefined>((r) => setTimeout(() => r(undefined), ms)),
+  ]);
+}
