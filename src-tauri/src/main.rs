@@ -22,6 +22,7 @@ mod local_server;
 mod settings;
 mod shell;
 mod tray;
+mod update;
 
 use std::process::ExitCode;
 
@@ -52,7 +53,10 @@ fn main() -> ExitCode {
 }
 
 fn run() -> anyhow::Result<ExitCode> {
+    update::wait_for_predecessor();
     let mut context = tauri::generate_context!();
+    update::stamp_version(&mut context);
+    let updater = update::plugin(&context);
     // A second launch cannot take the data dir's lock; it gets no server and, once the
     // single-instance plugin has handed its arguments to the first one, exits.
     let server = local_server::data_dir().and_then(LocalServer::start);
@@ -72,6 +76,11 @@ fn run() -> anyhow::Result<ExitCode> {
             }
         }))
         .plugin(tauri_plugin_deep_link::init());
+    // A configuration that does not load turns updates off instead of stopping the app.
+    let (builder, mut updates_off) = match updater {
+        Ok(plugin) => (builder.plugin(plugin), None),
+        Err(reason) => (builder, Some(reason)),
+    };
     // The websocket plugin can open a socket to any URL the page names, so it exists only when
     // its sockets are asked for (to measure them against the webview's own).
     let builder = if plugin_transport() {
@@ -82,12 +91,18 @@ fn run() -> anyhow::Result<ExitCode> {
     let app = builder
         .invoke_handler(tauri::generate_handler![
             shell::connection,
-            shell::desktop_ready
+            shell::desktop_ready,
+            update::update_state,
+            update::update_check,
+            update::update_install,
+            update::update_later,
+            update::update_skip
         ])
         .setup(move |app| {
             let server = server?;
             let settings_path = app.path().app_config_dir()?.join("desktop.json");
             app.manage(Shell::new(server, settings_path));
+            update::setup(app.handle(), updates_off.take());
             setup(app.handle())?;
             Ok(())
         })
@@ -111,6 +126,7 @@ fn run() -> anyhow::Result<ExitCode> {
             && let Some(shell) = app.try_state::<Shell>()
         {
             shell.stop();
+            update::relaunch(app);
         }
     });
     Ok(ExitCode::SUCCESS)
