@@ -25,7 +25,7 @@ use tauri::menu::MenuItem;
 use tauri::{AppHandle, Emitter, Manager, Wry};
 use tauri_plugin_updater::{Error as UpdaterError, Update, UpdaterExt};
 
-use crate::settings::Later;
+use crate::settings::{Later, UpdateSettings};
 use crate::shell::{self, Shell, UiAction};
 
 /// The event that carries every change of [`UpdateView`] to the UI.
@@ -180,14 +180,12 @@ pub fn view(app: &AppHandle) -> UpdateView {
     let settings = shell.settings().updates;
     let status = updates.status();
     let prompt = match &status {
-        Status::Available { offer } => {
-            updates.manual.load(Ordering::SeqCst)
-                || (settings.skipped.as_deref() != Some(offer.version.as_str())
-                    && !settings
-                        .later
-                        .as_ref()
-                        .is_some_and(|l| l.version == offer.version && l.until > now_secs()))
-        }
+        Status::Available { offer } => prompts(
+            &offer.version,
+            &settings,
+            updates.manual.load(Ordering::SeqCst),
+            now_secs(),
+        ),
         _ => false,
     };
     UpdateView {
@@ -198,6 +196,17 @@ pub fn view(app: &AppHandle) -> UpdateView {
         updated_from: updates.updated_from.clone(),
         skipped: settings.skipped,
     }
+}
+
+/// Whether an offer opens the dialog by itself: always when the user asked; otherwise unless
+/// they skipped this version or put it off until later than `now`.
+fn prompts(version: &str, settings: &UpdateSettings, manual: bool, now: u64) -> bool {
+    manual
+        || (settings.skipped.as_deref() != Some(version)
+            && !settings
+                .later
+                .as_ref()
+                .is_some_and(|l| l.version == version && l.until > now))
 }
 
 /// Sets the status, tells the UI and the tray.
@@ -443,13 +452,26 @@ pub fn from_tray(app: &AppHandle) {
 
 /// Checks shortly after start-up, then every few hours, while checks are on.
 pub async fn follow(app: AppHandle) {
-    tokio::time::sleep(FIRST_CHECK).await;
+    let (first, every) = match interval_override() {
+        Some(every) => (every, every),
+        None => (FIRST_CHECK, INTERVAL),
+    };
+    tokio::time::sleep(first).await;
     loop {
         if app.state::<Shell>().settings().updates.check {
             check(&app, false).await;
         }
-        tokio::time::sleep(INTERVAL).await;
+        tokio::time::sleep(every).await;
     }
+}
+
+/// Debug builds: `GROVE_UPDATE_INTERVAL_SECS` replaces the hours between checks (for the tests).
+fn interval_override() -> Option<Duration> {
+    if !cfg!(debug_assertions) {
+        return None;
+    }
+    let secs: u64 = std::env::var("GROVE_UPDATE_INTERVAL_SECS").ok()?.parse().ok()?;
+    Some(Duration::from_secs(secs.max(1)))
 }
 
 /// After an installed update, on exit (the terminals are stopped by then): starts the new
@@ -693,6 +715,36 @@ mod tests {
         assert!(!parsed.allow_downgrades);
         assert!(parsed.endpoints.iter().all(|u| u.scheme() == "https"));
         assert!(!parsed.endpoints.is_empty());
+    }
+
+    /// *Skip this version* and *Later* keep the dialog closed for that version only; a check the
+    /// user asked for always shows it.
+    #[test]
+    fn skip_and_later_hold_back_that_version_only() {
+        let mut s = UpdateSettings::default();
+        assert!(prompts("0.2.0", &s, false, 100));
+        s.skipped = Some("0.2.0".into());
+        assert!(!prompts("0.2.0", &s, false, 100));
+        assert!(prompts("0.2.0", &s, true, 100));
+        assert!(prompts("0.3.0", &s, false, 100));
+        s.skipped = None;
+        s.later = Some(Later {
+            version: "0.2.0".into(),
+            until: 200,
+        });
+        assert!(!prompts("0.2.0", &s, false, 100));
+        assert!(prompts("0.2.0", &s, false, 200), "later has passed");
+        assert!(prompts("0.3.0", &s, false, 100));
+        // What the settings file keeps survives a restart.
+        let back: crate::settings::Settings = serde_json::from_str(
+            &serde_json::to_string(&crate::settings::Settings {
+                close_to_tray: true,
+                updates: s.clone(),
+            })
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(back.updates.later, s.later);
     }
 
     /// A broken or missing configuration disables updates; it never stops the app.
