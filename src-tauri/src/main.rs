@@ -179,8 +179,12 @@ fn setup(app: &tauri::AppHandle) -> anyhow::Result<()> {
             }
         });
         // An AppImage has no installed .desktop file to carry the scheme: register at run time.
-        #[cfg(target_os = "linux")]
-        if std::env::var_os("APPIMAGE").is_some()
+        // On Windows the installer writes the scheme's registry key (bundler, from
+        // plugins.deep-link); a copy run from elsewhere registers itself (HKCU) when the key
+        // names another program. macOS reads it from the bundle's Info.plist (installed .app).
+        #[cfg(any(target_os = "linux", windows))]
+        if (cfg!(windows) || std::env::var_os("APPIMAGE").is_some())
+            && !app.deep_link().is_registered("grove").unwrap_or(false)
             && let Err(err) = app.deep_link().register_all()
         {
             tracing::warn!(%err, "could not register the grove:// scheme");
