@@ -10,6 +10,7 @@ fn main() {
         "update_install",
         "update_later",
         "update_skip",
+        "update_auto_check",
     ]));
     if let Err(err) = tauri_build::try_build(attributes) {
         panic!("tauri-build: {err:#}");

@@ -96,7 +96,8 @@ fn run() -> anyhow::Result<ExitCode> {
             update::update_check,
             update::update_install,
             update::update_later,
-            update::update_skip
+            update::update_skip,
+            update::update_auto_check
         ])
         .setup(move |app| {
             let server = server?;

@@ -36,8 +36,10 @@ const FIRST_CHECK: Duration = Duration::from_secs(5);
 const INTERVAL: Duration = Duration::from_secs(6 * 3600);
 /// *Later* hides an offer for this long (the tray keeps it).
 const LATER: Duration = Duration::from_secs(24 * 3600);
-/// One request (check or download) may take this long.
-const TIMEOUT: Duration = Duration::from_secs(120);
+/// A check may take this long.
+const TIMEOUT: Duration = Duration::from_secs(60);
+/// A download may take this long (a 40 MB AppImage at 50 kB/s), so that a stalled one ends.
+const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 /// Progress reaches the UI at most this often.
 const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 /// The argument a relaunch after an update carries: wait for the old process to be gone.
@@ -99,6 +101,8 @@ pub struct UpdateView {
     /// The version that ran before this one, once after an update.
     pub updated_from: Option<String>,
     pub skipped: Option<String>,
+    /// Checks at start and every few hours are on.
+    pub auto_check: bool,
 }
 
 /// Managed state: the status, the update found by the last check, the tray's item.
@@ -107,13 +111,15 @@ pub struct Updates {
     found: Mutex<Option<Update>>,
     /// One check or install at a time.
     busy: AtomicBool,
-    /// The message of the last failed background check, so the same failure is shown once.
-    reported: Mutex<Option<String>>,
+    /// The kind of the last failed check, so the same failure is shown once.
+    reported: Mutex<Option<&'static str>>,
     /// The user asked for this check: show the result even for a skipped version.
     manual: AtomicBool,
     relaunch: AtomicBool,
     updated_from: Option<String>,
     tray_item: Mutex<Option<MenuItem<Wry>>>,
+    /// What the tray's item says, so that progress does not rewrite it ten times a second.
+    tray_text: Mutex<String>,
 }
 
 impl Updates {
@@ -132,6 +138,7 @@ impl Updates {
             relaunch: AtomicBool::new(false),
             updated_from,
             tray_item: Mutex::new(None),
+            tray_text: Mutex::new(String::new()),
         }
     }
 
@@ -195,6 +202,7 @@ pub fn view(app: &AppHandle) -> UpdateView {
         running_programs: shell::counts(&shell.grove).live_terminals,
         updated_from: updates.updated_from.clone(),
         skipped: settings.skipped,
+        auto_check: settings.check,
     }
 }
 
@@ -225,7 +233,12 @@ fn set(app: &AppHandle, status: Status) {
             }
             _ => "Check for Updates…".to_owned(),
         };
-        let _ = item.set_text(text);
+        if let Ok(mut shown) = updates.tray_text.lock()
+            && *shown != text
+        {
+            let _ = item.set_text(&text);
+            *shown = text;
+        }
     }
     // Counting programs reads SQLite: not on the caller's (async) thread.
     let app = app.clone();
@@ -281,8 +294,11 @@ pub async fn check(app: &AppHandle, manual: bool) {
         set(app, Status::Checking);
     }
     let result = match updater(app) {
-        Ok(updater) => updater.check().await.map_err(|err| explain(&err)),
-        Err(message) => Err(message),
+        Ok(updater) => updater
+            .check()
+            .await
+            .map_err(|err| (kind_of(&err), explain(&err))),
+        Err(message) => Err(("configuration", message)),
     };
     match result {
         Ok(Some(update)) => {
@@ -306,11 +322,12 @@ pub async fn check(app: &AppHandle, manual: bool) {
             }
             set(app, Status::UpToDate);
         }
-        Err(message) => {
+        Err((kind, message)) => {
+            // The same kind of failure again (the details of a network error vary) stays quiet.
             let again = updates
                 .reported
                 .lock()
-                .map(|mut r| r.replace(message.clone()).as_deref() == Some(message.as_str()))
+                .map(|mut r| r.replace(kind).is_some_and(|k| k == kind))
                 .unwrap_or(false);
             if again && !manual {
                 tracing::debug!(%message, "the update check failed again");
@@ -335,9 +352,10 @@ pub async fn install(app: &AppHandle) -> Result<(), String> {
         return Err("An update check or install is already under way.".into());
     };
     let update = updates.found.lock().ok().and_then(|f| f.clone());
-    let Some(update) = update else {
+    let Some(mut update) = update else {
         return Err("No update is on offer; check for updates first.".into());
     };
+    update.timeout = Some(DOWNLOAD_TIMEOUT);
     let offer = match updates.status() {
         Status::Available { offer } | Status::Failed { offer: Some(offer), .. } => offer,
         _ => Offer {
@@ -590,6 +608,49 @@ pub async fn update_skip(app: AppHandle) {
     let _ = tauri::async_runtime::spawn_blocking(move || skip(&app)).await;
 }
 
+/// What kind of failure `err` is, to report each kind once.
+fn kind_of(err: &UpdaterError) -> &'static str {
+    match err {
+        UpdaterError::Reqwest(e) if e.is_decode() => "answer",
+        UpdaterError::Reqwest(_) | UpdaterError::Network(_) => "network",
+        UpdaterError::Serialization(_) | UpdaterError::ReleaseNotFound => "answer",
+        UpdaterError::TargetsNotFound(_) | UpdaterError::TargetNotFound(_) => "platform",
+        UpdaterError::Minisign(_)
+        | UpdaterError::Base64(_)
+        | UpdaterError::SignatureUtf8(_)
+        | UpdaterError::SignedVersionMismatch { .. }
+        | UpdaterError::MissingSignedVersion => "signature",
+        _ => "other",
+    }
+}
+
+/// An error and its causes, "outer: inner: …" (reqwest's own message leaves the cause out).
+fn with_causes(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(e) = source {
+        let more = e.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = e.source();
+    }
+    text
+}
+
+/// The `update_auto_check` command: turns the checks at start and every few hours on or off.
+#[tauri::command]
+pub async fn update_auto_check(app: AppHandle, on: bool) -> Result<UpdateView, String> {
+    tauri::async_runtime::spawn_blocking(move || {
+        app.state::<Shell>()
+            .edit_settings(|s| s.updates.check = on);
+        view(&app)
+    })
+    .await
+    .map_err(|err| err.to_string())
+}
+
 /// Why an update failed, in words for the user.
 fn explain(err: &UpdaterError) -> String {
     match err {
@@ -607,7 +668,13 @@ fn explain(err: &UpdaterError) -> String {
         UpdaterError::MissingSignedVersion => {
             "The update's signature does not name its version, so it was refused.".into()
         }
-        UpdaterError::Reqwest(e) => format!("Could not reach the update server: {e}."),
+        UpdaterError::Reqwest(e) if e.is_decode() => format!(
+            "The update server's answer is not a valid latest.json ({}).",
+            with_causes(e)
+        ),
+        UpdaterError::Reqwest(e) => {
+            format!("Could not reach the update server: {}.", with_causes(e))
+        }
         UpdaterError::Network(e) => format!("The download failed: {e}."),
         UpdaterError::Serialization(e) => {
             format!("The update server's answer is not a valid latest.json ({e}).")
@@ -626,7 +693,7 @@ fn explain(err: &UpdaterError) -> String {
             "The update endpoint must use https; fix `updates.endpoint` in desktop.json.".into()
         }
         UpdaterError::EmptyEndpoints => "No update endpoint is configured.".into(),
-        UpdaterError::Io(e) => format!("Could not write the update ({e})."),
+        UpdaterError::Io(e) => format!("Could not write the update ({}).", with_causes(e)),
         UpdaterError::TempDirNotOnSameMountPoint => {
             "Could not replace the app: no temporary folder on the same disk as it.".into()
         }

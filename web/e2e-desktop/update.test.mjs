@@ -255,6 +255,11 @@ test('updates: failures said once, older refused, bad signatures refused, a good
       assert.equal(await dialogText(app), null);
       await app.click('[data-testid=update-open]');
       await app.waitFor('[data-testid=update-install]');
+      // The periodic check can be turned off and on from the dialog.
+      await app.click('[data-testid=update-auto]');
+      await until('checks off saved', () => readJson(settingsFile).updates?.check === false);
+      await app.click('[data-testid=update-auto]');
+      await until('checks on saved', () => readJson(settingsFile).updates?.check === true);
       await app.click('[data-testid=update-later]');
       await until('later saved', () => readJson(settingsFile).updates?.later?.version === NEXT);
 

@@ -9,6 +9,7 @@ const view = (status: UpdateView['status']): UpdateView => ({
   running_programs: 0,
   updated_from: null,
   skipped: null,
+  auto_check: true,
 });
 
 describe('update texts', () => {

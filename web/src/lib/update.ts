@@ -25,6 +25,7 @@ export interface UpdateView {
   running_programs: number;
   updated_from: string | null;
   skipped: string | null;
+  auto_check: boolean;
 }
 
 /** The release the status is about, if any. */

@@ -13,6 +13,8 @@ export class Updater {
   open = $state(false);
   #messages: ConnectionStore | null = null;
   #told = false;
+  /** The last background failure said, so the same one is not said twice. */
+  #said: string | null = null;
 
   async attach(messages: ConnectionStore): Promise<void> {
     this.#messages = messages;
@@ -28,9 +30,13 @@ export class Updater {
       this.#messages?.info(`Grove was updated to ${v.current_version} (from ${v.updated_from}).`);
     }
     if (s === 'available' && v.prompt) this.open = true;
-    // A background check that failed: said once, quietly (the shell sends the same failure once).
-    if (s === 'failed' && !this.open && v.status.state === 'failed' && !v.status.offer) {
+    // A background check that failed: said once, quietly (the shell sends a repeated failure
+    // only once, and the page drops a repeated event).
+    if (v.status.state === 'failed' && !v.status.offer && !this.open && v.status.message !== this.#said) {
+      this.#said = v.status.message;
       this.#messages?.info(`Could not check for updates: ${v.status.message}`);
+    } else if (s !== 'failed') {
+      this.#said = null;
     }
   }
 
@@ -52,6 +58,10 @@ export class Updater {
     } catch {
       // The status event carries the reason; the dialog shows it.
     }
+  }
+
+  async setAutoCheck(on: boolean): Promise<void> {
+    this.take(await invoke<UpdateView>('update_auto_check', { on }));
   }
 
   async later(): Promise<void> {
