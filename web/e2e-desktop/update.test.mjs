@@ -206,6 +206,7 @@ test('updates: failures said once, older refused, bad signatures refused, a good
       const hits = serve.latestHits;
       await until('three more failed checks', () => serve.latestHits >= hits + 3, 30000, 100);
       said = (await messages(app)).filter((m) => m.includes('Could not check for updates'));
+      if (process.env.GROVE_E2E_VERBOSE) console.error(said);
       assert.equal(said.length, 2, JSON.stringify(said));
       assert.match(said[1], /Could not reach the update server/);
 
@@ -269,6 +270,7 @@ test('updates: failures said once, older refused, bad signatures refused, a good
         await app.click('[data-testid=update-install]');
         await app.waitFor('[data-testid=update-error]', 60000);
         const error = await app.exec(`return document.querySelector('[data-testid=update-error]').textContent`);
+        if (process.env.GROVE_E2E_VERBOSE) console.error(`${what}: ${error}`);
         assert.match(error, expected, what);
         assert.match(error, /Grove 0\.1\.0 keeps running/, what);
         assert.ok(alive(pid), `${what}: N is still running`);
@@ -305,6 +307,7 @@ test('updates: failures said once, older refused, bad signatures refused, a good
         120000,
         30,
       );
+      if (process.env.GROVE_E2E_VERBOSE) console.error(`progress: ${[...progress].join(' | ')}`);
       assert.ok(progress.size >= 2, `progress shown: ${[...progress].join(' | ')}`);
       assert.ok([...progress].some((p) => / of .* MB \(\d+ %\)/.test(p)), [...progress].join(' | '));
 
@@ -337,6 +340,7 @@ test('updates: failures said once, older refused, bad signatures refused, a good
       assert.ok(back, `the session is listed after the restart: ${JSON.stringify(sessions.map((s) => s.name))}`);
       assert.equal(back.name, 'keeps-running');
     } finally {
+      if (process.env.GROVE_E2E_VERBOSE) console.error(app.log());
       await app.quit();
       if (relaunched && alive(relaunched)) {
         process.kill(relaunched, 'SIGTERM');
