@@ -24,7 +24,9 @@ const MAX_QUEUED: usize = 32;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum UiAction {
-    FocusSession { session_id: i64 },
+    FocusSession {
+        session_id: i64,
+    },
     NewSession,
     /// Open the update dialog (the tray's update item).
     ShowUpdate,
@@ -86,10 +88,7 @@ impl Shell {
 
     /// A copy of the settings.
     pub fn settings(&self) -> Settings {
-        self.settings
-            .lock()
-            .map(|s| s.clone())
-            .unwrap_or_default()
+        self.settings.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
     /// Stops the server and every terminal (on exit).

@@ -357,7 +357,10 @@ pub async fn install(app: &AppHandle) -> Result<(), String> {
     };
     update.timeout = Some(DOWNLOAD_TIMEOUT);
     let offer = match updates.status() {
-        Status::Available { offer } | Status::Failed { offer: Some(offer), .. } => offer,
+        Status::Available { offer }
+        | Status::Failed {
+            offer: Some(offer), ..
+        } => offer,
         _ => Offer {
             version: update.version.clone(),
             notes: update.body.clone(),
@@ -488,7 +491,10 @@ fn interval_override() -> Option<Duration> {
     if !cfg!(debug_assertions) {
         return None;
     }
-    let secs: u64 = std::env::var("GROVE_UPDATE_INTERVAL_SECS").ok()?.parse().ok()?;
+    let secs: u64 = std::env::var("GROVE_UPDATE_INTERVAL_SECS")
+        .ok()?
+        .parse()
+        .ok()?;
     Some(Duration::from_secs(secs.max(1)))
 }
 
@@ -643,8 +649,7 @@ fn with_causes(err: &dyn std::error::Error) -> String {
 #[tauri::command]
 pub async fn update_auto_check(app: AppHandle, on: bool) -> Result<UpdateView, String> {
     tauri::async_runtime::spawn_blocking(move || {
-        app.state::<Shell>()
-            .edit_settings(|s| s.updates.check = on);
+        app.state::<Shell>().edit_settings(|s| s.updates.check = on);
         view(&app)
     })
     .await
@@ -729,7 +734,8 @@ pub fn stamp_version(context: &mut tauri::Context<Wry>) {
     // "GROVE_VERSION_STAMP=" then the version, NUL-padded. The tests patch the bytes after the
     // prefix in a copy; the prefix occurs exactly once in the binary.
     #[used]
-    static STAMP: [u8; 52] = *b"GROVE_VERSION_STAMP=\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
+    static STAMP: [u8; 52] =
+        *b"GROVE_VERSION_STAMP=\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
     let stamp = std::hint::black_box(&STAMP);
     let value = &stamp[20..];
     let len = value.iter().position(|&b| b == 0).unwrap_or(value.len());
@@ -764,8 +770,7 @@ mod tests {
     fn the_configured_key_is_the_committed_one() {
         let conf = conf();
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let committed =
-            std::fs::read_to_string(dir.join("../signing/updater.pub")).unwrap();
+        let committed = std::fs::read_to_string(dir.join("../signing/updater.pub")).unwrap();
         let updater = &conf["plugins"]["updater"];
         assert_eq!(updater["pubkey"].as_str().unwrap(), committed.trim());
         // The key decodes to a minisign public key.
@@ -774,9 +779,8 @@ mod tests {
             .decode(committed.trim())
             .unwrap();
         let text = String::from_utf8(text).unwrap();
-        minisign_verify::PublicKey::decode(text.lines().nth(1).unwrap()).unwrap();
-        let parsed: tauri_plugin_updater::Config =
-            serde_json::from_value(updater.clone()).unwrap();
+        minisign_verify::PublicKey::decode(&text).unwrap();
+        let parsed: tauri_plugin_updater::Config = serde_json::from_value(updater.clone()).unwrap();
         assert!(parsed.require_signed_version);
         assert!(!parsed.dangerous_insecure_transport_protocol);
         assert!(!parsed.allow_downgrades);
