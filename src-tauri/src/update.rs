@@ -334,6 +334,9 @@ pub async fn check(app: &AppHandle, manual: bool) {
                 return;
             }
             tracing::warn!(%message, "the update check failed");
+            if !manual && matches!(updates.status(), Status::Available { .. }) {
+                return; // the offer found before still stands
+            }
             set(
                 app,
                 Status::Failed {
