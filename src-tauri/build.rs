@@ -6,6 +6,12 @@ fn main() {
             "connection",
             "desktop_ready",
             "github_sign_in",
+            "update_state",
+            "update_check",
+            "update_install",
+            "update_later",
+            "update_skip",
+            "update_auto_check",
         ]));
     if let Err(err) = tauri_build::try_build(attributes) {
         panic!("tauri-build: {err:#}");

@@ -22,6 +22,7 @@ mod local_server;
 mod settings;
 mod shell;
 mod tray;
+mod update;
 
 use std::process::ExitCode;
 
@@ -58,7 +59,10 @@ fn main() -> ExitCode {
 }
 
 fn run() -> anyhow::Result<ExitCode> {
+    update::wait_for_predecessor();
     let mut context = tauri::generate_context!();
+    update::stamp_version(&mut context);
+    let updater = update::plugin(&context);
     // A second launch cannot take the data dir's lock; it gets no server and, once the
     // single-instance plugin has handed its arguments to the first one, exits.
     let server = local_server::data_dir().and_then(LocalServer::start);
@@ -78,6 +82,11 @@ fn run() -> anyhow::Result<ExitCode> {
             }
         }))
         .plugin(tauri_plugin_deep_link::init());
+    // A configuration that does not load turns updates off instead of stopping the app.
+    let (builder, mut updates_off) = match updater {
+        Ok(plugin) => (builder.plugin(plugin), None),
+        Err(reason) => (builder, Some(reason)),
+    };
     // The websocket plugin can open a socket to any URL the page names, so it exists only when
     // its sockets are asked for (to measure them against the webview's own).
     let builder = if plugin_transport() {
@@ -89,12 +98,19 @@ fn run() -> anyhow::Result<ExitCode> {
         .invoke_handler(tauri::generate_handler![
             shell::connection,
             shell::desktop_ready,
-            shell::github_sign_in
+            shell::github_sign_in,
+            update::update_state,
+            update::update_check,
+            update::update_install,
+            update::update_later,
+            update::update_skip,
+            update::update_auto_check
         ])
         .setup(move |app| {
             let server = server?;
             let settings_path = app.path().app_config_dir()?.join("desktop.json");
             app.manage(Shell::new(server, settings_path));
+            update::setup(app.handle(), updates_off.take());
             setup(app.handle())?;
             Ok(())
         })
@@ -118,6 +134,7 @@ fn run() -> anyhow::Result<ExitCode> {
             && let Some(shell) = app.try_state::<Shell>()
         {
             shell.stop();
+            update::relaunch(app);
         }
     });
     Ok(ExitCode::SUCCESS)
@@ -170,8 +187,12 @@ fn setup(app: &tauri::AppHandle) -> anyhow::Result<()> {
             }
         });
         // An AppImage has no installed .desktop file to carry the scheme: register at run time.
-        #[cfg(target_os = "linux")]
-        if std::env::var_os("APPIMAGE").is_some()
+        // On Windows the installer writes the scheme's registry key (bundler, from
+        // plugins.deep-link); a copy run from elsewhere registers itself (HKCU) when the key
+        // names another program. macOS reads it from the bundle's Info.plist (installed .app).
+        #[cfg(any(target_os = "linux", windows))]
+        if (cfg!(windows) || std::env::var_os("APPIMAGE").is_some())
+            && !app.deep_link().is_registered("grove").unwrap_or(false)
             && let Err(err) = app.deep_link().register_all()
         {
             tracing::warn!(%err, "could not register the grove:// scheme");

@@ -10,12 +10,50 @@ use serde::{Deserialize, Serialize};
 pub struct Settings {
     /// Closing the window hides it and keeps sessions running in the tray.
     pub close_to_tray: bool,
+    /// What the updater remembers and where it looks (see `update.rs`).
+    pub updates: UpdateSettings,
+}
+
+/// The updater's part of the settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UpdateSettings {
+    /// Check at start and every few hours (a check downloads only the small `latest.json`).
+    pub check: bool,
+    /// A mirror's `latest.json` instead of the project's GitHub Releases; https only (plain http
+    /// is accepted by debug builds, for the tests).
+    pub endpoint: Option<String>,
+    /// "Skip this version": never offered again unless the user checks by hand.
+    pub skipped: Option<String>,
+    /// "Later": not offered again before this time (Unix seconds) for this version.
+    pub later: Option<Later>,
+    /// The version that ran last, to say "updated to X" once after an update.
+    pub last_version: Option<String>,
+}
+
+impl Default for UpdateSettings {
+    fn default() -> Self {
+        UpdateSettings {
+            check: true,
+            endpoint: None,
+            skipped: None,
+            later: None,
+            last_version: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Later {
+    pub version: String,
+    pub until: u64,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Settings {
             close_to_tray: true,
+            updates: UpdateSettings::default(),
         }
     }
 }

@@ -24,8 +24,12 @@ const MAX_QUEUED: usize = 32;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum UiAction {
-    FocusSession { session_id: i64 },
+    FocusSession {
+        session_id: i64,
+    },
     NewSession,
+    /// Open the update dialog (the tray's update item).
+    ShowUpdate,
 }
 
 /// The address and token of the in-process server, for the UI only.
@@ -71,10 +75,20 @@ impl Shell {
     }
 
     pub fn set_close_to_tray(&self, on: bool) {
+        self.edit_settings(|s| s.close_to_tray = on);
+    }
+
+    /// Changes the settings and saves them.
+    pub fn edit_settings(&self, change: impl FnOnce(&mut Settings)) {
         if let Ok(mut s) = self.settings.lock() {
-            s.close_to_tray = on;
+            change(&mut s);
             s.save(&self.settings_path);
         }
+    }
+
+    /// A copy of the settings.
+    pub fn settings(&self) -> Settings {
+        self.settings.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
     /// Stops the server and every terminal (on exit).

@@ -27,6 +27,10 @@ pub fn build(app: &AppHandle, close_to_tray: bool) -> tauri::Result<Tray> {
         close_to_tray,
         None::<&str>,
     )?;
+    let update = MenuItem::with_id(app, "update", "Check for Updates…", true, None::<&str>)?;
+    if let Some(updates) = app.try_state::<crate::update::Updates>() {
+        updates.set_tray_item(update.clone());
+    }
     let quit = MenuItem::with_id(app, "quit", "Quit Grove", true, None::<&str>)?;
     let menu = Menu::with_items(
         app,
@@ -37,6 +41,7 @@ pub fn build(app: &AppHandle, close_to_tray: bool) -> tauri::Result<Tray> {
             &toggle,
             &new_session,
             &keep,
+            &update,
             &PredefinedMenuItem::separator(app)?,
             &quit,
         ],
@@ -52,6 +57,7 @@ pub fn build(app: &AppHandle, close_to_tray: bool) -> tauri::Result<Tray> {
                 let shell = app.state::<Shell>();
                 shell.set_close_to_tray(!shell.close_to_tray());
             }
+            "update" => crate::update::from_tray(app),
             "quit" => shell::request_quit(app),
             _ => {}
         })

@@ -8,9 +8,13 @@ import { DesktopTransport, type DesktopConnection } from './desktop-transport';
 import { BrowserTransport, type Transport } from './transport';
 import type { Grove } from './grove.svelte';
 import { setDefaultRenderer, type RendererChoice } from './terminal/renderer';
+import { updater } from './updater.svelte';
 
 /** What the shell asks the page to do (the Rust `UiAction`). */
-export type UiAction = { type: 'focus_session'; session_id: number } | { type: 'new_session' };
+export type UiAction =
+  | { type: 'focus_session'; session_id: number }
+  | { type: 'new_session' }
+  | { type: 'show_update' };
 
 export function connection(): Promise<DesktopConnection> {
   return invoke<DesktopConnection>('connection');
@@ -58,12 +62,16 @@ function apply(grove: Grove, action: UiAction): void {
         new KeyboardEvent('keydown', { key: 'N', code: 'KeyN', ctrlKey: true, shiftKey: true, bubbles: true }),
       );
       break;
+    case 'show_update':
+      updater.show();
+      break;
   }
 }
 
 /** Listens for the shell's actions, then takes the ones queued before the page was ready. */
 export async function attach(grove: Grove): Promise<void> {
   await listen<UiAction>('grove:ui-action', (e) => apply(grove, e.payload));
+  await updater.attach(grove.connection);
   const queued = await invoke<UiAction[]>('desktop_ready');
   for (const a of queued) apply(grove, a);
 }
