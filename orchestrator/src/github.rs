@@ -127,10 +127,12 @@ impl OauthApp {
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         OauthApp {
             client_id: env("GROVE_GITHUB_CLIENT_ID")
-                .or(BUILT_CLIENT_ID.map(str::to_owned))
+                .or(BUILT_CLIENT_ID.filter(|v| !v.is_empty()).map(str::to_owned))
                 .unwrap_or_else(|| DEFAULT_CLIENT_ID.to_owned()),
             client_secret: env("GROVE_GITHUB_CLIENT_SECRET")
-                .or(BUILT_CLIENT_SECRET.map(str::to_owned))
+                .or(BUILT_CLIENT_SECRET
+                    .filter(|v| !v.is_empty())
+                    .map(str::to_owned))
                 .map(crate::vault::SecretString::from),
         }
     }
