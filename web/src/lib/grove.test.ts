@@ -6,7 +6,7 @@ import type { Session } from './wire/Session';
 function session(id: number): Session {
   return {
     id, repo_id: 1, name: `s${id}`, branch: `grove/s${id}`, base: 'main', worktree: `/w/${id}`, state: 'active',
-    drift: { kind: 'none' }, port_base: 4000, setup_exit: null, has_setup: false, terminals: [], created_at: id, changes: null,
+    drift: { kind: 'none' }, port_base: 4000, setup_exit: null, has_setup: false, terminals: [], created_at: id, changes: null, pull: null,
   };
 }
 
