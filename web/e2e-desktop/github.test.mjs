@@ -7,7 +7,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDesktopEnv, launchApp, appApi, desktopBinary, runOnce, until, RESULTS } from './harness.mjs';
 import { startStandin } from '../e2e/harness.mjs';
@@ -18,6 +18,7 @@ import { startStandin } from '../e2e/harness.mjs';
 let opened = '';
 
 before(async () => {
+  mkdirSync(RESULTS, { recursive: true });
   env = await startDesktopEnv();
   standin = await startStandin();
   opened = join(env.dir, 'browser-opened.txt');
