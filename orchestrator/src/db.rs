@@ -172,6 +172,11 @@ pub fn now() -> i64 {
         .unwrap_or(0)
 }
 
+/// Unix seconds (GitHub's clock: rate-limit resets, and the wire's `expires_at`/`checked_at`).
+pub fn now_secs() -> i64 {
+    now() / 1000
+}
+
 /// The database connection. Callers hold it behind a mutex and keep each use short.
 #[derive(Debug)]
 pub struct Db {

@@ -26,6 +26,91 @@ export function groveBinary() {
   return bin;
 }
 
+/** The GitHub stand-in's binary: the target dir's, built with cargo if missing. */
+export function standinBinary() {
+  const target = process.env.CARGO_TARGET_DIR ? resolve(ROOT, process.env.CARGO_TARGET_DIR) : join(ROOT, 'target');
+  const bin = join(target, 'debug', 'github-standin');
+  if (!existsSync(bin)) {
+    console.error('building github-standin (cargo build -p grove-github-standin) …');
+    execFileSync('cargo', ['build', '-q', '-p', 'grove-github-standin'], { cwd: ROOT, stdio: 'inherit' });
+  }
+  return bin;
+}
+
+/** The OAuth app the stand-in knows by default. */
+export const STANDIN_CLIENT_ID = 'Ov23li-grove-standin';
+export const STANDIN_CLIENT_SECRET = 'grove-standin-secret';
+
+/**
+ * Starts the GitHub stand-in (GitHub's wire format, and bare repositories served through
+ * `git http-backend`) on a temp root; `admin(method, path, body)` drives its `/_standin/`
+ * controls, `env` is what a Grove server needs to talk to it.
+ */
+export async function startStandin() {
+  const root = mkdtempSync(join(tmpdir(), 'grove-standin-'));
+  const child = spawn(standinBinary(), ['--root', root], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const { url, api_url } = await new Promise((res, rej) => {
+    let out = '';
+    const timer = setTimeout(() => rej(new Error(`github-standin printed nothing in 20 s; stderr:\n${stderr}`)), 20000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      const nl = out.indexOf('\n');
+      if (nl >= 0) {
+        clearTimeout(timer);
+        res(JSON.parse(out.slice(0, nl)));
+      }
+    });
+    child.on('exit', (code) => rej(new Error(`github-standin exited (${code}): ${stderr}`)));
+  });
+  async function admin(method, path, body) {
+    const res = await fetch(`${url}/_standin${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`stand-in ${method} ${path}: ${res.status} ${text}`);
+    return text ? JSON.parse(text) : null;
+  }
+  return {
+    url,
+    apiUrl: api_url,
+    root,
+    admin,
+    env: {
+      GROVE_GITHUB_URL: url,
+      GROVE_GITHUB_API_URL: api_url,
+      GROVE_GITHUB_CLIENT_ID: STANDIN_CLIENT_ID,
+      GROVE_GITHUB_CLIENT_SECRET: STANDIN_CLIENT_SECRET,
+    },
+    /** A repository `owner/name` on the stand-in with `repo`'s `main`, and `origin` pointing at it. */
+    async publish(repo, owner = 'octo', name = 'demo') {
+      const { path, clone_url } = await admin('POST', '/repos', { owner, name });
+      execFileSync('git', ['push', '-q', path, 'main'], { cwd: repo, stdio: 'pipe' });
+      execFileSync('git', ['remote', 'add', 'origin', clone_url], { cwd: repo, stdio: 'pipe' });
+      return { path, cloneUrl: clone_url };
+    },
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await new Promise((r) => {
+          const t = setTimeout(() => {
+            child.kill('SIGKILL');
+            r(undefined);
+          }, 5000);
+          child.on('exit', () => {
+            clearTimeout(t);
+            r(undefined);
+          });
+        });
+      }
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
 /** A git repo with one commit, made with the git CLI. */
 export function fixtureRepo(dir, name = 'demo') {
   const repo = join(dir, name);
@@ -41,8 +126,11 @@ export function fixtureRepo(dir, name = 'demo') {
   return repo;
 }
 
-/** Starts `grove serve`; resolves once it printed its URL. */
-export async function startServer() {
+/**
+ * Starts `grove serve`; resolves once it printed its URL. `env` adds to its environment, `args`
+ * to its command line, and `prepare(repo)` runs on the fixture repo before the server starts.
+ */
+export async function startServer({ env = {}, args = [], prepare = null } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'grove-e2e-'));
   const data = join(dir, 'data');
   const home = join(dir, 'home');
@@ -50,9 +138,10 @@ export async function startServer() {
   // A quiet, predictable shell for the sessions.
   writeFileSync(join(home, '.bashrc'), 'PS1="\\W\\$ "\n');
   const repo = fixtureRepo(dir);
-  const child = spawn(groveBinary(), ['serve', '--data-dir', data], {
+  if (prepare) await prepare(repo);
+  const child = spawn(groveBinary(), ['serve', '--data-dir', data, ...args], {
     cwd: dir,
-    env: { ...process.env, HOME: home, SHELL: '/bin/bash', TERM: 'xterm-256color', RUST_LOG: 'warn' },
+    env: { ...process.env, HOME: home, SHELL: '/bin/bash', TERM: 'xterm-256color', RUST_LOG: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
@@ -72,11 +161,24 @@ export async function startServer() {
     });
     child.on('exit', (code) => rej(new Error(`grove serve exited (${code}): ${stderr}`)));
   });
+  /** The server's API with its launch token (for setup steps that are not under test). */
+  async function api(method, path, body) {
+    const { url: base, token } = JSON.parse(readFileSync(join(data, 'server.json'), 'utf8'));
+    const res = await fetch(`${base}/api/v1${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+    return text ? JSON.parse(text) : null;
+  }
   return {
     url,
     repo,
     dir,
     child,
+    api,
     stderr: () => stderr,
     async stop() {
       if (child.exitCode === null) {

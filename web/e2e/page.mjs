@@ -8,7 +8,7 @@ import { startServer, startBrowser, until, RESULTS } from './harness.mjs';
 
 /** The UI handle; `page` and `server` are set by `start()`, and `stop()` takes a last screenshot
  *  named `finalShot`. */
-export function useUi(finalShot) {
+export function useUi(finalShot, serverOptions = undefined) {
   const ui = {
     /** @type {Awaited<ReturnType<typeof startServer>>} */ server: null,
     /** @type {import('playwright-core').Page} */ page: null,
@@ -47,7 +47,7 @@ export function useUi(finalShot) {
   /** @type {Awaited<ReturnType<typeof startBrowser>>} */ let chrome;
   ui.start = async () => {
     mkdirSync(RESULTS, { recursive: true });
-    ui.server = await startServer();
+    ui.server = await startServer(typeof serverOptions === 'function' ? await serverOptions() : serverOptions);
     chrome = await startBrowser();
     ui.profile = chrome.profile;
     ui.page = chrome.context.pages()[0] ?? (await chrome.context.newPage());

@@ -293,6 +293,6 @@ pub fn status(
         checks: overall,
         check_items: checks,
         head_sha: pull.head.sha,
-        checked_at: crate::db::now(),
+        checked_at: crate::db::now_secs(),
     })
 }

@@ -327,7 +327,7 @@ impl Grove {
         let login = DeviceLogin {
             user_code: code.user_code.clone(),
             verification_uri: code.verification_uri.clone(),
-            expires_at: crate::db::now() + i64::try_from(code.expires_in).unwrap_or(900),
+            expires_at: crate::db::now_secs() + i64::try_from(code.expires_in).unwrap_or(900),
         };
         *self.gh().device.lock() = Some(PendingDevice { login });
         *self.gh().problem.lock() = None;
@@ -791,7 +791,7 @@ impl Grove {
                 .map(|e| crate::github::host_of(&e.api));
             if let Some(rate) = api_host.and_then(|h| self.gh().http.rate_limit(&h))
                 && rate.remaining < 50
-                && rate.reset > crate::db::now()
+                && rate.reset > crate::db::now_secs()
             {
                 tracing::info!(
                     reset = rate.reset,

@@ -70,6 +70,9 @@ function apply(grove: Grove, action: UiAction): void {
 
 /** Listens for the shell's actions, then takes the ones queued before the page was ready. */
 export async function attach(grove: Grove): Promise<void> {
+  // "Sign in with GitHub" opens the system browser through the shell; the grove:// redirect is
+  // handled there and reaches the page as a `github_changed` event.
+  grove.github.browserSignIn = (workflow) => invoke<string>('github_sign_in', { workflow });
   await listen<UiAction>('grove:ui-action', (e) => apply(grove, e.payload));
   await updater.attach(grove.connection);
   const queued = await invoke<UiAction[]>('desktop_ready');

@@ -10,6 +10,7 @@ import { TerminalStore } from './stores/terminals.svelte';
 import { TrustStore } from './stores/trust.svelte';
 import { ReviewStores } from './stores/review.svelte';
 import { SecretStore, isVaultLocked } from './stores/secrets.svelte';
+import { GithubStore } from './stores/github.svelte';
 import type { Event } from './wire/Event';
 import type { UiState } from './wire/UiState';
 import { markFirstScreenUp, markOnce, whenIdle } from './startup';
@@ -25,6 +26,7 @@ export class Grove {
   readonly trust: TrustStore;
   readonly reviews: ReviewStores;
   readonly secrets: SecretStore;
+  readonly github: GithubStore;
   #events: Closable | null = null;
   #attempt = 0;
   /** The events socket has been open before. */
@@ -42,6 +44,7 @@ export class Grove {
     this.trust = new TrustStore(transport);
     this.reviews = new ReviewStores(transport);
     this.secrets = new SecretStore(transport);
+    this.github = new GithubStore(transport, this.sessions);
   }
 
   /**
@@ -95,6 +98,9 @@ export class Grove {
         void this.secrets.load().catch((e: unknown) => {
           if (!early && current()) this.connection.error(`Could not read the vault's state: ${messageOf(e)}`);
         });
+        void this.github.load().catch((e: unknown) => {
+          if (!early && current()) this.connection.error(`Could not read the GitHub sign-in: ${messageOf(e)}`);
+        });
       };
       if (early) whenIdle(secondary);
       else secondary();
@@ -127,6 +133,8 @@ export class Grove {
     } catch (e) {
       // A locked vault is not a failure to report but a question to ask: the unlock prompt.
       if (isVaultLocked(e)) this.secrets.prompt = true;
+      // Likewise a GitHub action without a sign-in opens the sign-in.
+      if (e instanceof RequestError && e.error.code === 'github_signed_out') this.github.prompt = true;
       this.connection.error(`${what}: ${messageOf(e)}`);
       return false;
     }
@@ -191,9 +199,17 @@ export class Grove {
       case 'vault_changed':
         this.secrets.changed(ev.status);
         if (ev.status.state === 'unlocked') void this.secrets.load().catch(() => {});
+        // The GitHub token lives in the vault: whether Grove is signed in follows it.
+        void this.github.load().catch(() => {});
         break;
       case 'secrets_changed':
         if (this.secrets.unlocked) void this.secrets.load().catch(() => {});
+        break;
+      case 'github_changed':
+        this.github.changed(ev.status);
+        break;
+      case 'push_progress':
+        this.github.progress(ev.session_id, ev.line);
         break;
       case 'resync':
         void this.reload();
@@ -205,6 +221,7 @@ export class Grove {
       case 'session_removed':
         this.sessions.apply(ev);
         this.reviews.removed(ev.session_id);
+        this.github.removed(ev.session_id);
         break;
       default:
         this.sessions.apply(ev);

@@ -7,6 +7,7 @@ import type { Event } from '../wire/Event';
 import type { CreateSessionRequest } from '../wire/CreateSessionRequest';
 import type { CreateStage } from '../wire/CreateStage';
 import type { Repo } from '../wire/Repo';
+import type { PullStatus } from '../wire/PullStatus';
 
 export type Badge =
   | { kind: 'attention' }
@@ -217,6 +218,12 @@ export class SessionStore {
 
   upsert(s: Session): void {
     this.byId[s.id] = s;
+  }
+
+  /** A pull request status from an answer (the server also sends it with `session_updated`). */
+  setPull(id: number, pull: PullStatus): void {
+    const s = this.byId[id];
+    if (s) s.pull = pull;
   }
 
   removed(id: number): void {

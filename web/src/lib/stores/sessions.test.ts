@@ -25,7 +25,7 @@ function term(id: number, session_id: number, over: Partial<TerminalInfo> = {}):
 function session(id: number, repo_id: number, created_at: number, over: Partial<Session> = {}): Session {
   return {
     id, repo_id, name: `s${id}`, branch: `grove/s${id}`, base: 'main', worktree: `/w/${id}`, state: 'active',
-    drift: { kind: 'none' }, port_base: 4000, setup_exit: null, has_setup: false, terminals: [term(id * 10, id)], created_at, changes: null, ...over,
+    drift: { kind: 'none' }, port_base: 4000, setup_exit: null, has_setup: false, terminals: [term(id * 10, id)], created_at, changes: null, pull: null, ...over,
   };
 }
 
