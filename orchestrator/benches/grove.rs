@@ -974,7 +974,21 @@ fn yes_pids(marker: &str) -> Vec<i32> {
     pids
 }
 
-fn signal_pids(pids: &[i32], signal: libc::c_int) {
+/// The signals the scale benchmark sends to its floods.
+#[derive(Clone, Copy)]
+enum Sig {
+    Stop,
+    Cont,
+    Kill,
+}
+
+#[cfg(unix)]
+fn signal_pids(pids: &[i32], signal: Sig) {
+    let signal = match signal {
+        Sig::Stop => libc::SIGSTOP,
+        Sig::Cont => libc::SIGCONT,
+        Sig::Kill => libc::SIGKILL,
+    };
     for &pid in pids {
         // SAFETY: plain kill(2) on a process this benchmark started (directly or via grove).
         unsafe {
@@ -982,6 +996,11 @@ fn signal_pids(pids: &[i32], signal: libc::c_int) {
         }
     }
 }
+
+/// The scale benchmark pauses floods with job-control signals, which Windows does not have; it
+/// runs on unix only (the Windows check only compiles it).
+#[cfg(not(unix))]
+fn signal_pids(_pids: &[i32], _signal: Sig) {}
 
 /// Waits until `n` processes run `yes <marker>` and returns their pids.
 fn wait_yes(marker: &str, n: usize) -> Vec<i32> {
@@ -1108,8 +1127,8 @@ fn echo_latency_scale() {
         })
         .collect();
     let bare_yes = wait_yes(&bare_marker, SCALE_FLOODS);
-    signal_pids(&grove_yes, libc::SIGSTOP);
-    signal_pids(&bare_yes, libc::SIGSTOP);
+    signal_pids(&grove_yes, Sig::Stop);
+    signal_pids(&bare_yes, Sig::Stop);
     eprintln!(
         "echo_latency_scale: {} sessions ready in {:.1} s; serve args: {serve_args:?}",
         SCALE_IDLE + SCALE_FLOODS + 1,
@@ -1156,7 +1175,7 @@ fn echo_latency_scale() {
                 let (cpu0, t0, log0) =
                     (cpu_s(&pid), Instant::now(), floods_logged(&server, &floods));
                 if phase != ScalePhase::Quiet {
-                    signal_pids(&grove_yes, libc::SIGCONT);
+                    signal_pids(&grove_yes, Sig::Cont);
                 }
                 std::thread::sleep(SCALE_SETTLE);
                 rt.block_on(async {
@@ -1166,20 +1185,20 @@ fn echo_latency_scale() {
                         grove.push(d.as_secs_f64() * 1e6);
                     }
                 });
-                signal_pids(&grove_yes, libc::SIGSTOP);
+                signal_pids(&grove_yes, Sig::Stop);
                 cpu += cpu_s(&pid) - cpu0;
                 secs += t0.elapsed().as_secs_f64();
                 logged += floods_logged(&server, &floods) - log0;
                 // The bare side.
                 if phase != ScalePhase::Quiet {
-                    signal_pids(&bare_yes, libc::SIGCONT);
+                    signal_pids(&bare_yes, Sig::Cont);
                 }
                 std::thread::sleep(SCALE_SETTLE);
                 for i in 0..SCALE_BLOCK {
                     let b = byte(block * SCALE_BLOCK + i);
                     bare.push(bare_trip(&mut pty, b).as_secs_f64() * 1e6);
                 }
-                signal_pids(&bare_yes, libc::SIGSTOP);
+                signal_pids(&bare_yes, Sig::Stop);
             }
             let client_bytes = clients.bytes.load(Relaxed) - client_bytes0;
             let rss_kib = rss_kib(&pid);
@@ -1196,13 +1215,13 @@ fn echo_latency_scale() {
         });
         results.push((phase, result));
     }
-    signal_pids(&bare_yes, libc::SIGCONT);
-    signal_pids(&grove_yes, libc::SIGCONT);
+    signal_pids(&bare_yes, Sig::Cont);
+    signal_pids(&grove_yes, Sig::Cont);
     for mut child in bare_floods {
         let _ = child.kill();
         let _ = child.wait();
     }
-    signal_pids(&bare_yes, libc::SIGKILL);
+    signal_pids(&bare_yes, Sig::Kill);
     for (phase, r) in results {
         let baseline_is = if phase == ScalePhase::Quiet {
             "the same round trip on a bare portable-pty `cat`, nothing flooding"

@@ -109,6 +109,7 @@ mod tests {
                 .collect(),
             created_at,
             changes: None,
+            pull: None,
         }
     }
 
