@@ -298,6 +298,21 @@ pub enum Event {
         session_id: i64,
         line: String,
     },
+    /// A remote server was added, or its connection changed (connecting, connected, offline…).
+    RemoteChanged {
+        remote: Remote,
+    },
+    /// A remote server was removed: drop its sessions and close its panes.
+    RemoteRemoved {
+        name: String,
+    },
+    /// An event of the remote server `server`, relayed. Its ids are that server's own. After the
+    /// remote (re)connects (a `remote_changed` to `connected`), reload its state: events it sent
+    /// while it was offline are not replayed.
+    Remote {
+        server: String,
+        event: Box<Event>,
+    },
     /// The event stream fell behind and dropped events: reload the state.
     Resync,
 }
@@ -662,6 +677,19 @@ pub enum ErrorCode {
     PushFailed,
     /// The repository does not allow draft pull requests: open a normal one.
     DraftUnsupported,
+    /// A remote server is not connected (offline, restarting, wrong token, changed certificate):
+    /// the message says which and what to do.
+    RemoteOffline,
+    /// The remote refused the token it was added with: remove it and add it again with the
+    /// remote's current token.
+    RemoteUnauthorized,
+    /// The remote's TLS certificate is not the one pinned when it was added. Refused; never
+    /// re-pinned silently.
+    FingerprintMismatch,
+    /// The remote speaks another protocol version; the message names both.
+    IncompatibleRemote,
+    /// A remote of that name exists already.
+    RemoteExists,
     Unauthorized,
     Forbidden,
     Internal,
@@ -989,6 +1017,82 @@ pub enum ServerFrame {
     Error { error: ApiError },
 }
 
+// ---- remote servers ----
+
+/// How far a remote server's connection got.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RemoteState {
+    /// Connecting (or reconnecting after a drop; `detail` says why it dropped).
+    Connecting,
+    Connected,
+    /// Unreachable, refused, timed out, the tunnel down: retried with backoff; `detail` says why.
+    Offline,
+    /// The remote refused the stored token.
+    Unauthorized,
+    /// The certificate is not the pinned one. Refused loudly; never re-pinned silently.
+    FingerprintMismatch,
+    /// The remote speaks another protocol version.
+    Incompatible,
+    /// SSH does not know the remote's host key: verify it with `ssh` once (never auto-accepted).
+    HostKeyUnknown,
+    /// The vault is locked, so the remote's token cannot be read: unlock it.
+    Locked,
+}
+
+/// A remote Grove server this server relays to the UI.
+#[derive(Debug, Clone, Serialize, Deserialize, TS, PartialEq)]
+pub struct Remote {
+    /// `[a-z0-9][a-z0-9-]*`, at most 32; `local` is reserved for this server.
+    pub name: String,
+    /// `https://host:port` or `ssh://[user@]host[:port]`.
+    pub url: String,
+    /// With `ssh://`: the port the remote `grove serve` listens on, on its own loopback.
+    pub remote_port: Option<u16>,
+    /// The pinned SHA-256 of the remote's TLS certificate (`AB:CD:…`, 32 bytes); `None` when the
+    /// system's roots are trusted instead, or over SSH.
+    pub fingerprint: Option<String>,
+    pub state: RemoteState,
+    /// Why it is not connected, and what to do; `None` when connected.
+    pub detail: Option<String>,
+    /// The remote's Grove version once it answered.
+    pub version: Option<String>,
+    /// Sessions of the remote that need the user (for the tray and "needs you").
+    pub attention: u32,
+}
+
+/// `POST /api/v1/remotes`.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct AddRemoteRequest {
+    pub name: String,
+    pub url: String,
+    /// The remote server's token (its `--token-file`).
+    #[ts(type = "string")]
+    pub token: SecretText,
+    /// Pin this fingerprint; without it the certificate the remote presents now is pinned
+    /// (trust on first use), unless the system's roots already trust it.
+    #[serde(default)]
+    #[ts(optional)]
+    pub fingerprint: Option<String>,
+    /// Required with `ssh://`: the remote `grove serve`'s port on its loopback.
+    #[serde(default)]
+    #[ts(optional)]
+    pub remote_port: Option<u16>,
+}
+
+/// `GET /api/v1/health`: what a server is and which protocol it speaks.
+#[derive(Debug, Clone, Serialize, Deserialize, TS, PartialEq)]
+pub struct Health {
+    pub ok: bool,
+    pub version: String,
+    /// [`PROTOCOL_VERSION`]; missing in Grove before remotes (treated as incompatible).
+    #[serde(default)]
+    pub protocol: u32,
+}
+
+/// The API and socket protocol this Grove speaks. A remote must speak the same.
+pub const PROTOCOL_VERSION: u32 = 1;
+
 /// Everything exported to TypeScript, for the generator and the staleness test.
 pub fn export_all(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> {
     // Offsets and ids are u64/i64 in Rust; they stay far below 2^53, so `number` is exact.
@@ -999,6 +1103,10 @@ pub fn export_all(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> {
         ($($t:ty),* $(,)?) => { $( <$t as TS>::export_all(&cfg)?; )* };
     }
     export!(
+        Remote,
+        RemoteState,
+        AddRemoteRequest,
+        Health,
         Repo,
         RepoTrust,
         TrustRequest,

@@ -17,8 +17,8 @@ use super::heartbeat::{Heartbeat, Liveness};
 use crate::error::GroveError;
 use crate::grove::Grove;
 use crate::wire::{
-    AddRepoRequest, ApiError, CreateSessionRequest, ErrorCode, Event, ForceRequest,
-    NewTerminalRequest, SuggestNameQuery, SuggestedName, TrustRequest,
+    AddRepoRequest, ApiError, CreateSessionRequest, ErrorCode, Event, ForceRequest, Health,
+    NewTerminalRequest, PROTOCOL_VERSION, SuggestNameQuery, SuggestedName, TrustRequest,
 };
 
 pub(super) fn routes() -> Router<AppState> {
@@ -114,16 +114,11 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for MaybeBody
     }
 }
 
-#[derive(Serialize)]
-struct Health {
-    ok: bool,
-    version: &'static str,
-}
-
 async fn health() -> Json<Health> {
     Json(Health {
         ok: true,
-        version: env!("CARGO_PKG_VERSION"),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        protocol: PROTOCOL_VERSION,
     })
 }
 

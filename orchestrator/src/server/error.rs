@@ -35,7 +35,12 @@ pub(crate) fn status_of(code: ErrorCode) -> StatusCode {
         | C::HunkNotFound
         | C::VaultCorrupt
         | C::GithubSignedOut
-        | C::PushRejected => StatusCode::CONFLICT,
+        | C::PushRejected
+        | C::RemoteExists => StatusCode::CONFLICT,
+        C::RemoteOffline => StatusCode::SERVICE_UNAVAILABLE,
+        C::RemoteUnauthorized | C::FingerprintMismatch | C::IncompatibleRemote => {
+            StatusCode::BAD_GATEWAY
+        }
         C::GithubUnreachable | C::GithubError | C::PushFailed => StatusCode::BAD_GATEWAY,
         C::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         C::BadState => StatusCode::BAD_REQUEST,

@@ -2,6 +2,7 @@
 import type { ChangeSummary } from "./ChangeSummary";
 import type { CreateStage } from "./CreateStage";
 import type { GithubStatus } from "./GithubStatus";
+import type { Remote } from "./Remote";
 import type { Repo } from "./Repo";
 import type { RepoTrust } from "./RepoTrust";
 import type { Session } from "./Session";
@@ -11,4 +12,4 @@ import type { VaultStatus } from "./VaultStatus";
 /**
  * Events on `/api/v1/events`.
  */
-export type Event = { "type": "repo_added", repo: Repo, } | { "type": "repo_removed", repo_id: number, } | { "type": "session_progress", repo_id: number, name: string, stage: CreateStage, message: string | null, } | { "type": "session_updated", session: Session, } | { "type": "session_removed", session_id: number, } | { "type": "terminal_updated", terminal: TerminalInfo, } | { "type": "terminal_removed", session_id: number, terminal_id: number, } | { "type": "attention", session_id: number, terminal_id: number, message: string | null, } | { "type": "session_changes", session_id: number, summary: ChangeSummary, paths: Array<string>, all: boolean, } | { "type": "repo_trust_changed", trust: RepoTrust, } | { "type": "vault_changed", status: VaultStatus, } | { "type": "secrets_changed" } | { "type": "github_changed", status: GithubStatus, } | { "type": "push_progress", session_id: number, line: string, } | { "type": "resync" };
+export type Event = { "type": "repo_added", repo: Repo, } | { "type": "repo_removed", repo_id: number, } | { "type": "session_progress", repo_id: number, name: string, stage: CreateStage, message: string | null, } | { "type": "session_updated", session: Session, } | { "type": "session_removed", session_id: number, } | { "type": "terminal_updated", terminal: TerminalInfo, } | { "type": "terminal_removed", session_id: number, terminal_id: number, } | { "type": "attention", session_id: number, terminal_id: number, message: string | null, } | { "type": "session_changes", session_id: number, summary: ChangeSummary, paths: Array<string>, all: boolean, } | { "type": "repo_trust_changed", trust: RepoTrust, } | { "type": "vault_changed", status: VaultStatus, } | { "type": "secrets_changed" } | { "type": "github_changed", status: GithubStatus, } | { "type": "push_progress", session_id: number, line: string, } | { "type": "remote_changed", remote: Remote, } | { "type": "remote_removed", name: string, } | { "type": "remote", server: string, event: Event, } | { "type": "resync" };
