@@ -11,6 +11,7 @@ mod conn;
 mod error;
 mod github;
 mod heartbeat;
+mod relay;
 mod review;
 mod secrets;
 pub mod server_file;

@@ -13,6 +13,8 @@ use serde::de::DeserializeOwned;
 pub struct Client {
     pub base: String,
     pub token: String,
+    /// `/api/v1`, or a remote's relay `/api/v1/remotes/NAME/relay` (`--server NAME`).
+    pub prefix: String,
     data_dir: PathBuf,
     agent: ureq::Agent,
 }
@@ -30,13 +32,27 @@ impl Client {
         Ok(Client {
             base: file.url,
             token: file.token,
+            prefix: "/api/v1".into(),
             data_dir: data_dir.to_owned(),
             agent,
         })
     }
 
+    /// Talks to the remote server `server` through this one's relay (`None`/`local`: this one).
+    pub fn on_server(mut self, server: Option<&str>) -> Client {
+        if let Some(name) = server.filter(|n| *n != "local") {
+            self.prefix = format!("/api/v1/remotes/{name}/relay");
+        }
+        self
+    }
+
+    /// The API's root URL: this server's, or a remote's through the relay.
+    pub fn api_url(&self) -> String {
+        format!("{}{}", self.base, self.prefix)
+    }
+
     fn url(&self, path: &str) -> String {
-        format!("{}/api/v1{path}", self.base)
+        format!("{}{path}", self.api_url())
     }
 
     fn finish<T: DeserializeOwned>(
