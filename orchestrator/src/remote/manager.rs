@@ -126,6 +126,8 @@ struct Entry {
     /// Wakes the task early (a token arrived, the vault was unlocked).
     wake: Notify,
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The remote's session names, by id (for notifications).
+    names: Mutex<HashMap<i64, String>>,
 }
 
 impl Entry {
@@ -206,6 +208,7 @@ impl Remotes {
             route: Mutex::new(None),
             wake: Notify::new(),
             task: Mutex::new(None),
+            names: Mutex::new(HashMap::new()),
             spec,
         });
         let task = self
@@ -272,6 +275,13 @@ impl Remotes {
 
     pub fn get(&self, name: &str) -> Option<Remote> {
         self.shared.entries.lock().get(name).map(|e| e.view())
+    }
+
+    /// The name of a remote's session, when it is known.
+    pub fn session_name(&self, server: &str, session_id: i64) -> Option<String> {
+        let entry = self.shared.entries.lock().get(server).cloned()?;
+        let name = entry.names.lock().get(&session_id).cloned();
+        name
     }
 
     /// Sessions of every remote that need the user.
@@ -500,6 +510,7 @@ async fn connect_and_follow(
     };
     let mut cache: HashMap<i64, Session> = sessions.into_iter().map(|s| (s.id, s)).collect();
     *entry.route.lock() = Some(route.clone());
+    *entry.names.lock() = cache.values().map(|s| (s.id, s.name.clone())).collect();
     let name = entry.spec.name.clone();
     tracing::info!(remote = %name, %version, "remote connected");
     set_status(entry, events, |st| {
@@ -547,6 +558,7 @@ async fn connect_and_follow(
                 }
                 let n = attention(&cache);
                 set_status(entry, events, |st| st.attention = n);
+                *entry.names.lock() = cache.values().map(|s| (s.id, s.name.clone())).collect();
                 let _ = events.send(Event::Remote { server: name.clone(), event: Box::new(event) });
             }
             _ = ping.tick() => {
