@@ -32,6 +32,7 @@ mod grove;
 mod live;
 mod monitor;
 mod repo_config;
+pub mod remote;
 pub mod server;
 mod trust;
 pub mod vault;

@@ -13,6 +13,8 @@ mod github;
 mod heartbeat;
 mod review;
 mod secrets;
+#[cfg(feature = "tls")]
+pub mod self_signed;
 pub mod server_file;
 mod terminal_ws;
 mod ui;
