@@ -167,7 +167,8 @@ enum Command {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on. Anything but loopback requires --tls-cert and --tls-key.
+    /// Address to listen on. Anything but loopback requires TLS (--tls-cert and --tls-key, or
+    /// --tls-self-signed).
     #[arg(long, default_value = "127.0.0.1")]
     host: IpAddr,
     /// Port (0 = pick a free one).
@@ -177,6 +178,10 @@ pub struct ServeArgs {
     tls_cert: Option<PathBuf>,
     #[arg(long, requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Serve TLS with a self-signed certificate kept in the data dir (made on first use; the same
+    /// across restarts). Its SHA-256 fingerprint is printed, for `grove remote add --fingerprint`.
+    #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
+    tls_self_signed: bool,
     /// Read the token from this file (mode 0600) instead of generating one.
     #[arg(long)]
     token_file: Option<PathBuf>,

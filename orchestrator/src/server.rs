@@ -14,6 +14,8 @@ mod heartbeat;
 mod relay;
 mod review;
 mod secrets;
+#[cfg(feature = "tls")]
+pub mod self_signed;
 pub mod server_file;
 mod terminal_ws;
 mod ui;

@@ -19,16 +19,43 @@ pub struct Client {
     agent: ureq::Agent,
 }
 
+/// TLS trusting exactly the server's self-signed certificate: the file the server file names,
+/// once its fingerprint is checked to be the one the running server announced.
+fn pinned_tls(fingerprint: &str, cert: Option<&Path>) -> anyhow::Result<ureq::tls::TlsConfig> {
+    use grove_orchestrator::remote::tls::Fingerprint;
+    let expected: Fingerprint = fingerprint
+        .parse()
+        .map_err(|e| anyhow!("the server file's fingerprint: {e}"))?;
+    let cert = cert.ok_or_else(|| {
+        anyhow!("the server file has a TLS fingerprint but no certificate: restart `grove serve`")
+    })?;
+    let pem = fs_err::read(cert)?;
+    let cert_der = ureq::tls::Certificate::from_pem(&pem)
+        .map_err(|e| anyhow!("{} is not a PEM certificate: {e}", cert.display()))?;
+    let got = Fingerprint::of(cert_der.der());
+    if got != expected {
+        bail!(
+            "{} (fingerprint {got}) is not the certificate the running server uses ({expected}): restart `grove serve`",
+            cert.display()
+        );
+    }
+    Ok(ureq::tls::TlsConfig::builder()
+        .root_certs(ureq::tls::RootCerts::new_with_certs(&[cert_der]))
+        .build())
+}
+
 impl Client {
     /// Finds the running server of `data_dir`. The token is used only when the server file
     /// belongs to a live Grove process of this user (see [`ServerFile::read_live`]).
     pub fn connect(data_dir: &Path) -> anyhow::Result<Client> {
         let file = ServerFile::read_live(data_dir)?;
-        let agent: ureq::Agent = ureq::Agent::config_builder()
+        let mut config = ureq::Agent::config_builder()
             .http_status_as_error(false)
-            .timeout_global(Some(std::time::Duration::from_secs(600)))
-            .build()
-            .into();
+            .timeout_global(Some(std::time::Duration::from_secs(600)));
+        if let Some(fingerprint) = &file.fingerprint {
+            config = config.tls_config(pinned_tls(fingerprint, file.tls_cert.as_deref())?);
+        }
+        let agent: ureq::Agent = config.build().into();
         Ok(Client {
             base: file.url,
             token: file.token,
