@@ -464,8 +464,15 @@ fn main() -> ExitCode {
         }
     };
     let server = cli.server.clone();
-    if server.is_some() && matches!(cli.command, Command::Serve(_) | Command::Remote(_) | Command::Open { .. }) {
-        eprintln!("grove: --server applies to commands on sessions, repositories and their work, not to `serve`, `remote` or `open`");
+    if server.is_some()
+        && matches!(
+            cli.command,
+            Command::Serve(_) | Command::Remote(_) | Command::Open { .. }
+        )
+    {
+        eprintln!(
+            "grove: --server applies to commands on sessions, repositories and their work, not to `serve`, `remote` or `open`"
+        );
         return ExitCode::FAILURE;
     }
     let connect = |data_dir: &std::path::Path| {
@@ -480,7 +487,14 @@ fn main() -> ExitCode {
                 token_file,
                 fingerprint,
                 remote_port,
-            } => cli::remote::add(&c, &name, &url, token_file.as_deref(), fingerprint, remote_port),
+            } => cli::remote::add(
+                &c,
+                &name,
+                &url,
+                token_file.as_deref(),
+                fingerprint,
+                remote_port,
+            ),
             RemoteCommand::List { json } => cli::remote::list(&c, json),
             RemoteCommand::Rm { name } => cli::remote::rm(&c, &name),
         }),
@@ -544,8 +558,9 @@ fn main() -> ExitCode {
             repo,
         } => connect(&data_dir)
             .and_then(|c| cli::review::revert(&c, &name, repo.as_deref(), path, hunk, uncommitted)),
-        Command::Undo { name, id, repo } => connect(&data_dir)
-            .and_then(|c| cli::review::undo(&c, &name, repo.as_deref(), id)),
+        Command::Undo { name, id, repo } => {
+            connect(&data_dir).and_then(|c| cli::review::undo(&c, &name, repo.as_deref(), id))
+        }
         Command::Comment {
             name,
             at,
@@ -599,15 +614,14 @@ fn main() -> ExitCode {
                 cli::github::pr_status(&c, &name, repo.as_deref(), json)
             }
         }),
-        Command::Open { print } => {
-            connect(&data_dir).and_then(|c| c.open(print))
-        }
+        Command::Open { print } => connect(&data_dir).and_then(|c| c.open(print)),
         Command::Attach {
             name,
             repo,
             terminal,
-        } => connect(&data_dir)
-            .and_then(|c| cli::attach::run(&c, &name, repo.as_deref(), terminal)),
+        } => {
+            connect(&data_dir).and_then(|c| cli::attach::run(&c, &name, repo.as_deref(), terminal))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -306,10 +306,15 @@ mod tests {
         });
         let exit_remote = Event::Remote {
             server: "devbox".into(),
-            event: Box::new(Event::TerminalUpdated { terminal: t.clone() }),
+            event: Box::new(Event::TerminalUpdated {
+                terminal: t.clone(),
+            }),
         };
         assert!(note_for(&exit_remote, &mut exited).is_some());
-        assert!(note_for(&exit_remote, &mut exited).is_none(), "notified twice");
+        assert!(
+            note_for(&exit_remote, &mut exited).is_none(),
+            "notified twice"
+        );
         assert!(note_for(&Event::TerminalUpdated { terminal: t }, &mut exited).is_some());
     }
 }

@@ -28,7 +28,9 @@ fn read_token(file: Option<&Path>) -> anyhow::Result<SecretText> {
         .context("could not read the token from stdin")?;
     let text = text.trim();
     if text.is_empty() {
-        bail!("no token: pass --token-file FILE (the remote's `grove serve --token-file`) or pipe it in");
+        bail!(
+            "no token: pass --token-file FILE (the remote's `grove serve --token-file`) or pipe it in"
+        );
     }
     Ok(SecretText::new(text))
 }
@@ -91,7 +93,10 @@ pub fn list(c: &Client, json: bool) -> anyhow::Result<()> {
         return Ok(());
     }
     for r in &remotes {
-        let port = r.remote_port.map(|p| format!(" → :{p}")).unwrap_or_default();
+        let port = r
+            .remote_port
+            .map(|p| format!(" → :{p}"))
+            .unwrap_or_default();
         println!("{:<16} {}{port}  {}", r.name, r.url, state(r));
         if let Some(d) = &r.detail {
             println!("{:<16} {d}", "");

@@ -82,7 +82,9 @@ impl Grove {
 
     /// After the vault was locked: remotes let go of their tokens and wait for an unlock.
     pub(super) fn remotes_locked(&self) {
-        let Ok(rows) = self.db().remotes() else { return };
+        let Ok(rows) = self.db().remotes() else {
+            return;
+        };
         for row in rows {
             let _ = self.remotes().start(spec_of(&row), None);
         }
@@ -157,7 +159,7 @@ impl Grove {
                     trust: pin.map_or(Trust::SystemRoots, Trust::Pinned),
                 };
                 let checked = async {
-                    route.health().await?;
+                    route.health(&token).await?;
                     route.get_json::<Vec<Session>>("/sessions", &token).await
                 }
                 .await;
@@ -177,7 +179,9 @@ impl Grove {
         let row = RemoteRow {
             name: req.name.clone(),
             url: req.url.clone(),
-            remote_port: req.remote_port.filter(|_| matches!(target, Target::Ssh { .. })),
+            remote_port: req
+                .remote_port
+                .filter(|_| matches!(target, Target::Ssh { .. })),
             fingerprint: fingerprint.map(|f| f.to_string()),
         };
         let grove = self.clone();

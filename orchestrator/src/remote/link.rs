@@ -48,7 +48,9 @@ pub enum LinkError {
     Connect(#[from] ConnectError),
     #[error("the SSH tunnel's local end 127.0.0.1:{port} does not answer: {reason}")]
     Tunnel { port: u16, reason: String },
-    #[error("the remote refused the token it was added with (401): remove it and add it again with its current token")]
+    #[error(
+        "the remote refused the token it was added with (401): remove it and add it again with its current token"
+    )]
     Unauthorized,
     #[error("the remote refused the request ({status}): {message}")]
     Refused { status: StatusCode, message: String },
@@ -133,9 +135,11 @@ impl Route {
             .map_err(|e| LinkError::Protocol(e.to_string()))
     }
 
-    /// Checks that the remote is a Grove speaking this protocol; its version.
-    pub async fn health(&self) -> Result<String, LinkError> {
+    /// Checks that the remote is a Grove speaking this protocol (and takes the token); its
+    /// version.
+    pub async fn health(&self, token: &SecretString) -> Result<String, LinkError> {
         let req = Request::get("/api/v1/health")
+            .header(header::AUTHORIZATION, bearer(token)?)
             .body(axum::body::Body::empty())
             .map_err(|e| LinkError::Protocol(e.to_string()))?;
         let res = self.send(req).await?;
@@ -197,7 +201,9 @@ impl Route {
             "{PROTOCOL}, {TOKEN_PROTOCOL_PREFIX}{}",
             token.expose_secret()
         ))
-        .map_err(|_| LinkError::Protocol("the remote's token is not a valid header value".into()))?;
+        .map_err(|_| {
+            LinkError::Protocol("the remote's token is not a valid header value".into())
+        })?;
         req.headers_mut()
             .insert(header::SEC_WEBSOCKET_PROTOCOL, protocols);
         let config = tungstenite::protocol::WebSocketConfig::default()
@@ -220,8 +226,10 @@ impl Route {
 
 /// The remote's token as a bearer header value (marked sensitive, so it is never logged).
 pub fn bearer(token: &SecretString) -> Result<HeaderValue, LinkError> {
-    let mut v = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
-        .map_err(|_| LinkError::Protocol("the remote's token is not a valid header value".into()))?;
+    let mut v =
+        HeaderValue::from_str(&format!("Bearer {}", token.expose_secret())).map_err(|_| {
+            LinkError::Protocol("the remote's token is not a valid header value".into())
+        })?;
     v.set_sensitive(true);
     Ok(v)
 }

@@ -18,9 +18,7 @@ use tokio_tungstenite::tungstenite::Message;
 use super::link::{LinkError, Route};
 use super::ssh::{SshTarget, Tunnel, TunnelFailure, TunnelState};
 use super::tls::{ConnectError, Fingerprint, Trust};
-use crate::wire::{
-    ErrorCode, Event, Remote, RemoteState, Session, SessionState, TerminalStatus,
-};
+use crate::wire::{ErrorCode, Event, Remote, RemoteState, Session, SessionState, TerminalStatus};
 
 /// What the registry keeps of a remote (its token lives in the vault).
 #[derive(Debug, Clone, PartialEq)]
@@ -76,7 +74,9 @@ pub fn parse_target(url: &str, remote_port: Option<u16>) -> Result<Target, Strin
         }
     }
     if parsed.path() != "/" && !parsed.path().is_empty() {
-        return Err(format!("{url}: a remote's URL has no path; use https://host:port"));
+        return Err(format!(
+            "{url}: a remote's URL has no path; use https://host:port"
+        ));
     }
     let host = match parsed.host() {
         Some(url::Host::Ipv6(ip)) => ip.to_string(),
@@ -314,9 +314,7 @@ impl Remotes {
                     RemoteState::Incompatible => ErrorCode::IncompatibleRemote,
                     _ => ErrorCode::RemoteOffline,
                 };
-                let why = status
-                    .detail
-                    .unwrap_or_else(|| describe(state).to_owned());
+                let why = status.detail.unwrap_or_else(|| describe(state).to_owned());
                 Err(Unavailable {
                     code,
                     message: format!("remote `{name}` is not connected: {why}"),
@@ -349,16 +347,23 @@ const PING_EVERY: Duration = Duration::from_secs(5);
 const SILENCE: Duration = Duration::from_secs(15);
 
 /// Updates a remote's status and tells the UI when it changed.
-fn set_status(
-    entry: &Entry,
-    events: &broadcast::Sender<Event>,
-    f: impl FnOnce(&mut Status),
-) {
+fn set_status(entry: &Entry, events: &broadcast::Sender<Event>, f: impl FnOnce(&mut Status)) {
     let changed = {
         let mut st = entry.status.lock();
-        let before = (st.state, st.detail.clone(), st.version.clone(), st.attention);
+        let before = (
+            st.state,
+            st.detail.clone(),
+            st.version.clone(),
+            st.attention,
+        );
         f(&mut st);
-        before != (st.state, st.detail.clone(), st.version.clone(), st.attention)
+        before
+            != (
+                st.state,
+                st.detail.clone(),
+                st.version.clone(),
+                st.attention,
+            )
     };
     if changed {
         let _ = events.send(Event::RemoteChanged {
@@ -416,9 +421,8 @@ async fn follow(entry: Arc<Entry>, events: broadcast::Sender<Event>) {
                         TunnelState::Down { reason, kind } => {
                             set_status(&entry, &events, |st| {
                                 st.state = match kind {
-                                    TunnelFailure::HostKeyUnknown | TunnelFailure::HostKeyChanged => {
-                                        RemoteState::HostKeyUnknown
-                                    }
+                                    TunnelFailure::HostKeyUnknown
+                                    | TunnelFailure::HostKeyChanged => RemoteState::HostKeyUnknown,
                                     _ => RemoteState::Offline,
                                 };
                                 st.detail = Some(reason);
@@ -496,7 +500,7 @@ async fn connect_and_follow(
     let Some(token) = entry.token.lock().clone() else {
         return Followed::Failed(LinkError::Protocol("no token".into()));
     };
-    let version = match route.health().await {
+    let version = match route.health(&token).await {
         Ok(v) => v,
         Err(e) => return Followed::Failed(e),
     };
@@ -633,18 +637,24 @@ mod tests {
     #[test]
     fn targets() {
         match parse_target("https://devbox.example:7443", None) {
-            Ok(Target::Https { host, port }) => assert_eq!((host.as_str(), port), ("devbox.example", 7443)),
+            Ok(Target::Https { host, port }) => {
+                assert_eq!((host.as_str(), port), ("devbox.example", 7443))
+            }
             other => panic!("{other:?}"),
         }
         match parse_target("https://[::1]:9", None) {
             Ok(Target::Https { host, port }) => assert_eq!((host.as_str(), port), ("::1", 9)),
             other => panic!("{other:?}"),
         }
-        let e = parse_target("http://devbox:80", None).err().unwrap_or_default();
+        let e = parse_target("http://devbox:80", None)
+            .err()
+            .unwrap_or_default();
         assert!(e.contains("--tls-self-signed"), "{e}");
         let e = parse_target("ftp://devbox", None).err().unwrap_or_default();
         assert!(e.contains("unsupported scheme"), "{e}");
-        let e = parse_target("https://devbox/api", None).err().unwrap_or_default();
+        let e = parse_target("https://devbox/api", None)
+            .err()
+            .unwrap_or_default();
         assert!(e.contains("no path"), "{e}");
     }
 }

@@ -42,7 +42,10 @@ async fn add(State(s): State<AppState>, Body(req): Body<AddRemoteRequest>) -> Re
 }
 
 async fn remove(State(s): State<AppState>, Path(name): Path<String>) -> Response {
-    run(s.grove, move |g| g.remove_remote(&name).map(|()| serde_json::json!({}))).await
+    run(s.grove, move |g| {
+        g.remove_remote(&name).map(|()| serde_json::json!({}))
+    })
+    .await
 }
 
 /// Request headers that belong to this hop, or to the UI's side, and are not passed on.
@@ -87,7 +90,11 @@ fn link_error(name: &str, err: &LinkError) -> Response {
     })
 }
 
-async fn relay(State(s): State<AppState>, Path((name, _)): Path<(String, String)>, req: Request) -> Response {
+async fn relay(
+    State(s): State<AppState>,
+    Path((name, _)): Path<(String, String)>,
+    req: Request,
+) -> Response {
     let (route, token) = match s.grove.remotes().route(&name) {
         Ok(r) => r,
         Err(why) => {
@@ -170,12 +177,12 @@ fn to_remote(msg: Message) -> Option<tungstenite::Message> {
     Some(match msg {
         Message::Text(t) => tungstenite::Message::Text(t.as_str().into()),
         Message::Binary(b) => tungstenite::Message::Binary(b),
-        Message::Close(frame) => tungstenite::Message::Close(frame.map(|f| {
-            tungstenite::protocol::CloseFrame {
+        Message::Close(frame) => {
+            tungstenite::Message::Close(frame.map(|f| tungstenite::protocol::CloseFrame {
                 code: f.code.into(),
                 reason: f.reason.as_str().into(),
-            }
-        })),
+            }))
+        }
         // Each hop answers its own pings.
         Message::Ping(_) | Message::Pong(_) => return None,
     })

@@ -124,7 +124,10 @@ fn wait_state(local: &Grove, name: &str, want: RemoteState) -> serde_json::Value
         if state == want {
             return r;
         }
-        assert!(Instant::now() < deadline, "remote {name} never {want:?}: {r}");
+        assert!(
+            Instant::now() < deadline,
+            "remote {name} never {want:?}: {r}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -166,8 +169,16 @@ fn a_tls_remote_through_the_relay() {
         "",
     );
     local.ok("POST", "/vault/unlock", Some(json!({ "passphrase": PASS })));
-    bad(json!({"name": "local", "url": url, "token": remote_token}), "invalid_request", "`local`");
-    bad(json!({"name": "Bad Name", "url": url, "token": remote_token}), "invalid_request", "cannot name a remote");
+    bad(
+        json!({"name": "local", "url": url, "token": remote_token}),
+        "invalid_request",
+        "`local`",
+    );
+    bad(
+        json!({"name": "Bad Name", "url": url, "token": remote_token}),
+        "invalid_request",
+        "cannot name a remote",
+    );
     bad(
         json!({"name": "r1", "url": format!("http://127.0.0.1:{}", remote.port), "token": remote_token}),
         "invalid_request",
@@ -199,17 +210,37 @@ fn a_tls_remote_through_the_relay() {
     // remote printed.
     let (ok, out, err) = cli(
         &local,
-        &["remote", "add", "r1", &url, "--token-file", tf.to_str().unwrap()],
+        &[
+            "remote",
+            "add",
+            "r1",
+            &url,
+            "--token-file",
+            tf.to_str().unwrap(),
+        ],
     );
     assert!(ok, "{out}{err}");
     assert!(out.contains(&remote.fingerprint), "{out}");
     let r = wait_state(&local, "r1", RemoteState::Connected);
     assert_eq!(r["fingerprint"], remote.fingerprint.as_str());
     assert_eq!(r["version"], env!("CARGO_PKG_VERSION"));
-    let (ok, out, _) = cli(&local, &["remote", "add", "r1", &url, "--token-file", tf.to_str().unwrap()]);
+    let (ok, out, _) = cli(
+        &local,
+        &[
+            "remote",
+            "add",
+            "r1",
+            &url,
+            "--token-file",
+            tf.to_str().unwrap(),
+        ],
+    );
     assert!(!ok && !out.contains("added"), "a second r1 was added");
     let (ok, out, _) = cli(&local, &["remote", "list"]);
-    assert!(ok && out.contains("r1") && out.contains("connected"), "{out}");
+    assert!(
+        ok && out.contains("r1") && out.contains("connected"),
+        "{out}"
+    );
 
     // The remote's token is in no file of the local data dir (the vault is encrypted).
     for entry in walk(&root.join("local")) {
@@ -230,8 +261,16 @@ fn a_tls_remote_through_the_relay() {
         let (ok, out, err) = cli(
             &local,
             &[
-                "session", "new", "--repo", "app", "--name", "counter", "--command",
-                "bash", "--server", "r1",
+                "session",
+                "new",
+                "--repo",
+                "app",
+                "--name",
+                "counter",
+                "--command",
+                "bash",
+                "--server",
+                "r1",
             ],
         );
         assert!(ok, "{out}{err}");
@@ -247,7 +286,10 @@ fn a_tls_remote_through_the_relay() {
         assert!(local.sessions().is_empty());
         let listed: Vec<Session> =
             serde_json::from_value(local.ok("GET", "/remotes/r1/relay/sessions", None)).unwrap();
-        assert_eq!(listed.iter().map(|s| s.id).collect::<Vec<_>>(), vec![session.id]);
+        assert_eq!(
+            listed.iter().map(|s| s.id).collect::<Vec<_>>(),
+            vec![session.id]
+        );
         let (ok, out, _) = cli(&local, &["session", "list", "--server", "r1"]);
         assert!(ok && out.contains("counter"), "{out}");
 
@@ -255,7 +297,8 @@ fn a_tls_remote_through_the_relay() {
         let tid = session.terminals[0].id;
         let path = format!("/remotes/r1/relay/terminals/{tid}");
         let mut pane = TermClient::connect_path(&local, &path).await;
-        pane.send_input("for i in $(seq 1 5); do echo tick-$i; done; echo relay-$((40+2))\r").await;
+        pane.send_input("for i in $(seq 1 5); do echo tick-$i; done; echo relay-$((40+2))\r")
+            .await;
         pane.read_until("relay-42").await;
         let offset = pane.offset();
         drop(pane);
@@ -267,7 +310,11 @@ fn a_tls_remote_through_the_relay() {
         assert!(r["detail"].as_str().is_some_and(|d| !d.is_empty()), "{r}");
         let started = Instant::now();
         let (status, err) = local.call("GET", "/remotes/r1/relay/sessions", None);
-        assert_eq!((status, err["code"].as_str()), (503, Some("remote_offline")), "{err}");
+        assert_eq!(
+            (status, err["code"].as_str()),
+            (503, Some("remote_offline")),
+            "{err}"
+        );
         assert!(started.elapsed() < Duration::from_secs(2));
         local.ok("GET", "/sessions", None);
 
@@ -275,10 +322,20 @@ fn a_tls_remote_through_the_relay() {
         // it left off.
         let remote = TlsRemote::start(&root.join("remote"), &tf, free_port_or(remote_port(&r)));
         wait_state(&local, "r1", RemoteState::Connected);
-        let mut pane =
-            TermClient::connect_path(&local, &format!("{path}?from={offset}")).await;
-        assert_eq!(pane.start, offset, "the resumed pane skipped or repeated output");
+        let mut pane = TermClient::connect_path(&local, &format!("{path}?from={offset}")).await;
+        assert_eq!(
+            pane.start, offset,
+            "the resumed pane skipped or repeated output"
+        );
         assert!(pane.snapshot.is_none());
+        // The remote's restart ended the program (as a restart does); starting it again through
+        // the relay continues the same stream.
+        pane.read_to_exit().await;
+        local.ok(
+            "POST",
+            &format!("/remotes/r1/relay/terminals/{tid}/restart"),
+            None,
+        );
         pane.send_input("echo back-$((6*7))\r").await;
         pane.read_until("back-42").await;
         drop(pane);
@@ -292,7 +349,11 @@ fn a_tls_remote_through_the_relay() {
         assert_eq!(r["fingerprint"], json!(r["fingerprint"].as_str().unwrap()));
         assert_ne!(r["fingerprint"], remote.fingerprint.as_str());
         let (status, err) = local.call("GET", "/remotes/r1/relay/sessions", None);
-        assert_eq!((status, err["code"].as_str()), (502, Some("fingerprint_mismatch")), "{err}");
+        assert_eq!(
+            (status, err["code"].as_str()),
+            (502, Some("fingerprint_mismatch")),
+            "{err}"
+        );
 
         // Removed: its events stop, the relay does not know it, its token leaves the vault.
         let (ok, out, err) = cli(&local, &["remote", "rm", "r1"]);
