@@ -396,3 +396,68 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+#[test]
+fn removing_a_remote_closes_its_panes() {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let repo = fixture_repo(root, "app");
+    std::fs::create_dir_all(root.join("remote")).unwrap();
+    let remote_token = "ef".repeat(32);
+    let tf = token_file(root, &remote_token);
+    let remote = TlsRemote::start(&root.join("remote"), &tf, 0);
+    let local = Grove::start(&root.join("local"));
+    local.ok("POST", "/vault/unlock", Some(json!({ "passphrase": PASS })));
+    local.ok(
+        "POST",
+        "/remotes",
+        Some(json!({"name": "box", "url": remote.url(), "token": remote_token, "fingerprint": remote.fingerprint})),
+    );
+    wait_state(&local, "box", RemoteState::Connected);
+    let repo_id = local
+        .ok(
+            "POST",
+            "/remotes/box/relay/repos",
+            Some(json!({ "path": repo })),
+        )
+        .get("id")
+        .and_then(|v| v.as_i64())
+        .unwrap();
+    let session: Session = serde_json::from_value(local.ok(
+        "POST",
+        "/remotes/box/relay/sessions",
+        Some(json!({ "repo_id": repo_id, "name": "s", "command": "bash" })),
+    ))
+    .unwrap();
+    let tid = session.terminals[0].id;
+    rt().block_on(async {
+        let mut pane =
+            TermClient::connect_path(&local, &format!("/remotes/box/relay/terminals/{tid}")).await;
+        pane.send_input("echo up-$((1+1))\r").await;
+        pane.read_until("up-2").await;
+        local.ok("DELETE", "/remotes/box", None);
+        let deadline = tokio::time::Instant::now() + T;
+        let code = loop {
+            match tokio::time::timeout_at(deadline, pane.ws.next()).await {
+                Ok(Some(Ok(Message::Close(frame)))) => break frame.map(|f| u16::from(f.code)),
+                Ok(Some(Ok(_))) => continue,
+                other => panic!("the pane was not closed with a reason: {other:?}"),
+            }
+        };
+        assert_eq!(code, Some(1008));
+    });
+    assert_eq!(local.ok("GET", "/remotes", None), json!([]));
+    // Its token left the vault with it: adding it again needs the token again.
+    let (status, err) = local.call(
+        "POST",
+        "/remotes",
+        Some(json!({"name": "box", "url": remote.url(), "token": "", "fingerprint": remote.fingerprint})),
+    );
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (400, Some("invalid_request"))
+    );
+}
