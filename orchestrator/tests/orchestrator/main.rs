@@ -9,6 +9,7 @@
 
 mod access;
 mod cli;
+mod remote_transport;
 // A git wrapper script on PATH and file modes: unix only.
 #[cfg(unix)]
 mod github;
