@@ -43,25 +43,26 @@ impl SshTarget {
             Some((u, h)) => (Some(u), h),
             None => (None, rest),
         };
-        let (host, port) = if let Some(inner) = hostport.strip_prefix('[') {
-            let (host, after) = inner
-                .split_once(']')
-                .ok_or_else(|| format!("`{url}`: an IPv6 address needs its closing `]`: {form}"))?;
-            match after {
-                "" => (host, None),
-                p => (
-                    host,
-                    Some(p.strip_prefix(':').ok_or_else(|| {
-                        format!("`{url}`: expected `:PORT` after `]`: {form}")
-                    })?),
-                ),
-            }
-        } else {
-            match hostport.rsplit_once(':') {
-                Some((h, p)) => (h, Some(p)),
-                None => (hostport, None),
-            }
-        };
+        let (host, port) =
+            if let Some(inner) = hostport.strip_prefix('[') {
+                let (host, after) = inner.split_once(']').ok_or_else(|| {
+                    format!("`{url}`: an IPv6 address needs its closing `]`: {form}")
+                })?;
+                match after {
+                    "" => (host, None),
+                    p => (
+                        host,
+                        Some(p.strip_prefix(':').ok_or_else(|| {
+                            format!("`{url}`: expected `:PORT` after `]`: {form}")
+                        })?),
+                    ),
+                }
+            } else {
+                match hostport.rsplit_once(':') {
+                    Some((h, p)) => (h, Some(p)),
+                    None => (hostport, None),
+                }
+            };
         let port = port
             .map(|p| {
                 p.parse::<u16>()
@@ -203,8 +204,7 @@ pub(crate) fn classify(stderr: &str, target: &SshTarget) -> (TunnelFailure, Stri
             ),
         );
     }
-    if find("Host key verification failed").is_some() || find("host key is known for").is_some()
-    {
+    if find("Host key verification failed").is_some() || find("host key is known for").is_some() {
         return (
             TunnelFailure::HostKeyUnknown,
             format!(
@@ -441,10 +441,16 @@ mod tests {
             ("ssh://devbox", t(None, "devbox", None)),
             ("ssh://me@devbox", t(Some("me"), "devbox", None)),
             ("ssh://me@devbox:2222", t(Some("me"), "devbox", Some(2222))),
-            ("SSH://devbox.example.com:22/", t(None, "devbox.example.com", Some(22))),
+            (
+                "SSH://devbox.example.com:22/",
+                t(None, "devbox.example.com", Some(22)),
+            ),
             ("ssh://10.0.0.5:2200", t(None, "10.0.0.5", Some(2200))),
             ("ssh://[::1]", t(None, "::1", None)),
-            ("ssh://root@[fe80::1]:2222", t(Some("root"), "fe80::1", Some(2222))),
+            (
+                "ssh://root@[fe80::1]:2222",
+                t(Some("root"), "fe80::1", Some(2222)),
+            ),
         ] {
             let got = SshTarget::parse(url).unwrap_or_else(|e| panic!("{url}: {e}"));
             assert_eq!(got, want, "{url}");
@@ -479,7 +485,10 @@ mod tests {
     fn args_forward_loopback_and_carry_no_secret() {
         let args = ssh_args(&t(Some("me"), "devbox", Some(2222)), 40000, 7777);
         let joined = args.join(" ");
-        assert!(joined.contains("-L 127.0.0.1:40000:127.0.0.1:7777"), "{joined}");
+        assert!(
+            joined.contains("-L 127.0.0.1:40000:127.0.0.1:7777"),
+            "{joined}"
+        );
         assert!(joined.contains("-o BatchMode=yes"), "{joined}");
         assert!(joined.contains("-o StrictHostKeyChecking=yes"), "{joined}");
         assert!(joined.contains("-o ExitOnForwardFailure=yes"), "{joined}");

@@ -13,8 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
@@ -104,7 +104,9 @@ pub enum ConnectError {
     Resolve { host: String },
     #[error("could not connect to {addr}: {reason}")]
     Unreachable { addr: String, reason: String },
-    #[error("{addr} did not answer in time: check that Grove is running there and the port is open")]
+    #[error(
+        "{addr} did not answer in time: check that Grove is running there and the port is open"
+    )]
     Timeout { addr: String },
     #[error(
         "REFUSED: the server's TLS certificate changed (expected fingerprint {expected}, got {got}). Someone may be intercepting the connection; if you regenerated it, remove and add the remote again"
@@ -163,7 +165,9 @@ pub async fn probe(host: &str, port: u16, timeout: Duration) -> Result<Probe, Co
             fingerprint: seen.fingerprint,
             system_trusted: seen.system_error.is_none(),
         }),
-        None => Err(ConnectError::Tls("the server presented no certificate".into())),
+        None => Err(ConnectError::Tls(
+            "the server presented no certificate".into(),
+        )),
     }
 }
 
@@ -302,10 +306,13 @@ impl Verifier {
                     got: s.fingerprint,
                 }
             }
-            (Mode::SystemRoots, Some(Seen {
-                fingerprint,
-                system_error: Some(err),
-            })) => ConnectError::Untrusted {
+            (
+                Mode::SystemRoots,
+                Some(Seen {
+                    fingerprint,
+                    system_error: Some(err),
+                }),
+            ) => ConnectError::Untrusted {
                 fingerprint,
                 reason: err.to_string(),
             },
@@ -395,13 +402,19 @@ mod tests {
         let f = Fingerprint::of(b"not really a certificate");
         let text = f.to_string();
         assert_eq!(text.len(), 32 * 3 - 1);
-        assert!(text.chars().all(|c| c == ':' || c.is_ascii_digit() || c.is_ascii_uppercase()));
+        assert!(
+            text.chars()
+                .all(|c| c == ':' || c.is_ascii_digit() || c.is_ascii_uppercase())
+        );
         assert_eq!(format!("{f:?}"), text);
         assert_eq!(text.parse::<Fingerprint>(), Ok(f));
         assert_eq!(text.to_lowercase().parse::<Fingerprint>(), Ok(f));
         assert_eq!(text.replace(':', "").parse::<Fingerprint>(), Ok(f));
         assert_eq!(format!("sha256:{text}").parse::<Fingerprint>(), Ok(f));
-        assert_eq!(format!("SHA256:{}", text.to_lowercase()).parse::<Fingerprint>(), Ok(f));
+        assert_eq!(
+            format!("SHA256:{}", text.to_lowercase()).parse::<Fingerprint>(),
+            Ok(f)
+        );
         assert_eq!(format!("  {text}\n").parse::<Fingerprint>(), Ok(f));
         // A known value: SHA-256 of the empty string.
         assert_eq!(

@@ -71,8 +71,9 @@ fn uncovered(der: &CertificateDer<'_>, names: &[String]) -> Vec<String> {
     names
         .iter()
         .filter(|n| {
-            ServerName::try_from(n.as_str())
-                .map_or(true, |sn| rustls::client::verify_server_name(&parsed, &sn).is_err())
+            ServerName::try_from(n.as_str()).map_or(true, |sn| {
+                rustls::client::verify_server_name(&parsed, &sn).is_err()
+            })
         })
         .cloned()
         .collect()
@@ -88,9 +89,7 @@ fn generate(files: &TlsFiles, names: &[String]) -> Result<CertificateDer<'static
     let cert = params.self_signed(&key).map_err(fail)?;
     let write_err = |path: &Path| {
         let path = path.to_owned();
-        move |e: std::io::Error| {
-            ServeError::Tls(format!("could not write {}: {e}", path.display()))
-        }
+        move |e: std::io::Error| ServeError::Tls(format!("could not write {}: {e}", path.display()))
     };
     if let Some(dir) = files.cert.parent() {
         crate::data_dir::create_private_dir_all(dir).map_err(write_err(dir))?;
@@ -119,8 +118,17 @@ mod tests {
         let (files, first) = ensure(tmp.path(), &[]).unwrap();
         let der = read_cert(&files.cert).unwrap();
         assert_eq!(Fingerprint::of(&der), first);
-        assert!(uncovered(&der, &["localhost".into(), "127.0.0.1".into(), "::1".into()]).is_empty());
-        assert_eq!(uncovered(&der, &["devbox".into()]), vec!["devbox".to_owned()]);
+        assert!(
+            uncovered(
+                &der,
+                &["localhost".into(), "127.0.0.1".into(), "::1".into()]
+            )
+            .is_empty()
+        );
+        assert_eq!(
+            uncovered(&der, &["devbox".into()]),
+            vec!["devbox".to_owned()]
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -130,13 +138,32 @@ mod tests {
         }
         // Kept: same fingerprint, also when asked for names it covers.
         assert_eq!(ensure(tmp.path(), &[]).unwrap().1, first);
-        assert_eq!(ensure(tmp.path(), &["[::1]".into(), "LOCALHOST".into()]).unwrap().1, first);
+        assert_eq!(
+            ensure(tmp.path(), &["[::1]".into(), "LOCALHOST".into()])
+                .unwrap()
+                .1,
+            first
+        );
         // A new name: a new certificate covering it, kept from then on.
-        let (_, second) = ensure(tmp.path(), &["devbox.example".into(), "10.1.2.3".into()]).unwrap();
+        let (_, second) =
+            ensure(tmp.path(), &["devbox.example".into(), "10.1.2.3".into()]).unwrap();
         assert_ne!(second, first);
         let der = read_cert(&files.cert).unwrap();
-        assert!(uncovered(&der, &["devbox.example".into(), "10.1.2.3".into(), "localhost".into()]).is_empty());
-        assert_eq!(ensure(tmp.path(), &["devbox.example".into()]).unwrap().1, second);
+        assert!(
+            uncovered(
+                &der,
+                &[
+                    "devbox.example".into(),
+                    "10.1.2.3".into(),
+                    "localhost".into()
+                ]
+            )
+            .is_empty()
+        );
+        assert_eq!(
+            ensure(tmp.path(), &["devbox.example".into()]).unwrap().1,
+            second
+        );
         // A damaged file is replaced.
         fs_err::write(&files.cert, "garbage").unwrap();
         let (_, third) = ensure(tmp.path(), &[]).unwrap();

@@ -105,14 +105,19 @@ async fn https_get(stream: &mut tls::TlsStream, port: u16, path: &str) -> (u16, 
     stream.write_all(req.as_bytes()).await.unwrap();
     let mut buf = Vec::new();
     // The server may close without close_notify once it has answered: what was read counts.
-    let _ = tokio::time::timeout(T, stream.read_to_end(&mut buf)).await.unwrap();
+    let _ = tokio::time::timeout(T, stream.read_to_end(&mut buf))
+        .await
+        .unwrap();
     let text = String::from_utf8_lossy(&buf).into_owned();
     let status = text
         .split_whitespace()
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("no HTTP answer: {text:?}"));
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
     (status, body)
 }
 
@@ -147,13 +152,18 @@ fn self_signed_server_is_pinned_probed_and_kept_across_restarts() {
         assert!(!probe.system_trusted);
 
         // Pinned: the API answers over it.
-        let mut stream = tls::connect("127.0.0.1", port, &Trust::Pinned(fp), T).await.unwrap();
+        let mut stream = tls::connect("127.0.0.1", port, &Trust::Pinned(fp), T)
+            .await
+            .unwrap();
         let (status, body) = https_get(&mut stream, port, "/api/v1/health").await;
         assert_eq!(status, 200, "{body}");
-        let health: serde_json::Value = serde_json::from_str(body.trim()).unwrap_or_else(|e| panic!("{e}: {body:?}"));
+        let health: serde_json::Value =
+            serde_json::from_str(body.trim()).unwrap_or_else(|e| panic!("{e}: {body:?}"));
         assert_eq!(health["ok"], true, "{body}");
         // By name too (the certificate names localhost).
-        let mut stream = tls::connect("localhost", port, &Trust::Pinned(fp), T).await.unwrap();
+        let mut stream = tls::connect("localhost", port, &Trust::Pinned(fp), T)
+            .await
+            .unwrap();
         assert_eq!(https_get(&mut stream, port, "/api/v1/repos").await.0, 200);
 
         // Any other pin is refused, loudly, naming both.
@@ -164,7 +174,10 @@ fn self_signed_server_is_pinned_probed_and_kept_across_restarts() {
             Err(ConnectError::FingerprintMismatch { expected, got }) => {
                 assert_eq!((expected, got), (wrong, fp));
             }
-            other => panic!("expected a fingerprint mismatch, got {:?}", other.map(|_| ())),
+            other => panic!(
+                "expected a fingerprint mismatch, got {:?}",
+                other.map(|_| ())
+            ),
         }
         // System roots do not know it; the error carries the fingerprint to pin.
         match tls::connect("127.0.0.1", port, &Trust::SystemRoots, T).await {
@@ -178,9 +191,17 @@ fn self_signed_server_is_pinned_probed_and_kept_across_restarts() {
 
     // The local CLI pins it through the server file.
     let out = cli(&data, &["session", "list"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = cli(&data, &["repo", "list"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // ...and checks the certificate file against the fingerprint the server announced.
     let cert = data.join("tls/self-signed.crt");
     let saved = std::fs::read(&cert).unwrap();
@@ -192,7 +213,10 @@ fn self_signed_server_is_pinned_probed_and_kept_across_restarts() {
     let out = cli(&data, &["repo", "list"]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("is not the certificate the running server uses"), "{err}");
+    assert!(
+        err.contains("is not the certificate the running server uses"),
+        "{err}"
+    );
     std::fs::write(&cert, saved).unwrap();
 
     // Restarted: the same certificate, so pins keep working.
@@ -203,10 +227,19 @@ fn self_signed_server_is_pinned_probed_and_kept_across_restarts() {
         let mut stream = tls::connect("127.0.0.1", server.port, &Trust::Pinned(fp), T)
             .await
             .unwrap();
-        assert_eq!(https_get(&mut stream, server.port, "/api/v1/health").await.0, 200);
+        assert_eq!(
+            https_get(&mut stream, server.port, "/api/v1/health")
+                .await
+                .0,
+            200
+        );
     });
     let out = cli(&data, &["repo", "list"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -267,22 +300,34 @@ mod ssh {
         port
     }
 
-    async fn wait_for(tunnel: &Tunnel, what: &str, f: impl Fn(&TunnelState) -> bool) -> TunnelState {
+    async fn wait_for(
+        tunnel: &Tunnel,
+        what: &str,
+        f: impl Fn(&TunnelState) -> bool,
+    ) -> TunnelState {
         let mut rx = tunnel.state();
         let got = tokio::time::timeout(T, rx.wait_for(|s| f(s)))
             .await
             .map(|r| r.map(|s| s.clone()));
         match got {
             Ok(Ok(s)) => s,
-            _ => panic!("timed out waiting for {what}; state {:?}", *tunnel.state().borrow()),
+            _ => panic!(
+                "timed out waiting for {what}; state {:?}",
+                *tunnel.state().borrow()
+            ),
         }
     }
 
     async fn echo_through(port: u16, text: &str) {
-        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
         s.write_all(text.as_bytes()).await.unwrap();
         let mut buf = vec![0u8; text.len()];
-        tokio::time::timeout(T, s.read_exact(&mut buf)).await.unwrap().unwrap();
+        tokio::time::timeout(T, s.read_exact(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(String::from_utf8(buf).unwrap(), text);
     }
 
@@ -291,8 +336,7 @@ mod ssh {
         descendants(std::process::id())
             .into_iter()
             .filter(|p| {
-                std::fs::read_to_string(format!("/proc/{p}/comm"))
-                    .is_ok_and(|c| c.trim() == "ssh")
+                std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == "ssh")
             })
             .collect()
     }
@@ -305,7 +349,9 @@ mod ssh {
             let echo = echo_server().await;
             let tunnel = Tunnel::start_with_program(target, echo, &sshd.wrapper);
             let up = wait_for(&tunnel, "up", |s| matches!(s, TunnelState::Up { .. })).await;
-            let TunnelState::Up { local_port } = up else { unreachable!() };
+            let TunnelState::Up { local_port } = up else {
+                unreachable!()
+            };
             assert_eq!(tunnel.local_port(), Some(local_port));
             echo_through(local_port, "through the tunnel\n").await;
             assert_eq!(ssh_children().len(), 1);
@@ -313,7 +359,9 @@ mod ssh {
             // sshd goes away with its connections: the tunnel is down, not silently dead.
             sshd.stop();
             let down = wait_for(&tunnel, "down", |s| matches!(s, TunnelState::Down { .. })).await;
-            let TunnelState::Down { kind, reason } = down else { unreachable!() };
+            let TunnelState::Down { kind, reason } = down else {
+                unreachable!()
+            };
             assert!(
                 matches!(kind, TunnelFailure::Exited | TunnelFailure::Refused),
                 "{kind:?}: {reason}"
@@ -323,17 +371,30 @@ mod ssh {
             // Back on the same port: the tunnel comes up again by itself, on the same local port.
             sshd.start_again();
             let up = wait_for(&tunnel, "up again", |s| matches!(s, TunnelState::Up { .. })).await;
-            assert_eq!(up, TunnelState::Up { local_port }, "sshd log: {}", sshd.log());
+            assert_eq!(
+                up,
+                TunnelState::Up { local_port },
+                "sshd log: {}",
+                sshd.log()
+            );
             echo_through(local_port, "and again\n").await;
 
             // Dropped: ssh is killed and reaped.
             drop(tunnel);
             let deadline = tokio::time::Instant::now() + T;
             while !ssh_children().is_empty() {
-                assert!(tokio::time::Instant::now() < deadline, "ssh outlived its tunnel: {:?}", ssh_children());
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "ssh outlived its tunnel: {:?}",
+                    ssh_children()
+                );
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            assert!(tokio::net::TcpStream::connect(("127.0.0.1", local_port)).await.is_err());
+            assert!(
+                tokio::net::TcpStream::connect(("127.0.0.1", local_port))
+                    .await
+                    .is_err()
+            );
         });
         // Nothing was added to the known hosts either.
         let known = std::fs::read_to_string(&sshd.known_hosts).unwrap();
@@ -350,11 +411,20 @@ mod ssh {
         crate::support::rt().block_on(async {
             let tunnel = Tunnel::start_with_program(target, 9, &wrapper);
             let down = wait_for(&tunnel, "down", |s| matches!(s, TunnelState::Down { .. })).await;
-            let TunnelState::Down { kind, reason } = down else { unreachable!() };
+            let TunnelState::Down { kind, reason } = down else {
+                unreachable!()
+            };
             assert_eq!(kind, TunnelFailure::HostKeyUnknown, "{reason}");
-            assert!(reason.contains(&format!("ssh -p {} 127.0.0.1", sshd.port)), "{reason}");
+            assert!(
+                reason.contains(&format!("ssh -p {} 127.0.0.1", sshd.port)),
+                "{reason}"
+            );
             assert_eq!(tunnel.local_port(), None);
         });
-        assert_eq!(std::fs::read_to_string(&known_hosts).unwrap(), "", "ssh added the host key");
+        assert_eq!(
+            std::fs::read_to_string(&known_hosts).unwrap(),
+            "",
+            "ssh added the host key"
+        );
     }
 }

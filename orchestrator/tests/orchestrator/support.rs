@@ -12,6 +12,7 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 // A real OpenSSH server (sshd and /proc): Linux.
 #[cfg(target_os = "linux")]
+#[path = "support/sshd.rs"]
 pub mod sshd;
 
 pub const T: Duration = Duration::from_secs(30);

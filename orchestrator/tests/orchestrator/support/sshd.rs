@@ -138,10 +138,7 @@ impl Sshd {
         let wrapper = d.join(name);
         write_mode(
             &wrapper,
-            &format!(
-                "#!/bin/sh\nexec ssh -F '{}' \"$@\"\n",
-                config.display()
-            ),
+            &format!("#!/bin/sh\nexec ssh -F '{}' \"$@\"\n", config.display()),
             0o755,
         );
         wrapper
@@ -175,7 +172,11 @@ impl Sshd {
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
                 panic!("sshd exited ({status}): {}", self.log());
             }
-            assert!(Instant::now() < deadline, "sshd did not start: {}", self.log());
+            assert!(
+                Instant::now() < deadline,
+                "sshd did not start: {}",
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -205,7 +206,11 @@ impl Sshd {
 pub fn descendants(pid: u32) -> Vec<u32> {
     let mut parents = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(p) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+        let Some(p) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
             continue;
         };
         let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
@@ -215,7 +220,11 @@ pub fn descendants(pid: u32) -> Vec<u32> {
         let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
             continue;
         };
-        if let Some(ppid) = rest.split_whitespace().nth(1).and_then(|s| s.parse::<u32>().ok()) {
+        if let Some(ppid) = rest
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse::<u32>().ok())
+        {
             parents.push((p, ppid));
         }
     }
