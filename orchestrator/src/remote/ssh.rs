@@ -188,10 +188,12 @@ fn ssh_args(target: &SshTarget, local: u16, remote: u16) -> Vec<String> {
 
 /// What ssh's stderr says went wrong, and what the user should do about it.
 pub(crate) fn classify(stderr: &str, target: &SshTarget) -> (TunnelFailure, String) {
+    // "channel N: open failed: connect failed: Connection refused" is about one forwarded
+    // connection (the remote Grove not listening), not about ssh's own: left out.
     let lines: Vec<&str> = stderr
         .lines()
         .map(str::trim)
-        .filter(|l| !l.is_empty())
+        .filter(|l| !l.is_empty() && !l.starts_with("channel "))
         .collect();
     let find = |needle: &str| lines.iter().copied().find(|l| l.contains(needle));
     let host = &target.host;
@@ -229,7 +231,10 @@ pub(crate) fn classify(stderr: &str, target: &SshTarget) -> (TunnelFailure, Stri
             format!("could not resolve {host}: check the name ({line})"),
         );
     }
-    if find("Connection refused").is_some() {
+    if lines
+        .iter()
+        .any(|l| l.contains("connect to host") && l.contains("Connection refused"))
+    {
         let port = target.port.unwrap_or(22);
         return (
             TunnelFailure::Refused,
@@ -538,6 +543,11 @@ mod tests {
                 "ssh exited: Client_loop: send disconnect: Broken pipe",
             ),
             ("", TunnelFailure::Exited, "without saying why"),
+            (
+                "channel 2: open failed: connect failed: Connection refused\nTimeout, server devbox not responding.\nchannel 3: open failed: connect failed: Connection refused\n",
+                TunnelFailure::Exited,
+                "ssh exited: Timeout, server devbox not responding.",
+            ),
         ];
         for (stderr, kind, needle) in cases {
             let (got, reason) = classify(stderr, &target);
