@@ -508,7 +508,6 @@ impl Db {
         Ok(())
     }
 
-    /// Every session's pull request status (JSON), by session id.
     // ---- remotes ----
 
     pub fn remotes(&self) -> Result<Vec<RemoteRow>, DbError> {
@@ -542,6 +541,7 @@ impl Db {
             > 0)
     }
 
+    /// Every session's pull request status (JSON), by session id.
     pub fn pulls(&self) -> Result<Vec<(i64, String)>, DbError> {
         let mut stmt = self
             .conn
