@@ -54,7 +54,7 @@ export function configure(): void {
 function apply(grove: Grove, action: UiAction): void {
   switch (action.type) {
     case 'focus_session':
-      grove.sessions.select(action.session_id);
+      grove.select('local', action.session_id);
       break;
     case 'new_session':
       // The same path as the keyboard shortcut (Ctrl+Shift+N), so the dialog has one owner.
