@@ -3,6 +3,7 @@
 pub mod attach;
 pub mod client;
 pub mod github;
+pub mod remote;
 pub mod review;
 pub mod serve;
 pub mod trust;

@@ -85,7 +85,24 @@ const MIGRATIONS: &[&str] = &[
         session_id INTEGER PRIMARY KEY REFERENCES sessions(id) ON DELETE CASCADE,
         status TEXT NOT NULL
     );",
+    // 5: remote servers this one relays (their tokens are in the vault, `grove.remote.<name>`).
+    "CREATE TABLE remotes (
+        name TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        remote_port INTEGER,
+        fingerprint TEXT,
+        created_at INTEGER NOT NULL
+    );",
 ];
+
+/// A remote server as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteRow {
+    pub name: String,
+    pub url: String,
+    pub remote_port: Option<u16>,
+    pub fingerprint: Option<String>,
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct RepoRow {
@@ -492,6 +509,39 @@ impl Db {
     }
 
     /// Every session's pull request status (JSON), by session id.
+    // ---- remotes ----
+
+    pub fn remotes(&self) -> Result<Vec<RemoteRow>, DbError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT name, url, remote_port, fingerprint FROM remotes ORDER BY name")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(RemoteRow {
+                name: r.get(0)?,
+                url: r.get(1)?,
+                remote_port: r.get(2)?,
+                fingerprint: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Adds a remote; false when one of that name exists.
+    pub fn add_remote(&self, row: &RemoteRow) -> Result<bool, DbError> {
+        Ok(self.conn.execute(
+            "INSERT INTO remotes (name, url, remote_port, fingerprint, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(name) DO NOTHING",
+            params![row.name, row.url, row.remote_port, row.fingerprint, now()],
+        )? > 0)
+    }
+
+    pub fn remove_remote(&self, name: &str) -> Result<bool, DbError> {
+        Ok(self
+            .conn
+            .execute("DELETE FROM remotes WHERE name = ?1", [name])?
+            > 0)
+    }
+
     pub fn pulls(&self) -> Result<Vec<(i64, String)>, DbError> {
         let mut stmt = self
             .conn

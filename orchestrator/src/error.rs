@@ -57,6 +57,12 @@ pub enum GroveError {
     Persist(#[from] grove_pty::PersistError),
     #[error(transparent)]
     Github(#[from] crate::github::GithubError),
+    /// A remote server's refusal or state, with the code the UI acts on.
+    #[error("{message}")]
+    Remote {
+        code: crate::wire::ErrorCode,
+        message: String,
+    },
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
@@ -66,6 +72,7 @@ impl GroveError {
         use GroveError as E;
         match self {
             E::NotFound { .. } => ErrorCode::NotFound,
+            E::Remote { code, .. } => *code,
             E::Invalid(_) => ErrorCode::InvalidRequest,
             E::RepoExists { .. } => ErrorCode::RepoExists,
             E::RepoHasSessions { .. } => ErrorCode::InvalidRequest,

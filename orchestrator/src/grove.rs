@@ -28,6 +28,7 @@ use crate::live::LiveTerminal;
 use crate::repo_config::{self, RepoConfig};
 mod github;
 mod names;
+mod remotes;
 mod review;
 mod secrets;
 mod sessions;
@@ -128,6 +129,7 @@ struct Inner {
     vault: Box<dyn crate::vault::Vault>,
     /// GitHub sign-in, pushes and pull requests.
     github: github::GithubState,
+    remotes: crate::remote::Remotes,
 }
 
 /// Grove's core. Cheap to clone.
@@ -198,6 +200,8 @@ impl Grove {
             shutting_down: AtomicBool::new(false),
             session_changed,
         });
+        let remotes =
+            crate::remote::Remotes::new(ctx.events.clone(), tokio::runtime::Handle::current());
         let grove = Grove {
             inner: Arc::new(Inner {
                 ctx,
@@ -212,6 +216,7 @@ impl Grove {
                 runtime: tokio::runtime::Handle::current(),
                 vault: Box::new(crate::vault::StrongholdVault::new(data.root())),
                 github,
+                remotes,
                 data,
                 config,
             }),
@@ -220,6 +225,7 @@ impl Grove {
         grove.restore()?;
         grove.spawn_session_notifier(changed_rx);
         grove.spawn_pull_poller();
+        grove.start_remotes()?;
         if grove.inner.config.vault_keychain {
             grove.spawn_keychain_unlock();
         }

@@ -31,6 +31,7 @@ pub mod github;
 mod grove;
 mod live;
 mod monitor;
+pub mod remote;
 mod repo_config;
 pub mod server;
 mod trust;

@@ -22,6 +22,9 @@ struct Cli {
     /// Grove's data dir (state, logs, worktrees). Default: the OS app-data dir.
     #[arg(long, global = true, env = "GROVE_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// Run the command on this remote server (`grove remote list`), through the local Grove.
+    #[arg(long, global = true, value_name = "NAME")]
+    server: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -140,6 +143,9 @@ enum Command {
     /// Open a session's pull request, or see where it stands.
     #[command(subcommand)]
     Pr(PrCommand),
+    /// Remote Grove servers shown beside this one (over pinned TLS or an SSH tunnel).
+    #[command(subcommand)]
+    Remote(RemoteCommand),
     /// Open the running Grove in the browser (the URL carries the token; `grove serve` prints it
     /// only on a terminal).
     Open {
@@ -161,7 +167,8 @@ enum Command {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on. Anything but loopback requires --tls-cert and --tls-key.
+    /// Address to listen on. Anything but loopback requires TLS (--tls-cert and --tls-key, or
+    /// --tls-self-signed).
     #[arg(long, default_value = "127.0.0.1")]
     host: IpAddr,
     /// Port (0 = pick a free one).
@@ -171,6 +178,10 @@ pub struct ServeArgs {
     tls_cert: Option<PathBuf>,
     #[arg(long, requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Serve TLS with a self-signed certificate kept in the data dir (made on first use; the same
+    /// across restarts). Its SHA-256 fingerprint is printed, for `grove remote add --fingerprint`.
+    #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
+    tls_self_signed: bool,
     /// Read the token from this file (mode 0600) instead of generating one.
     #[arg(long)]
     token_file: Option<PathBuf>,
@@ -244,6 +255,34 @@ enum GithubCommand {
     },
     /// Sign out: delete the token from the vault.
     Logout,
+}
+
+#[derive(Debug, Subcommand)]
+enum RemoteCommand {
+    /// Add a remote server: `https://host:port` (its certificate is pinned on first use) or
+    /// `ssh://[user@]host[:port]` with `--remote-port` (your OpenSSH, keys and config).
+    Add {
+        name: String,
+        url: String,
+        /// The remote's token (the file its `grove serve --token-file` reads, mode 0600);
+        /// without it the token is asked for, or read from stdin.
+        #[arg(long)]
+        token_file: Option<PathBuf>,
+        /// Pin this SHA-256 fingerprint (as `grove serve --tls-self-signed` prints it) instead
+        /// of the one presented now.
+        #[arg(long)]
+        fingerprint: Option<String>,
+        /// With ssh://: the port the remote `grove serve` listens on (on its 127.0.0.1).
+        #[arg(long)]
+        remote_port: Option<u16>,
+    },
+    /// List remote servers and their state.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a remote server (its token is deleted from the vault).
+    Rm { name: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -424,9 +463,42 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let server = cli.server.clone();
+    if server.is_some()
+        && matches!(
+            cli.command,
+            Command::Serve(_) | Command::Remote(_) | Command::Open { .. }
+        )
+    {
+        eprintln!(
+            "grove: --server applies to commands on sessions, repositories and their work, not to `serve`, `remote` or `open`"
+        );
+        return ExitCode::FAILURE;
+    }
+    let connect = |data_dir: &std::path::Path| {
+        cli::client::Client::connect(data_dir).map(|c| c.on_server(server.as_deref()))
+    };
     let result = match cli.command {
         Command::Serve(args) => cli::serve::run(&data_dir, args),
-        Command::Repo(cmd) => cli::client::Client::connect(&data_dir).and_then(|c| match cmd {
+        Command::Remote(cmd) => cli::client::Client::connect(&data_dir).and_then(|c| match cmd {
+            RemoteCommand::Add {
+                name,
+                url,
+                token_file,
+                fingerprint,
+                remote_port,
+            } => cli::remote::add(
+                &c,
+                &name,
+                &url,
+                token_file.as_deref(),
+                fingerprint,
+                remote_port,
+            ),
+            RemoteCommand::List { json } => cli::remote::list(&c, json),
+            RemoteCommand::Rm { name } => cli::remote::rm(&c, &name),
+        }),
+        Command::Repo(cmd) => connect(&data_dir).and_then(|c| match cmd {
             RepoCommand::Add { path } => c.repo_add(&path),
             RepoCommand::List { json } => c.repo_list(json),
             RepoCommand::Remove { repo } => c.repo_remove(&repo),
@@ -437,7 +509,7 @@ fn main() -> ExitCode {
             } => cli::trust::trust(&c, &repo, yes, allow_env),
             RepoCommand::Untrust { repo } => cli::trust::untrust(&c, &repo),
         }),
-        Command::Session(cmd) => cli::client::Client::connect(&data_dir).and_then(|c| match cmd {
+        Command::Session(cmd) => connect(&data_dir).and_then(|c| match cmd {
             SessionCommand::New {
                 repo,
                 name,
@@ -459,14 +531,14 @@ fn main() -> ExitCode {
             repo,
             json,
             uncommitted,
-        } => cli::client::Client::connect(&data_dir)
+        } => connect(&data_dir)
             .and_then(|c| cli::review::changes(&c, &name, repo.as_deref(), json, uncommitted)),
         Command::Diff {
             name,
             paths,
             repo,
             uncommitted,
-        } => cli::client::Client::connect(&data_dir)
+        } => connect(&data_dir)
             .and_then(|c| cli::review::diff(&c, &name, repo.as_deref(), &paths, uncommitted)),
         Command::Commit {
             name,
@@ -475,7 +547,7 @@ fn main() -> ExitCode {
             paths,
             amend,
             repo,
-        } => cli::client::Client::connect(&data_dir).and_then(|c| {
+        } => connect(&data_dir).and_then(|c| {
             cli::review::commit(&c, &name, repo.as_deref(), message, all, paths, amend)
         }),
         Command::Revert {
@@ -484,24 +556,25 @@ fn main() -> ExitCode {
             hunk,
             uncommitted,
             repo,
-        } => cli::client::Client::connect(&data_dir)
+        } => connect(&data_dir)
             .and_then(|c| cli::review::revert(&c, &name, repo.as_deref(), path, hunk, uncommitted)),
-        Command::Undo { name, id, repo } => cli::client::Client::connect(&data_dir)
-            .and_then(|c| cli::review::undo(&c, &name, repo.as_deref(), id)),
+        Command::Undo { name, id, repo } => {
+            connect(&data_dir).and_then(|c| cli::review::undo(&c, &name, repo.as_deref(), id))
+        }
         Command::Comment {
             name,
             at,
             message,
             repo,
-        } => cli::client::Client::connect(&data_dir)
+        } => connect(&data_dir)
             .and_then(|c| cli::review::comment(&c, &name, repo.as_deref(), &at, message)),
-        Command::Vault(cmd) => cli::client::Client::connect(&data_dir).and_then(|c| match cmd {
+        Command::Vault(cmd) => connect(&data_dir).and_then(|c| match cmd {
             VaultCommand::Status => cli::vault::status(&c),
             VaultCommand::Unlock => cli::vault::unlock(&c),
             VaultCommand::Lock => cli::vault::lock(&c),
             VaultCommand::Passphrase => cli::vault::passphrase(&c),
         }),
-        Command::Secret(cmd) => cli::client::Client::connect(&data_dir).and_then(|c| match cmd {
+        Command::Secret(cmd) => connect(&data_dir).and_then(|c| match cmd {
             SecretCommand::Set { name } => cli::vault::secret_set(&c, &name),
             SecretCommand::List { json } => cli::vault::secret_list(&c, json),
             SecretCommand::Rm { name } => cli::vault::secret_rm(&c, &name),
@@ -512,7 +585,7 @@ fn main() -> ExitCode {
                 cli::vault::secret_unexpose(&c, &name, &repo, var)
             }
         }),
-        Command::Github(cmd) => cli::client::Client::connect(&data_dir).and_then(|c| match cmd {
+        Command::Github(cmd) => connect(&data_dir).and_then(|c| match cmd {
             GithubCommand::Login {
                 with_token,
                 from_gh,
@@ -526,9 +599,9 @@ fn main() -> ExitCode {
             name,
             force_with_lease,
             repo,
-        } => cli::client::Client::connect(&data_dir)
+        } => connect(&data_dir)
             .and_then(|c| cli::github::push(&c, &name, repo.as_deref(), force_with_lease)),
-        Command::Pr(cmd) => cli::client::Client::connect(&data_dir).and_then(|c| match cmd {
+        Command::Pr(cmd) => connect(&data_dir).and_then(|c| match cmd {
             PrCommand::Create {
                 name,
                 title,
@@ -541,15 +614,14 @@ fn main() -> ExitCode {
                 cli::github::pr_status(&c, &name, repo.as_deref(), json)
             }
         }),
-        Command::Open { print } => {
-            cli::client::Client::connect(&data_dir).and_then(|c| c.open(print))
-        }
+        Command::Open { print } => connect(&data_dir).and_then(|c| c.open(print)),
         Command::Attach {
             name,
             repo,
             terminal,
-        } => cli::client::Client::connect(&data_dir)
-            .and_then(|c| cli::attach::run(&c, &name, repo.as_deref(), terminal)),
+        } => {
+            connect(&data_dir).and_then(|c| cli::attach::run(&c, &name, repo.as_deref(), terminal))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

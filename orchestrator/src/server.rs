@@ -11,8 +11,11 @@ mod conn;
 mod error;
 mod github;
 mod heartbeat;
+mod relay;
 mod review;
 mod secrets;
+#[cfg(feature = "tls")]
+pub mod self_signed;
 pub mod server_file;
 mod terminal_ws;
 mod ui;

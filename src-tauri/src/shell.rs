@@ -26,6 +26,9 @@ const MAX_QUEUED: usize = 32;
 pub enum UiAction {
     FocusSession {
         session_id: i64,
+        /// The remote server the session is on; `None` for this one.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        server: Option<String>,
     },
     NewSession,
     /// Open the update dialog (the tray's update item).
@@ -232,7 +235,13 @@ pub fn open_link(app: &AppHandle, raw: &str) {
         Link::Session(id) => {
             let grove = app.state::<Shell>().grove.clone();
             if grove.session(id).is_ok() {
-                dispatch(app, UiAction::FocusSession { session_id: id });
+                dispatch(
+                    app,
+                    UiAction::FocusSession {
+                        session_id: id,
+                        server: None,
+                    },
+                );
             } else {
                 tracing::warn!(id, "ignored a link to a session that does not exist");
             }
@@ -310,6 +319,8 @@ pub fn counts(grove: &Grove) -> Counts {
                 .any(|t| t.status == TerminalStatus::NeedsAttention),
         );
     }
+    // Remote servers' sessions that need the user count too.
+    c.attention += grove.remotes().attention();
     c
 }
 

@@ -23,9 +23,9 @@ pub fn run(client: &Client, name: &str, repo: Option<&str>, index: usize) -> any
             session.terminals.len()
         );
     };
-    let ws_base = client.base.replacen("http", "ws", 1);
+    let ws_base = client.api_url().replacen("http", "ws", 1);
     // No offset: the server sends a snapshot of the screen, then live output.
-    let url = format!("{ws_base}/api/v1/terminals/{}", term.id);
+    let url = format!("{ws_base}/terminals/{}", term.id);
     let mut request = url.into_client_request()?;
     let protocols = format!("{PROTOCOL}, {TOKEN_PROTOCOL_PREFIX}{}", client.token);
     request

@@ -13,8 +13,35 @@ use serde::de::DeserializeOwned;
 pub struct Client {
     pub base: String,
     pub token: String,
+    /// `/api/v1`, or a remote's relay `/api/v1/remotes/NAME/relay` (`--server NAME`).
+    pub prefix: String,
     data_dir: PathBuf,
     agent: ureq::Agent,
+}
+
+/// TLS trusting exactly the server's self-signed certificate: the file the server file names,
+/// once its fingerprint is checked to be the one the running server announced.
+fn pinned_tls(fingerprint: &str, cert: Option<&Path>) -> anyhow::Result<ureq::tls::TlsConfig> {
+    use grove_orchestrator::remote::tls::Fingerprint;
+    let expected: Fingerprint = fingerprint
+        .parse()
+        .map_err(|e| anyhow!("the server file's fingerprint: {e}"))?;
+    let cert = cert.ok_or_else(|| {
+        anyhow!("the server file has a TLS fingerprint but no certificate: restart `grove serve`")
+    })?;
+    let pem = fs_err::read(cert)?;
+    let cert_der = ureq::tls::Certificate::from_pem(&pem)
+        .map_err(|e| anyhow!("{} is not a PEM certificate: {e}", cert.display()))?;
+    let got = Fingerprint::of(cert_der.der());
+    if got != expected {
+        bail!(
+            "{} (fingerprint {got}) is not the certificate the running server uses ({expected}): restart `grove serve`",
+            cert.display()
+        );
+    }
+    Ok(ureq::tls::TlsConfig::builder()
+        .root_certs(ureq::tls::RootCerts::new_with_certs(&[cert_der]))
+        .build())
 }
 
 impl Client {
@@ -22,21 +49,37 @@ impl Client {
     /// belongs to a live Grove process of this user (see [`ServerFile::read_live`]).
     pub fn connect(data_dir: &Path) -> anyhow::Result<Client> {
         let file = ServerFile::read_live(data_dir)?;
-        let agent: ureq::Agent = ureq::Agent::config_builder()
+        let mut config = ureq::Agent::config_builder()
             .http_status_as_error(false)
-            .timeout_global(Some(std::time::Duration::from_secs(600)))
-            .build()
-            .into();
+            .timeout_global(Some(std::time::Duration::from_secs(600)));
+        if let Some(fingerprint) = &file.fingerprint {
+            config = config.tls_config(pinned_tls(fingerprint, file.tls_cert.as_deref())?);
+        }
+        let agent: ureq::Agent = config.build().into();
         Ok(Client {
             base: file.url,
             token: file.token,
+            prefix: "/api/v1".into(),
             data_dir: data_dir.to_owned(),
             agent,
         })
     }
 
+    /// Talks to the remote server `server` through this one's relay (`None`/`local`: this one).
+    pub fn on_server(mut self, server: Option<&str>) -> Client {
+        if let Some(name) = server.filter(|n| *n != "local") {
+            self.prefix = format!("/api/v1/remotes/{name}/relay");
+        }
+        self
+    }
+
+    /// The API's root URL: this server's, or a remote's through the relay.
+    pub fn api_url(&self) -> String {
+        format!("{}{}", self.base, self.prefix)
+    }
+
     fn url(&self, path: &str) -> String {
-        format!("{}/api/v1{path}", self.base)
+        format!("{}{path}", self.api_url())
     }
 
     fn finish<T: DeserializeOwned>(

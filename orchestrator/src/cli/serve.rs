@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use grove_orchestrator::server::access::Token;
-use grove_orchestrator::server::{self, ServeError, ServeOptions, ServerInfo, TlsFiles};
+use grove_orchestrator::server::{
+    self, ServeError, ServeOptions, ServerFile, ServerInfo, TlsFiles,
+};
 use grove_orchestrator::vault::SecretString;
 use grove_orchestrator::{Grove, GroveConfig};
 
@@ -25,7 +27,7 @@ pub fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
         _ => None,
     };
     // Refuse an open plain-text listener before touching any state.
-    if !args.host.is_loopback() && tls.is_none() {
+    if !args.host.is_loopback() && tls.is_none() && !args.tls_self_signed {
         return Err(ServeError::PlainNonLoopback { host: args.host }.into());
     }
     let token = args
@@ -60,6 +62,24 @@ pub fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
         }
         config.lower_flood_priority = !args.no_flood_priority;
         let grove = Grove::open(config)?;
+        // Made or reused only now that the data dir is this process's (Grove::open locks it).
+        let (tls, fingerprint) = match tls {
+            Some(files) => (Some(files), None),
+            None if args.tls_self_signed => {
+                match self_signed(data_dir, &args.host, &args.allow_hosts) {
+                    Ok((files, fingerprint)) => {
+                        let cert = files.cert.clone();
+                        (Some(files), Some((fingerprint, cert)))
+                    }
+                    Err(e) => {
+                        let g = grove.clone();
+                        let _ = tokio::task::spawn_blocking(move || g.shutdown()).await;
+                        return Err(e);
+                    }
+                }
+            }
+            None => (None, None),
+        };
         if let (Some(pass), Some(file)) = (&vault_passphrase, &args.vault_passphrase_file) {
             let g = grove.clone();
             let pass = pass.clone();
@@ -86,8 +106,32 @@ pub fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
         };
         let result = match server::start(&grove, opts).await {
             Ok(running) => {
-                announce(running.info());
-                running.serve_until(shutdown_signal()).await
+                let pinned = match &fingerprint {
+                    // The CLI trusts exactly this certificate (see cli::client).
+                    Some((fingerprint, cert)) => {
+                        let mut file = ServerFile::for_this_process(running.info());
+                        file.fingerprint = Some(fingerprint.to_string());
+                        file.tls_cert =
+                            Some(std::path::absolute(cert).unwrap_or_else(|_| cert.clone()));
+                        let path = grove.server_file();
+                        file.write(&path)
+                            .map_err(|source| ServeError::ServerFile { path, source })
+                    }
+                    None => Ok(()),
+                };
+                match pinned {
+                    Ok(()) => {
+                        announce(running.info());
+                        if let Some((fingerprint, _)) = &fingerprint {
+                            announce_fingerprint(fingerprint);
+                        }
+                        running.serve_until(shutdown_signal()).await
+                    }
+                    Err(e) => {
+                        let _ = running.stop().await;
+                        Err(e)
+                    }
+                }
             }
             Err(e) => Err(e),
         };
@@ -96,6 +140,32 @@ pub fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
         result?;
         Ok(())
     })
+}
+
+/// `--tls-self-signed`: the data dir's certificate, covering the address listened on (when it is
+/// one address) and every `--allow-host`.
+#[cfg(feature = "tls")]
+fn self_signed(
+    data_dir: &Path,
+    host: &std::net::IpAddr,
+    allow_hosts: &[String],
+) -> anyhow::Result<(TlsFiles, grove_orchestrator::remote::tls::Fingerprint)> {
+    let mut hosts = allow_hosts.to_vec();
+    if !host.is_loopback() && !host.is_unspecified() {
+        hosts.push(host.to_string());
+    }
+    Ok(server::self_signed::ensure(data_dir, &hosts)?)
+}
+
+#[cfg(not(feature = "tls"))]
+fn self_signed(
+    _data_dir: &Path,
+    _host: &std::net::IpAddr,
+    _allow_hosts: &[String],
+) -> anyhow::Result<(TlsFiles, grove_orchestrator::remote::tls::Fingerprint)> {
+    anyhow::bail!(
+        "this build of Grove has no TLS support (built without the `tls` feature): --tls-self-signed needs a default build"
+    )
 }
 
 /// The vault passphrase from a file that only its owner can read (one line; a trailing newline
@@ -151,6 +221,14 @@ fn announce(info: &ServerInfo) {
         );
     }
     let _ = out.flush();
+}
+
+/// The line after the first, with `--tls-self-signed`: what `grove remote add --fingerprint`
+/// takes on the other machine. Tests read this exact prefix.
+fn announce_fingerprint(fingerprint: &grove_orchestrator::remote::tls::Fingerprint) {
+    use std::io::Write;
+    println!("TLS certificate fingerprint (SHA-256): {fingerprint}");
+    let _ = std::io::stdout().flush();
 }
 
 async fn shutdown_signal() {

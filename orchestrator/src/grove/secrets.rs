@@ -78,6 +78,7 @@ impl Grove {
         self.ctx().emit(Event::VaultChanged {
             status: status.clone(),
         });
+        self.remotes_unlocked();
         Ok(status)
     }
 
@@ -122,6 +123,7 @@ impl Grove {
 
     pub fn lock_vault(&self) -> VaultStatus {
         self.vault().lock();
+        self.remotes_locked();
         let status = self.vault_status();
         self.ctx().emit(Event::VaultChanged {
             status: status.clone(),

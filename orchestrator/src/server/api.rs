@@ -49,6 +49,7 @@ pub(super) fn routes() -> Router<AppState> {
         .merge(super::review::routes())
         .merge(super::secrets::routes())
         .merge(super::github::routes())
+        .merge(super::relay::routes())
 }
 
 /// Runs a blocking Grove call and turns its result into a response.

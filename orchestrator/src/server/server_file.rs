@@ -21,6 +21,13 @@ pub struct ServerFile {
     /// That process's executable, to tell it from an unrelated process that got the same pid.
     #[serde(default)]
     pub exe: Option<PathBuf>,
+    /// Over TLS with a self-signed certificate: its SHA-256 fingerprint (`AB:CD:…`) and file.
+    /// The CLI trusts exactly that certificate, after checking the file still has that
+    /// fingerprint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for ServerFile {
@@ -29,6 +36,7 @@ impl std::fmt::Debug for ServerFile {
             .field("url", &self.url)
             .field("pid", &self.pid)
             .field("exe", &self.exe)
+            .field("fingerprint", &self.fingerprint)
             .finish_non_exhaustive()
     }
 }
@@ -57,6 +65,8 @@ impl ServerFile {
             token: info.token.expose().to_owned(),
             pid: std::process::id(),
             exe: std::env::current_exe().ok(),
+            fingerprint: None,
+            tls_cert: None,
         }
     }
 

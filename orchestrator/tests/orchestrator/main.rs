@@ -12,6 +12,9 @@ mod cli;
 // A git wrapper script on PATH and file modes: unix only.
 #[cfg(unix)]
 mod github;
+// Token files with unix modes and SIGTERM.
+#[cfg(unix)]
+mod remotes;
 mod restore;
 mod review;
 mod security;

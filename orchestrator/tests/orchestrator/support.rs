@@ -303,11 +303,14 @@ pub struct TermClient {
 
 impl TermClient {
     pub async fn connect(grove: &Grove, terminal_id: i64, query: &str) -> TermClient {
-        let (ws, _) = tokio_tungstenite::connect_async(
-            grove.ws_request(&format!("/terminals/{terminal_id}{query}")),
-        )
-        .await
-        .unwrap();
+        Self::connect_path(grove, &format!("/terminals/{terminal_id}{query}")).await
+    }
+
+    /// A terminal socket at any path under `/api/v1` (a remote's terminal through the relay).
+    pub async fn connect_path(grove: &Grove, path: &str) -> TermClient {
+        let (ws, _) = tokio_tungstenite::connect_async(grove.ws_request(path))
+            .await
+            .unwrap();
         let mut c = TermClient {
             ws,
             start: 0,
