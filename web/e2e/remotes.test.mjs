@@ -12,13 +12,17 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { groveBinary, fixtureRepo, until } from './harness.mjs';
+import { groveBinary, fixtureRepo, until, RESULTS } from './harness.mjs';
 import { useUi } from './page.mjs';
-import { startSshd } from './sshd.mjs';
+
+// The SSH fixture (Debian's sshd with keys made for the test) comes from the transport branch;
+// without it the SSH test fails and says so, and the others still run.
+const SSHD = new URL('./sshd.mjs', import.meta.url);
+const sshFixture = existsSync(SSHD) ? await import(SSHD.href) : null;
 
 /** A free loopback port (the kernel's pick; released before the server takes it). */
 function freePort() {
@@ -99,13 +103,13 @@ function remoteServer(name, { tls }) {
 
 const tlsRemote = remoteServer('tls', { tls: true });
 const sshRemote = remoteServer('ssh', { tls: false });
-/** @type {Awaited<ReturnType<typeof startSshd>>} */ let sshd;
+/** @type {any} */ let sshd = null;
 
 const ui = useUi('remotes-final', async () => {
   await tlsRemote.start();
   await sshRemote.start();
-  sshd = await startSshd();
-  return { env: { GROVE_SSH: sshd.wrapper } };
+  if (sshFixture) sshd = await sshFixture.startSshd();
+  return { env: sshd ? { GROVE_SSH: sshd.wrapper } : {} };
 });
 /** @type {import('playwright-core').Page} */ let page;
 /** @type {typeof ui.server} */ let server;
@@ -179,27 +183,37 @@ test('three servers in one window: a remote added in the UI (its pinned fingerpr
   assert.match(err ?? '', /token|unauthorized/i);
   await page.keyboard.press('Escape');
 
+  await until('the remote connected', async () => (await stateOf('tls')) === 'connected', 30000);
+  assert.equal(await page.locator('[data-testid=server-header][data-server=wrong]').count(), 0);
+
+  // A repo on the remote, added through the relay; it shows under the remote's header.
+  const tlsRepo = await server.api('POST', '/remotes/tls/relay/repos', { path: tlsRemote.repo });
+  assert.ok(tlsRepo.id);
+  await page.waitForSelector('[data-testid=repo][data-server=tls][data-repo=tls-repo]', { timeout: 20000 });
+  const order = await page.locator('[data-testid=server-header]').evaluateAll((els) => els.map((e) => e.getAttribute('data-server')));
+  assert.deepEqual(order, ['local', 'tls']);
+  assert.equal(await page.locator('[data-testid=session-item][data-server=local][data-session=here]').count(), 1);
+});
+
+test('a remote over SSH, added through the API: its sessions beside the others, typed into through the tunnel', async () => {
+  assert.ok(sshd, 'web/e2e/sshd.mjs (the SSH fixture) is missing: the SSH remote cannot be tested');
   await server.api('POST', '/remotes', {
     name: 'ssh',
     url: `ssh://127.0.0.1:${sshd.port}`,
     token: sshRemote.token,
     remote_port: sshRemote.port,
   });
-  await until('both remotes connected', async () => (await stateOf('tls')) === 'connected' && (await stateOf('ssh')) === 'connected', 30000);
-  assert.equal(await page.locator('[data-testid=server-header][data-server=wrong]').count(), 0);
-
-  // A repo and a session on each remote, set up through the relay.
-  const tlsRepo = await server.api('POST', '/remotes/tls/relay/repos', { path: tlsRemote.repo });
+  await until('the SSH remote connected', async () => (await stateOf('ssh')) === 'connected', 30000);
   const sshRepo = await server.api('POST', '/remotes/ssh/relay/repos', { path: sshRemote.repo });
-  assert.ok(tlsRepo.id && sshRepo.id);
   await server.api('POST', '/remotes/ssh/relay/sessions', { repo_id: sshRepo.id, name: 'over-ssh', command: 'bash' });
-
   // Local first, then the remotes by name; each session under its own server.
   await page.waitForSelector('[data-testid=session-item][data-server=ssh][data-session=over-ssh]', { timeout: 20000 });
-  await page.waitForSelector('[data-testid=repo][data-server=tls]', { timeout: 20000 });
   const order = await page.locator('[data-testid=server-header]').evaluateAll((els) => els.map((e) => e.getAttribute('data-server')));
   assert.deepEqual(order, ['local', 'ssh', 'tls']);
-  assert.equal(await page.locator('[data-testid=session-item][data-server=local][data-session=here]').count(), 1);
+  await page.click('[data-testid=session-item][data-server=ssh][data-session=over-ssh]');
+  await until('the ssh shell prompt', async () => /\$ /.test(await paneText(page, 'ssh')));
+  await typeInPane(page, 'echo tunnelled-$((7*7))');
+  await until('the echo through the tunnel', async () => /tunnelled-49/.test(await paneText(page, 'ssh')));
 });
 
 test('a session created on a remote from the UI takes keystrokes through the relay', async () => {
@@ -217,12 +231,6 @@ test('a session created on a remote from the UI takes keystrokes through the rel
   await until('the remote shell prompt', async () => /\$ /.test(await paneText(page, 'tls')));
   await typeInPane(page, 'echo relayed-$((6*7))');
   await until('the echo from the remote', async () => /relayed-42/.test(await paneText(page, 'tls')));
-
-  // The session over SSH too.
-  await page.click('[data-testid=session-item][data-server=ssh][data-session=over-ssh]');
-  await until('the ssh shell prompt', async () => /\$ /.test(await paneText(page, 'ssh')));
-  await typeInPane(page, 'echo tunnelled-$((7*7))');
-  await until('the echo through the tunnel', async () => /tunnelled-49/.test(await paneText(page, 'ssh')));
 });
 
 test('a stopped remote goes offline while a local pane streams on; restarted, its pane resumes with no gap', async () => {
@@ -248,8 +256,8 @@ test('a stopped remote goes offline while a local pane streams on; restarted, it
   // The other servers are not held up: the local counter goes on, the SSH remote stays connected.
   const localAt = Math.max(...counted(await paneText(watcher, 'local'), 'L'));
   await until('the local pane to keep streaming', async () => Math.max(...counted(await paneText(watcher, 'local'), 'L')) >= localAt + 20, 15000);
-  assert.equal(await stateOf('ssh'), 'connected');
-  await page.screenshot({ path: join('test-results', 'remotes-offline.png') }).catch(() => {});
+  if (sshd) assert.equal(await stateOf('ssh'), 'connected');
+  await page.screenshot({ path: join(RESULTS, 'remotes-offline.png') }).catch(() => {});
 
   await tlsRemote.start();
   await until('the remote connected again', async () => (await stateOf('tls')) === 'connected', 60000);
