@@ -244,3 +244,78 @@ fn refused(status: StatusCode, body: &[u8]) -> LinkError {
         .unwrap_or_else(|_| String::from_utf8_lossy(body).chars().take(200).collect());
     LinkError::Refused { status, message }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A one-request HTTP server on loopback answering `status` and `body`; its port.
+    async fn answer_once(status: &'static str, body: &'static str) -> u16 {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("bind: {e}"));
+        let port = listener
+            .local_addr()
+            .unwrap_or_else(|e| panic!("addr: {e}"))
+            .port();
+        tokio::spawn(async move {
+            if let Ok((mut s, _)) = listener.accept().await {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf).await;
+                let reply = format!(
+                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = s.write_all(reply.as_bytes()).await;
+            }
+        });
+        port
+    }
+
+    fn route(port: u16) -> Route {
+        Route::Tunnel {
+            local_port: port,
+            remote_port: 7070,
+        }
+    }
+
+    #[tokio::test]
+    async fn health_names_an_incompatible_protocol() {
+        let token = SecretString::from("t".repeat(64));
+        let port = answer_once("200 OK", r#"{"ok":true,"version":"9.0.0","protocol":2}"#).await;
+        let err = route(port)
+            .health(&token)
+            .await
+            .err()
+            .map(|e| e.to_string());
+        let err = err.unwrap_or_default();
+        assert!(err.contains("protocol 2") && err.contains("9.0.0"), "{err}");
+        // A Grove from before the protocol field counts as incompatible (protocol 0).
+        let port = answer_once("200 OK", r#"{"ok":true,"version":"0.0.9"}"#).await;
+        let err = route(port)
+            .health(&token)
+            .await
+            .err()
+            .map(|e| e.to_string());
+        assert!(err.unwrap_or_default().contains("protocol 0"));
+        let port = answer_once("200 OK", "<html>not grove</html>").await;
+        let err = route(port).health(&token).await.err();
+        assert!(matches!(err, Some(LinkError::NotGrove(_))), "{err:?}");
+        let port = answer_once("401 Unauthorized", "{}").await;
+        let err = route(port).health(&token).await.err();
+        assert!(matches!(err, Some(LinkError::Unauthorized)), "{err:?}");
+        let port = answer_once(
+            "403 Forbidden",
+            r#"{"code":"forbidden","message":"this Host is not allowed"}"#,
+        )
+        .await;
+        let err = route(port)
+            .health(&token)
+            .await
+            .err()
+            .map(|e| e.to_string());
+        assert!(err.unwrap_or_default().contains("this Host is not allowed"));
+        assert_eq!(route(port).authority(), "127.0.0.1:7070");
+    }
+}

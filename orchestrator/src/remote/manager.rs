@@ -128,6 +128,8 @@ struct Entry {
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// The remote's session names, by id (for notifications).
     names: Mutex<HashMap<i64, String>>,
+    /// Becomes true when the remote is removed (or replaced): relayed sockets close.
+    removed: tokio::sync::watch::Sender<bool>,
 }
 
 impl Entry {
@@ -152,6 +154,7 @@ impl Entry {
         if let Some(task) = self.task.lock().take() {
             task.abort();
         }
+        self.removed.send_replace(true);
     }
 }
 
@@ -172,6 +175,13 @@ impl std::fmt::Debug for Remotes {
         let names: Vec<String> = self.shared.entries.lock().keys().cloned().collect();
         f.debug_struct("Remotes").field("names", &names).finish()
     }
+}
+
+/// A connected remote, as the relay uses it.
+pub struct Relay {
+    pub route: Route,
+    pub token: SecretString,
+    pub removed: tokio::sync::watch::Receiver<bool>,
 }
 
 /// Why the relay cannot reach a remote now.
@@ -209,6 +219,7 @@ impl Remotes {
             wake: Notify::new(),
             task: Mutex::new(None),
             names: Mutex::new(HashMap::new()),
+            removed: tokio::sync::watch::Sender::new(false),
             spec,
         });
         let task = self
@@ -296,6 +307,12 @@ impl Remotes {
 
     /// How to reach a connected remote, and its token; why not, when it is not connected.
     pub fn route(&self, name: &str) -> Result<(Route, SecretString), Unavailable> {
+        self.relay(name).map(|r| (r.route, r.token))
+    }
+
+    /// What the relay needs of a connected remote: its route, its token, and a signal that
+    /// turns true when the remote is removed (its relayed sockets close then).
+    pub fn relay(&self, name: &str) -> Result<Relay, Unavailable> {
         let Some(entry) = self.shared.entries.lock().get(name).cloned() else {
             return Err(Unavailable {
                 code: ErrorCode::NotFound,
@@ -306,7 +323,11 @@ impl Remotes {
         let route = entry.route.lock().clone();
         let token = entry.token.lock().clone();
         match (status.state, route, token) {
-            (RemoteState::Connected, Some(route), Some(token)) => Ok((route, token)),
+            (RemoteState::Connected, Some(route), Some(token)) => Ok(Relay {
+                route,
+                token,
+                removed: entry.removed.subscribe(),
+            }),
             (state, _, _) => {
                 let code = match state {
                     RemoteState::Unauthorized => ErrorCode::RemoteUnauthorized,

@@ -8,6 +8,7 @@
 //! accepts connections, and starts ssh again with backoff when it exits, on the same local port
 //! when that is still free. No secret goes on ssh's command line.
 
+use std::ffi::OsString;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::Stdio;
 use std::time::Duration;
@@ -147,7 +148,7 @@ pub enum TunnelFailure {
 }
 
 /// The ssh program: env `GROVE_SSH`, else `ssh` on PATH.
-fn program() -> std::ffi::OsString {
+fn program() -> OsString {
     std::env::var_os("GROVE_SSH")
         .filter(|p| !p.is_empty())
         .unwrap_or_else(|| "ssh".into())
@@ -160,6 +161,9 @@ fn ssh_args(target: &SshTarget, local: u16, remote: u16) -> Vec<String> {
         "-T",
         "-o",
         "BatchMode=yes",
+        // Never add a host key, whatever the user's config says (e.g. accept-new).
+        "-o",
+        "StrictHostKeyChecking=yes",
         "-o",
         "ExitOnForwardFailure=yes",
         "-o",
@@ -184,10 +188,12 @@ fn ssh_args(target: &SshTarget, local: u16, remote: u16) -> Vec<String> {
 
 /// What ssh's stderr says went wrong, and what the user should do about it.
 pub(crate) fn classify(stderr: &str, target: &SshTarget) -> (TunnelFailure, String) {
+    // "channel N: open failed: connect failed: Connection refused" is about one forwarded
+    // connection (the remote Grove not listening), not about ssh's own: left out.
     let lines: Vec<&str> = stderr
         .lines()
         .map(str::trim)
-        .filter(|l| !l.is_empty())
+        .filter(|l| !l.is_empty() && !l.starts_with("channel "))
         .collect();
     let find = |needle: &str| lines.iter().copied().find(|l| l.contains(needle));
     let host = &target.host;
@@ -225,7 +231,10 @@ pub(crate) fn classify(stderr: &str, target: &SshTarget) -> (TunnelFailure, Stri
             format!("could not resolve {host}: check the name ({line})"),
         );
     }
-    if find("Connection refused").is_some() {
+    if lines
+        .iter()
+        .any(|l| l.contains("connect to host") && l.contains("Connection refused"))
+    {
         let port = target.port.unwrap_or(22);
         return (
             TunnelFailure::Refused,
@@ -251,8 +260,17 @@ impl Tunnel {
     /// Starts supervising ssh to `target`, forwarding to its `127.0.0.1:remote_port`. Must be
     /// called within a tokio runtime; the supervisor runs on it.
     pub fn start(target: SshTarget, remote_port: u16) -> Tunnel {
+        Tunnel::start_with_program(target, remote_port, program())
+    }
+
+    /// [`Tunnel::start`] with this ssh program instead of env `GROVE_SSH` / `ssh`.
+    pub fn start_with_program(
+        target: SshTarget,
+        remote_port: u16,
+        program: impl Into<OsString>,
+    ) -> Tunnel {
         let (tx, rx) = watch::channel(TunnelState::Starting);
-        let task = tokio::spawn(supervise(target, remote_port, tx));
+        let task = tokio::spawn(supervise(target, remote_port, program.into(), tx));
         Tunnel { state: rx, task }
     }
 
@@ -297,7 +315,12 @@ fn pick_port(previous: Option<u16>) -> std::io::Result<u16> {
         .port())
 }
 
-async fn supervise(target: SshTarget, remote_port: u16, state: watch::Sender<TunnelState>) {
+async fn supervise(
+    target: SshTarget,
+    remote_port: u16,
+    program: OsString,
+    state: watch::Sender<TunnelState>,
+) {
     let mut local = None;
     let mut delay = FIRST_DELAY;
     loop {
@@ -308,7 +331,7 @@ async fn supervise(target: SshTarget, remote_port: u16, state: watch::Sender<Tun
         let (kind, reason, up_for) = match pick_port(local) {
             Ok(port) => {
                 local = Some(port);
-                run_once(&target, port, remote_port, &state).await
+                run_once(&program, &target, port, remote_port, &state).await
             }
             Err(e) => (
                 TunnelFailure::Exited,
@@ -334,13 +357,13 @@ async fn supervise(target: SshTarget, remote_port: u16, state: watch::Sender<Tun
 
 /// Runs ssh once, until it exits: how it failed and how long it was up.
 async fn run_once(
+    program: &OsString,
     target: &SshTarget,
     local: u16,
     remote_port: u16,
     state: &watch::Sender<TunnelState>,
 ) -> (TunnelFailure, String, Duration) {
-    let program = program();
-    let mut cmd = tokio::process::Command::new(&program);
+    let mut cmd = tokio::process::Command::new(program);
     cmd.args(ssh_args(target, local, remote_port))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -472,6 +495,7 @@ mod tests {
             "{joined}"
         );
         assert!(joined.contains("-o BatchMode=yes"), "{joined}");
+        assert!(joined.contains("-o StrictHostKeyChecking=yes"), "{joined}");
         assert!(joined.contains("-o ExitOnForwardFailure=yes"), "{joined}");
         assert!(joined.ends_with("-p 2222 -- me@devbox"), "{joined}");
         let args = ssh_args(&t(None, "devbox", None), 1, 2);
@@ -519,6 +543,11 @@ mod tests {
                 "ssh exited: Client_loop: send disconnect: Broken pipe",
             ),
             ("", TunnelFailure::Exited, "without saying why"),
+            (
+                "channel 2: open failed: connect failed: Connection refused\nTimeout, server devbox not responding.\nchannel 3: open failed: connect failed: Connection refused\n",
+                TunnelFailure::Exited,
+                "ssh exited: Timeout, server devbox not responding.",
+            ),
         ];
         for (stderr, kind, needle) in cases {
             let (got, reason) = classify(stderr, &target);

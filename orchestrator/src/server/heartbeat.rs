@@ -30,7 +30,12 @@ pub(crate) struct Heartbeat {
 
 impl Heartbeat {
     pub(crate) fn new(liveness: Liveness) -> Heartbeat {
-        let mut ticks = tokio::time::interval(liveness.ping_every);
+        // The first ping one interval after the start (not at once, ahead of a socket's first
+        // frame).
+        let mut ticks = tokio::time::interval_at(
+            tokio::time::Instant::now() + liveness.ping_every,
+            liveness.ping_every,
+        );
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         Heartbeat {
             liveness,

@@ -95,7 +95,11 @@ async fn relay(
     Path((name, _)): Path<(String, String)>,
     req: Request,
 ) -> Response {
-    let (route, token) = match s.grove.remotes().route(&name) {
+    let crate::remote::manager::Relay {
+        route,
+        token,
+        removed,
+    } = match s.grove.remotes().relay(&name) {
         Ok(r) => r,
         Err(why) => {
             return error_response(ApiError {
@@ -130,7 +134,7 @@ async fn relay(
             .max_message_size(RELAY_INBOUND_MAX)
             .max_frame_size(RELAY_INBOUND_MAX)
             .on_upgrade(move |socket| async move {
-                if let Err(err) = pump(socket, remote, liveness).await {
+                if let Err(err) = pump(socket, remote, liveness, removed).await {
                     tracing::debug!(remote = %name, %err, "relayed socket ended");
                 }
             });
@@ -206,10 +210,28 @@ async fn pump(
     mut local: WebSocket,
     mut remote: RemoteSocket,
     liveness: Liveness,
+    mut removed: tokio::sync::watch::Receiver<bool>,
 ) -> Result<(), axum::Error> {
     let mut heartbeat = Heartbeat::new(liveness);
     loop {
         tokio::select! {
+            // The remote was removed: its panes close for good (1008 is not retried).
+            // (Dropped with its remote: that is a removal too.)
+            _ = async { removed.wait_for(|r| *r).await.map(|_| ()) } => {
+                {
+                    let _ = heartbeat
+                        .send(
+                            &mut local,
+                            Message::Close(Some(CloseFrame {
+                                code: 1008,
+                                reason: "the remote server was removed".into(),
+                            })),
+                        )
+                        .await;
+                    let _ = remote.close(None).await;
+                    return Ok(());
+                }
+            }
             msg = local.recv() => {
                 let Some(Ok(msg)) = heartbeat.seen(msg) else {
                     let _ = remote.close(None).await;

@@ -9,6 +9,9 @@
 
 mod access;
 mod cli;
+// File modes and signals on unix; the ssh half needs sshd and /proc (Linux).
+#[cfg(unix)]
+mod remote_transport;
 // A git wrapper script on PATH and file modes: unix only.
 #[cfg(unix)]
 mod github;

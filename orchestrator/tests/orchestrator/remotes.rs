@@ -396,3 +396,192 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+#[test]
+fn removing_a_remote_closes_its_panes() {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let repo = fixture_repo(root, "app");
+    std::fs::create_dir_all(root.join("remote")).unwrap();
+    let remote_token = "ef".repeat(32);
+    let tf = token_file(root, &remote_token);
+    let remote = TlsRemote::start(&root.join("remote"), &tf, 0);
+    let local = Grove::start(&root.join("local"));
+    local.ok("POST", "/vault/unlock", Some(json!({ "passphrase": PASS })));
+    local.ok(
+        "POST",
+        "/remotes",
+        Some(json!({"name": "box", "url": remote.url(), "token": remote_token, "fingerprint": remote.fingerprint})),
+    );
+    wait_state(&local, "box", RemoteState::Connected);
+    let repo_id = local
+        .ok(
+            "POST",
+            "/remotes/box/relay/repos",
+            Some(json!({ "path": repo })),
+        )
+        .get("id")
+        .and_then(|v| v.as_i64())
+        .unwrap();
+    let session: Session = serde_json::from_value(local.ok(
+        "POST",
+        "/remotes/box/relay/sessions",
+        Some(json!({ "repo_id": repo_id, "name": "s", "command": "bash" })),
+    ))
+    .unwrap();
+    let tid = session.terminals[0].id;
+    rt().block_on(async {
+        let mut pane =
+            TermClient::connect_path(&local, &format!("/remotes/box/relay/terminals/{tid}")).await;
+        pane.send_input("echo up-$((1+1))\r").await;
+        pane.read_until("up-2").await;
+        local.ok("DELETE", "/remotes/box", None);
+        let deadline = tokio::time::Instant::now() + T;
+        let code = loop {
+            match tokio::time::timeout_at(deadline, pane.ws.next()).await {
+                Ok(Some(Ok(Message::Close(frame)))) => break frame.map(|f| u16::from(f.code)),
+                Ok(Some(Ok(_))) => continue,
+                other => panic!("the pane was not closed with a reason: {other:?}"),
+            }
+        };
+        assert_eq!(code, Some(1008));
+    });
+    assert_eq!(local.ok("GET", "/remotes", None), json!([]));
+    // Its token left the vault with it: adding it again needs the token again.
+    let (status, err) = local.call(
+        "POST",
+        "/remotes",
+        Some(json!({"name": "box", "url": remote.url(), "token": "", "fingerprint": remote.fingerprint})),
+    );
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (400, Some("invalid_request"))
+    );
+}
+
+#[test]
+fn a_remote_behind_an_ssh_tunnel() {
+    use super::support::sshd::Sshd;
+
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let repo = fixture_repo(root, "app");
+    let remote_token = "12".repeat(32);
+    let tf = token_file(root, &remote_token);
+    let port = free_port();
+    let remote = Grove::start_with(
+        &root.join("remote"),
+        &[
+            "--port",
+            &port.to_string(),
+            "--token-file",
+            tf.to_str().unwrap(),
+        ],
+    );
+    let mut sshd = Sshd::start();
+    let local = Grove::start_env(
+        &root.join("local"),
+        &[],
+        &[("GROVE_SSH", sshd.wrapper.to_str().unwrap())],
+    );
+    local.ok("POST", "/vault/unlock", Some(json!({ "passphrase": PASS })));
+
+    let (status, err) = local.call(
+        "POST",
+        "/remotes",
+        Some(json!({"name": "dev", "url": sshd.url(), "token": remote_token, "fingerprint": "AB".repeat(32), "remote_port": port})),
+    );
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (400, Some("invalid_request")),
+        "{err}"
+    );
+    let (ok, out, err) = cli(
+        &local,
+        &[
+            "remote",
+            "add",
+            "dev",
+            &sshd.url(),
+            "--remote-port",
+            &port.to_string(),
+            "--token-file",
+            tf.to_str().unwrap(),
+        ],
+    );
+    assert!(ok, "{out}{err}");
+    let r = wait_state(&local, "dev", RemoteState::Connected);
+    assert_eq!(r["remote_port"], port);
+    assert!(r["fingerprint"].is_null());
+
+    // Through the tunnel: a session made on the remote, its terminal typed into.
+    let repo_id = local
+        .ok(
+            "POST",
+            "/remotes/dev/relay/repos",
+            Some(json!({ "path": repo })),
+        )
+        .get("id")
+        .and_then(|v| v.as_i64())
+        .unwrap();
+    let session: Session = serde_json::from_value(local.ok(
+        "POST",
+        "/remotes/dev/relay/sessions",
+        Some(json!({ "repo_id": repo_id, "name": "s", "command": "bash" })),
+    ))
+    .unwrap();
+    assert_eq!(remote.sessions().len(), 1, "made on the remote");
+    let tid = session.terminals[0].id;
+    let path = format!("/remotes/dev/relay/terminals/{tid}");
+    rt().block_on(async {
+        let mut pane = TermClient::connect_path(&local, &path).await;
+        pane.send_input("echo tunnel-$((20+22))\r").await;
+        pane.read_until("tunnel-42").await;
+        let offset = pane.offset();
+        drop(pane);
+
+        // The SSH server goes away: offline with a reason; it comes back: connected by itself,
+        // and the pane resumes at its offset.
+        sshd.stop();
+        let r = wait_state(&local, "dev", RemoteState::Offline);
+        assert!(r["detail"].as_str().is_some_and(|d| !d.is_empty()), "{r}");
+        let (status, err) = local.call("GET", "/remotes/dev/relay/sessions", None);
+        assert_eq!(
+            (status, err["code"].as_str()),
+            (503, Some("remote_offline")),
+            "{err}"
+        );
+        sshd.start_again();
+        wait_state(&local, "dev", RemoteState::Connected);
+        let mut pane = TermClient::connect_path(&local, &format!("{path}?from={offset}")).await;
+        assert_eq!(pane.start, offset);
+        pane.send_input("echo again-$((40+2))\r").await;
+        pane.read_until("again-42").await;
+    });
+
+    // A host key ssh does not know is shown, never accepted.
+    let empty = root.join("empty_known_hosts");
+    std::fs::write(&empty, "").unwrap();
+    let strict = sshd.wrapper_with_known_hosts("strict", &empty);
+    let other = Grove::start_env(
+        &root.join("other"),
+        &[],
+        &[("GROVE_SSH", strict.to_str().unwrap())],
+    );
+    other.ok("POST", "/vault/unlock", Some(json!({ "passphrase": PASS })));
+    other.ok(
+        "POST",
+        "/remotes",
+        Some(json!({"name": "dev", "url": sshd.url(), "token": remote_token, "remote_port": port})),
+    );
+    let r = wait_state(&other, "dev", RemoteState::HostKeyUnknown);
+    assert!(r["detail"].as_str().unwrap().contains("ssh"), "{r}");
+    assert_eq!(
+        std::fs::read_to_string(&empty).unwrap(),
+        "",
+        "ssh added the host key"
+    );
+}

@@ -10,6 +10,11 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
+// A real OpenSSH server (sshd and /proc): Linux.
+#[cfg(target_os = "linux")]
+#[path = "support/sshd.rs"]
+pub mod sshd;
+
 pub const T: Duration = Duration::from_secs(30);
 
 pub fn git(dir: &Path, args: &[&str]) -> String {
