@@ -109,7 +109,7 @@ const ui = useUi('remotes-final', async () => {
   await tlsRemote.start();
   await sshRemote.start();
   if (sshFixture) sshd = await sshFixture.startSshd();
-  return { env: sshd ? { GROVE_SSH: sshd.wrapper } : {} };
+  return { env: sshd ? { GROVE_SSH: sshd.sshWrapper } : {} };
 });
 /** @type {import('playwright-core').Page} */ let page;
 /** @type {typeof ui.server} */ let server;
@@ -132,7 +132,7 @@ after(async () => {
   await ui.stop();
   await tlsRemote.destroy();
   await sshRemote.destroy();
-  await sshd?.stop();
+  await sshd?.close();
 });
 
 const header = (name) => page.locator(`[data-testid=server-header][data-server="${name}"]`);
@@ -199,7 +199,7 @@ test('a remote over SSH, added through the API: its sessions beside the others, 
   assert.ok(sshd, 'web/e2e/sshd.mjs (the SSH fixture) is missing: the SSH remote cannot be tested');
   await server.api('POST', '/remotes', {
     name: 'ssh',
-    url: `ssh://127.0.0.1:${sshd.port}`,
+    url: sshd.url,
     token: sshRemote.token,
     remote_port: sshRemote.port,
   });
@@ -273,6 +273,30 @@ test('a stopped remote goes offline while a local pane streams on; restarted, it
   for (let i = 1; i < nums.length; i++) assert.equal(nums[i], nums[i - 1] + 1, `line c${nums[i - 1] + 1} missing or repeated (got c${nums[i]})`);
   assert.doesNotMatch(text, /bytes of output were lost/);
   assert.equal(await page.locator('[data-testid=session-item][data-server=tls][data-session=remote-one][data-offline]').count(), 0);
+});
+
+test('an SSH tunnel that drops and comes back: the remote pane continues with no missing line', async () => {
+  assert.ok(sshd, 'web/e2e/sshd.mjs (the SSH fixture) is missing: the SSH remote cannot be tested');
+  await page.click('[data-testid=session-item][data-server=ssh][data-session=over-ssh]');
+  await until('the ssh pane', async () => /tunnelled-49/.test(await paneText(page, 'ssh')));
+  await typeInPane(page, 'clear; for i in $(seq 1 100000); do echo "s$i"; sleep 0.05; done');
+  await until('the counter over ssh', async () => Math.max(0, ...counted(await paneText(page, 'ssh'), 's')) >= 10);
+  // sshd and every connection it serves end: the tunnel drops, the remote's program runs on.
+  await sshd.stop();
+  await until('the SSH remote offline', async () => !['connected', null].includes(await stateOf('ssh')), 30000);
+  const atDrop = Math.max(...counted(await paneText(page, 'ssh'), 's'));
+  await page.waitForSelector('[data-testid=session-item][data-server=ssh][data-offline=true]');
+  await new Promise((r) => setTimeout(r, 2000)); // lines printed there while nobody could see them
+  await sshd.start();
+  await until('the SSH remote connected again', async () => (await stateOf('ssh')) === 'connected', 60000);
+  // The counter went on while the tunnel was down: the pane catches up from its offset and goes on.
+  const text = await until('the pane past the lines printed while away', async () => {
+    const t = await paneText(page, 'ssh');
+    return Math.max(0, ...counted(t, 's')) >= atDrop + 40 ? t : null;
+  }, 30000);
+  const nums = counted(text, 's');
+  for (let i = 1; i < nums.length; i++) assert.equal(nums[i], nums[i - 1] + 1, `line s${nums[i - 1] + 1} missing or repeated (got s${nums[i]})`);
+  assert.doesNotMatch(text, /bytes of output were lost/);
 });
 
 test('a remote whose certificate changed is refused, loudly, and never re-pinned', async () => {
