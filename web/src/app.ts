@@ -37,11 +37,15 @@ export async function start(boot: Boot): Promise<void> {
 
   // Read-only hooks for the end-to-end tests: WebGL draws to a canvas, so tests read terminals
   // through xterm's buffer instead of the DOM.
+  // `server`: `local` (the default) or a remote's name; ids are unique only per server.
+  const terminalsOf = (server: string) => grove.scope(server)?.terminals ?? null;
   (window as unknown as { __grove: unknown }).__grove = {
-    terminalText: (id: number) => grove.terminals.panes.get(id)?.text() ?? null,
-    visibleTerminals: () => [...grove.terminals.panes.keys()],
-    selectedSession: () => grove.sessions.selected,
-    sessions: () => grove.sessions.all,
+    terminalText: (id: number, server = 'local') => terminalsOf(server)?.panes.get(id)?.text() ?? null,
+    visibleTerminals: (server = 'local') => [...(terminalsOf(server)?.panes.keys() ?? [])],
+    selectedSession: () => grove.selected?.session ?? null,
+    selectedServer: () => grove.selected?.scope.name ?? null,
+    sessions: (server = 'local') => grove.scope(server)?.sessions.all ?? [],
+    remotes: () => grove.servers.list,
     /** The xterm of a visible pane and its renderer, for the browser benchmark. */
     xterm: (id: number) => {
       const p = grove.terminals.panes.get(id);

@@ -4,7 +4,7 @@
 // program already ended closes at once (there is nothing left to stop).
 
 import type { TerminalInfo } from './wire/TerminalInfo';
-import type { Grove } from './grove.svelte';
+import type { ServerGrove } from './grove.svelte';
 import type { Confirmation } from '../components/ConfirmDialog.svelte';
 
 /** Whether closing `t` asks first; `askForShells` is the user's "ask for shells" setting. */
@@ -34,7 +34,7 @@ export function closeConfirmation(t: TerminalInfo, close: () => Promise<unknown>
 }
 
 /** Closes a session's terminal, asking first when `closeAsks` says so (through `confirm`). */
-export function requestClose(grove: Grove, sessionId: number, t: TerminalInfo, confirm: (c: Confirmation) => void): void {
+export function requestClose(grove: ServerGrove, sessionId: number, t: TerminalInfo, confirm: (c: Confirmation) => void): void {
   const close = () => grove.attempt('Close terminal', () => grove.sessions.closeTerminal(sessionId, t.id));
   if (!closeAsks(t, grove.terminals.askBeforeClosingShells)) {
     void close();

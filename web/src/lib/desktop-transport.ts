@@ -7,7 +7,7 @@
 
 import { Channel, invoke } from '@tauri-apps/api/core';
 import WebSocket, { type Message } from '@tauri-apps/plugin-websocket';
-import { BrowserTransport, deliver, deliverText, terminalQuery } from './transport';
+import { BrowserTransport, deliver, deliverText, relayBase, terminalQuery } from './transport';
 import type {
   Closable,
   EventHandlers,
@@ -125,11 +125,18 @@ export class DesktopTransport implements Transport {
   readonly #http: BrowserTransport;
   readonly #wsBase: string;
   readonly #token: string;
+  readonly #conn: DesktopConnection;
 
-  constructor(conn: DesktopConnection) {
+  /** `base`: the API's path (`/api/v1`, or a remote's relay; see `relayBase`). */
+  constructor(conn: DesktopConnection, base: string = relayBase('local')) {
+    this.#conn = conn;
     this.#token = conn.token;
-    this.#http = new BrowserTransport(conn.token, conn.url);
-    this.#wsBase = `${conn.url.replace(/^http/, 'ws')}/api/v1`;
+    this.#http = new BrowserTransport(conn.token, conn.url, base);
+    this.#wsBase = `${conn.url.replace(/^http/, 'ws')}${base}`;
+  }
+
+  relay(name: string): Transport {
+    return new DesktopTransport(this.#conn, relayBase(name));
   }
 
   request<T>(method: Method, path: string, body?: unknown): Promise<T> {

@@ -12,7 +12,8 @@ import { updater } from './updater.svelte';
 
 /** What the shell asks the page to do (the Rust `UiAction`). */
 export type UiAction =
-  | { type: 'focus_session'; session_id: number }
+  /** `server`: the remote the session is on; absent for the local server. */
+  | { type: 'focus_session'; session_id: number; server?: string }
   | { type: 'new_session' }
   | { type: 'show_update' };
 
@@ -54,7 +55,7 @@ export function configure(): void {
 function apply(grove: Grove, action: UiAction): void {
   switch (action.type) {
     case 'focus_session':
-      grove.sessions.select(action.session_id);
+      grove.select(action.server ?? 'local', action.session_id);
       break;
     case 'new_session':
       // The same path as the keyboard shortcut (Ctrl+Shift+N), so the dialog has one owner.

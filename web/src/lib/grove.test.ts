@@ -26,6 +26,9 @@ function heldTransport() {
     terminal: () => {
       throw new Error('no terminals here');
     },
+    relay: () => {
+      throw new Error('no remotes here');
+    },
   };
   /** Answers the `round`th state load (the one with the first pane is round 0 when the page
    *  did not start it already) with `sessions`. */
@@ -48,7 +51,8 @@ describe('Grove start-up loads', () => {
     expect(t.pending.map((p) => p.path)).toEqual(['/state']);
     markFirstScreenUp(); // as the first pane does once it drew
     await flush();
-    expect(t.pending.map((p) => p.path)).toEqual(['/state', '/state']);
+    // The load on open also lists the remote servers.
+    expect(t.pending.map((p) => p.path)).toEqual(['/state', '/state', '/remotes']);
     t.answer(1, [session(1), session(2)]);
     await flush();
     expect(Object.keys(grove.sessions.byId)).toEqual(['1', '2']);

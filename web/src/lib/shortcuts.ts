@@ -12,6 +12,7 @@ export type Action =
   | { kind: 'review' }
   | { kind: 'review-file'; delta: number }
   | { kind: 'review-viewed-next' }
+  | { kind: 'servers' }
   | { kind: 'help' };
 
 export interface KeyLike {
@@ -54,6 +55,8 @@ export function actionFor(e: KeyLike, inTextField: boolean): Action | null {
       return { kind: 'review-file', delta: -1 };
     case 'KeyE':
       return { kind: 'review-viewed-next' };
+    case 'KeyS':
+      return { kind: 'servers' };
     default:
       return null;
   }
@@ -77,6 +80,7 @@ export const HELP: { section: string; entries: HelpEntry[] }[] = [
       { keys: 'Ctrl+Shift+W', what: 'Close this terminal (asks first while its program runs)' },
       { keys: 'Ctrl+Shift+F', what: 'Search in this terminal' },
       { keys: 'Ctrl+Shift+D', what: 'Open / close the review panel (changes, diff, comments, commit)' },
+      { keys: 'Ctrl+Shift+S', what: 'Servers: remote Grove hosts shown in this window (add, remove, state)' },
       { keys: 'F1 (or ? outside a terminal)', what: 'This help' },
     ],
   },

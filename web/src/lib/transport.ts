@@ -98,7 +98,20 @@ export interface Transport {
   request<T>(method: Method, path: string, body?: unknown): Promise<T>;
   events(handlers: EventHandlers): Closable;
   terminal(id: number, start: StreamStart, handlers: TerminalSocketHandlers): TerminalSocket;
+  /**
+   * The same connection addressed to the remote server `name` through this server's relay: its
+   * API base is `/api/v1/remotes/{name}/relay` instead of `/api/v1`, with the same token and
+   * subprotocols (the relay adds the remote's own token). See `relayBase`.
+   */
+  relay(name: string): Transport;
 }
+
+/** The API base path of a server as seen from the UI's own server: `local` is the server itself. */
+export function relayBase(name: string): string {
+  return name === 'local' ? API_BASE : `${API_BASE}/remotes/${encodeURIComponent(name)}/relay`;
+}
+
+const API_BASE = '/api/v1';
 
 const PROTOCOL = 'grove.v1';
 const TOKEN_PREFIX = 'grove.token.';
@@ -109,11 +122,18 @@ export class BrowserTransport implements Transport {
   readonly #base: string;
   readonly #wsBase: string;
   readonly #token: string;
+  readonly #origin: string;
 
-  constructor(token: string, origin: string = location.origin) {
+  /** `base`: the API's path on `origin` (`/api/v1`, or a remote's relay; see `relayBase`). */
+  constructor(token: string, origin: string = location.origin, base: string = API_BASE) {
     this.#token = token;
-    this.#base = `${origin}/api/v1`;
-    this.#wsBase = `${origin.replace(/^http/, 'ws')}/api/v1`;
+    this.#origin = origin;
+    this.#base = `${origin}${base}`;
+    this.#wsBase = `${origin.replace(/^http/, 'ws')}${base}`;
+  }
+
+  relay(name: string): Transport {
+    return new BrowserTransport(this.#token, this.#origin, relayBase(name));
   }
 
   async request<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {

@@ -11,10 +11,21 @@ export interface Message {
 
 export class ConnectionStore {
   server = $state<ServerState>('connecting');
-  /** Panes currently reconnecting their terminal stream. */
-  reconnecting = $state(0);
+  /** Panes currently reconnecting their terminal stream, per server (see `TerminalStore`). */
+  reconnectingBy = $state<Record<string, number>>({});
   messages = $state<Message[]>([]);
   #next = 1;
+
+  /** Panes currently reconnecting their terminal stream, on every server. */
+  get reconnecting(): number {
+    let n = 0;
+    for (const k in this.reconnectingBy) n += this.reconnectingBy[k] ?? 0;
+    return n;
+  }
+
+  setReconnecting(server: string, n: number): void {
+    if ((this.reconnectingBy[server] ?? 0) !== n) this.reconnectingBy[server] = n;
+  }
 
   get banner(): string | null {
     if (this.server === 'unauthorized') {

@@ -39,6 +39,9 @@ class FakeServer {
     terminal: () => {
       throw new Error('no terminals here');
     },
+    relay: () => {
+      throw new Error('no remotes here');
+    },
   };
   release() {
     const h = this.held;

@@ -37,6 +37,9 @@ export class SessionStore {
   attention = $state<Record<number, string | null>>({});
   /** Create requests in flight, keyed by `repo_id:name`. */
   progress = $state<Record<string, Progress>>({});
+  /** Called after every selection change: with several servers, one selection across all of
+   *  them (the app clears the other servers' selection). */
+  onselect: ((id: number | null) => void) | null = null;
   #t: Transport;
 
   constructor(t: Transport) {
@@ -74,6 +77,7 @@ export class SessionStore {
   select(id: number | null): void {
     this.selectedId = id;
     if (id !== null && id in this.attention) delete this.attention[id];
+    this.onselect?.(id);
   }
 
   /** Moves the selection by `delta` through `ordered`, wrapping around. */

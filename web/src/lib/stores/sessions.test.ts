@@ -11,6 +11,7 @@ const noTransport: Transport = {
   terminal: () => {
     throw new Error('offline');
   },
+  relay: () => noTransport,
 };
 
 const repos: Repo[] = [

@@ -32,10 +32,17 @@ export class TerminalStore {
   /** The page is hidden: panes hold no streams (see `XtermPane.detach`). */
   #hidden = false;
   #connection: ConnectionStore;
+  /** The server these terminals run on (`local` or a remote's name). */
+  readonly server: string;
+  /** Whether that server is reachable: panes of a server that is not wait for it quietly (their
+   *  own line says so) instead of counting in the "Reconnecting terminals" banner. */
+  #serverUp: () => boolean;
 
-  constructor(transport: Transport, connection: ConnectionStore) {
+  constructor(transport: Transport, connection: ConnectionStore, server = 'local', serverUp: () => boolean = () => true) {
     this.transport = transport;
     this.#connection = connection;
+    this.server = server;
+    this.#serverUp = serverUp;
   }
 
   setAskBeforeClosingShells(ask: boolean): void {
@@ -86,8 +93,8 @@ export class TerminalStore {
 
   refreshReconnecting(): void {
     let n = 0;
-    for (const p of this.panes.values()) if (p.reconnecting) n++;
-    this.#connection.reconnecting = n;
+    if (this.#serverUp()) for (const p of this.panes.values()) if (p.reconnecting) n++;
+    this.#connection.setReconnecting(this.server, n);
   }
 
   reconnectAll(): void {
@@ -97,6 +104,7 @@ export class TerminalStore {
   disposeAll(): void {
     for (const p of [...this.panes.values()]) p.dispose();
     this.panes.clear();
+    this.refreshReconnecting();
   }
 }
 

@@ -9,6 +9,7 @@ const noTransport: Transport = {
   terminal: () => {
     throw new Error('offline');
   },
+  relay: () => noTransport,
 };
 
 /** A pane that records whether it holds its stream. */

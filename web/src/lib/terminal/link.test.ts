@@ -18,6 +18,9 @@ class FakeTransport implements Transport {
   events() {
     return { close() {} };
   }
+  relay(): Transport {
+    return this;
+  }
   terminal(_id: number, start: StreamStart, h: TerminalSocketHandlers): TerminalSocket {
     const s = { start, h, sent: [] as (ClientFrame | Uint8Array)[], closed: false };
     this.opened.push(s);

@@ -195,6 +195,12 @@ export class XtermPane implements LivePane {
     this.term.focus();
   }
 
+  /** Whether keystrokes reach the program (off while the pane's server is not connected). */
+  setInputEnabled(on: boolean): void {
+    if (this.term.options.disableStdin === !on) return;
+    this.term.options.disableStdin = !on;
+  }
+
   text(): string {
     const buf = this.term.buffer.active;
     const lines: string[] = [];
