@@ -207,6 +207,28 @@ describe('Grove with remote servers', () => {
     expect(grove.scope('vm')).toBeNull();
   });
 
+  it("keeps a remote's `connected` that arrived before the add's answer (which says `connecting`)", async () => {
+    const { grove, srv } = await started();
+    srv.answers['GET /api/v1/remotes/vm/relay/state'] = uiState([session(1, 'on-vm')]);
+    srv.answers['GET /api/v1/remotes/vm/relay/repos/1/trust'] = { repo_id: 1, state: 'none' };
+    // The server answers the add with the state of that moment; the event that it connected
+    // overtakes the answer.
+    let answer: (r: Remote) => void = () => {};
+    const t = srv.transport as { request: Transport['request'] };
+    const plain = t.request;
+    t.request = (<T>(method: Method, path: string, body?: unknown) =>
+      method === 'POST' && path === '/remotes'
+        ? (new Promise<Remote>((res) => (answer = res)) as Promise<T>)
+        : plain<T>(method, path, body)) as Transport['request'];
+    const adding = grove.addRemote({ name: 'vm', url: 'https://vm:7777', token: 't' });
+    srv.send({ type: 'remote_changed', remote: remote('vm', 'connected') });
+    answer(remote('vm', 'connecting'));
+    await adding;
+    await flush();
+    expect(grove.servers.get('vm')?.state).toBe('connected');
+    expect(grove.scope('vm')?.sessions.byId[1]?.name).toBe('on-vm');
+  });
+
   it('a resync of the local server reloads the remotes too', async () => {
     const { grove, srv } = await started();
     srv.answers['GET /api/v1/remotes'] = [remote('box', 'fingerprint_mismatch', 'the certificate changed')];

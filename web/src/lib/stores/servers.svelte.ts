@@ -67,6 +67,10 @@ export class ServerStore {
 
   async add(req: AddRemoteRequest): Promise<Remote> {
     const r = await this.#t.request<Remote>('POST', '/remotes', req);
+    // The remote may have connected (and said so on the events socket) before this answer
+    // arrived: the event is newer than the answer, so it is kept.
+    const known = this.get(r.name);
+    if (known) return known;
     this.upsert(r);
     return r;
   }
