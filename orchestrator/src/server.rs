@@ -83,7 +83,7 @@ impl Default for ServeOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error(
-        "refusing to listen on {host} without TLS: anyone on the network could run commands. Pass --tls-cert and --tls-key, or use an SSH tunnel to 127.0.0.1"
+        "refusing to listen on {host} without TLS: anyone on the network could run commands. Pass --tls-self-signed (or --tls-cert and --tls-key), or use an SSH tunnel to 127.0.0.1"
     )]
     PlainNonLoopback { host: IpAddr },
     #[error(transparent)]

@@ -10,7 +10,32 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
+use grove_orchestrator::remote::link::{BoxIo, DIAL_TIMEOUT};
+use grove_orchestrator::remote::tls::{self, Trust};
+
 use super::client::Client;
+
+/// A connection to the server: plain on loopback, or TLS checked against the certificate the
+/// server file pins (`--tls-self-signed`) or the system's roots (`--tls-cert`).
+async fn dial(client: &Client) -> anyhow::Result<BoxIo> {
+    let url = url::Url::parse(&client.base)?;
+    let host = match url.host() {
+        Some(url::Host::Ipv6(ip)) => ip.to_string(),
+        Some(h) => h.to_string(),
+        None => bail!("the server file's URL {} has no host", client.base),
+    };
+    let port = url
+        .port_or_known_default()
+        .context("the server file's URL has no port")?;
+    if url.scheme() == "https" {
+        let trust = client.tls_pin.map_or(Trust::SystemRoots, Trust::Pinned);
+        let stream = tls::connect(&host, port, &trust, DIAL_TIMEOUT).await?;
+        return Ok(Box::new(stream));
+    }
+    let stream = tokio::net::TcpStream::connect((host.as_str(), port)).await?;
+    stream.set_nodelay(true)?;
+    Ok(Box::new(stream))
+}
 
 /// The detach key: Ctrl-] (as in telnet).
 const DETACH: u8 = 0x1d;
@@ -23,7 +48,12 @@ pub fn run(client: &Client, name: &str, repo: Option<&str>, index: usize) -> any
             session.terminals.len()
         );
     };
-    let ws_base = client.api_url().replacen("http", "ws", 1);
+    // The scheme only names the handshake: the connection (TLS or not) is dialled below.
+    let ws_base = format!(
+        "ws://{}{}",
+        client.base.split("://").nth(1).unwrap_or_default(),
+        client.prefix
+    );
     // No offset: the server sends a snapshot of the screen, then live output.
     let url = format!("{ws_base}/terminals/{}", term.id);
     let mut request = url.into_client_request()?;
@@ -38,7 +68,8 @@ pub fn run(client: &Client, name: &str, repo: Option<&str>, index: usize) -> any
     let _raw = RawMode::enable();
     eprint!("[grove] attached to {name}; detach with Ctrl-]\r\n");
     let result = runtime.block_on(async move {
-        let (ws, _) = tokio_tungstenite::connect_async(request).await.context("could not attach")?;
+        let io = dial(client).await.context("could not attach")?;
+        let (ws, _) = tokio_tungstenite::client_async(request, io).await.context("could not attach")?;
         let (mut tx, mut rx) = ws.split();
         let (in_tx, mut in_rx) = tokio::sync::mpsc::channel::<Vec<u8>>(64);
         // stdin has no portable async read; one thread forwards it.

@@ -15,6 +15,8 @@ pub struct Client {
     pub token: String,
     /// `/api/v1`, or a remote's relay `/api/v1/remotes/NAME/relay` (`--server NAME`).
     pub prefix: String,
+    /// The pinned certificate of a server serving `--tls-self-signed` (checked by [`pinned_tls`]).
+    pub tls_pin: Option<grove_orchestrator::remote::tls::Fingerprint>,
     data_dir: PathBuf,
     agent: ureq::Agent,
 }
@@ -52,14 +54,17 @@ impl Client {
         let mut config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(std::time::Duration::from_secs(600)));
+        let mut tls_pin = None;
         if let Some(fingerprint) = &file.fingerprint {
             config = config.tls_config(pinned_tls(fingerprint, file.tls_cert.as_deref())?);
+            tls_pin = fingerprint.parse().ok();
         }
         let agent: ureq::Agent = config.build().into();
         Ok(Client {
             base: file.url,
             token: file.token,
             prefix: "/api/v1".into(),
+            tls_pin,
             data_dir: data_dir.to_owned(),
             agent,
         })

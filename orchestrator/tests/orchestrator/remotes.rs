@@ -303,6 +303,32 @@ fn a_tls_remote_through_the_relay() {
         let offset = pane.offset();
         drop(pane);
 
+        // `grove attach` too: through the relay, and straight to the TLS server (pinned from its
+        // server file).
+        let local_dir = local.data_dir.clone();
+        attach_echo(
+            &local_dir,
+            &["--server", "r1", "counter"],
+            "echo via-relay-$((1+1))\n",
+            "via-relay-2",
+        );
+        attach_echo(
+            &root.join("remote"),
+            &["counter"],
+            "echo via-tls-$((2+1))\n",
+            "via-tls-3",
+        );
+        let offset = offset.max(
+            serde_json::from_value::<Vec<Session>>(local.ok(
+                "GET",
+                "/remotes/r1/relay/sessions",
+                None,
+            ))
+            .unwrap()[0]
+                .terminals[0]
+                .log_end,
+        );
+
         // The remote stops: it shows offline with a reason, the relay refuses at once, and the
         // local server keeps answering.
         remote.stop();
@@ -366,6 +392,63 @@ fn a_tls_remote_through_the_relay() {
         assert_eq!(status, 404);
         drop(remote);
     });
+}
+
+/// `grove --data-dir DATA attach ARGS…`: types `line`, waits for `want`, detaches.
+fn attach_echo(data_dir: &Path, args: &[&str], line: &str, want: &str) {
+    use std::io::{Read, Write};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_grove"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .arg("attach")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let reader = {
+        let seen = std::sync::Arc::clone(&seen);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                seen.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        })
+    };
+    stdin.write_all(line.as_bytes()).unwrap();
+    let deadline = Instant::now() + T;
+    while !String::from_utf8_lossy(&seen.lock().unwrap()).contains(want) {
+        if let Ok(Some(status)) = child.try_wait() {
+            let mut err = String::new();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
+            panic!("attach {args:?} ended ({status}): {err}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "attach {args:?} never showed {want:?}"
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    stdin.write_all(&[0x1d]).unwrap();
+    let out = child.wait_with_output().unwrap();
+    reader.join().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// The port a remote's URL names.
