@@ -500,6 +500,20 @@ fn removing_a_remote_closes_its_panes() {
         Some(json!({"name": "box", "url": remote.url(), "token": remote_token, "fingerprint": remote.fingerprint})),
     );
     wait_state(&local, "box", RemoteState::Connected);
+    // Kept across a restart of the local server: its token waits in the vault until the vault
+    // is unlocked.
+    local.stop();
+    let local = Grove::start(&root.join("local"));
+    let r = wait_state(&local, "box", RemoteState::Locked);
+    assert!(r["detail"].as_str().unwrap().contains("unlock"), "{r}");
+    let (status, err) = local.call("GET", "/remotes/box/relay/sessions", None);
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (503, Some("remote_offline")),
+        "{err}"
+    );
+    local.ok("POST", "/vault/unlock", Some(json!({ "passphrase": PASS })));
+    wait_state(&local, "box", RemoteState::Connected);
     let repo_id = local
         .ok(
             "POST",
