@@ -1,8 +1,7 @@
 //! The `grove` CLI against a running server.
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use crate::support::{Grove, fixture_repo};
 
@@ -96,43 +95,11 @@ fn attach_streams_and_detaches_with_ctrl_bracket() {
     let g = Grove::start(&dir.path().join("data"));
     let repo_id = g.add_repo(&repo);
     g.create_session(repo_id, "att", "bash --norc --noprofile");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_grove"))
-        .arg("--data-dir")
-        .arg(&g.data_dir)
-        .args(["attach", "att"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    // Read what the attached terminal shows as it comes, to detach once the echo is there.
-    let mut stdout = child.stdout.take().unwrap();
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let reader = {
-        let seen = std::sync::Arc::clone(&seen);
-        std::thread::spawn(move || {
-            use std::io::Read;
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = stdout.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                seen.lock().unwrap().extend_from_slice(&buf[..n]);
-            }
-        })
-    };
-    stdin.write_all(b"echo attached-$((40+2))\n").unwrap();
-    crate::support::eventually("the echo reached the attached terminal", || {
-        String::from_utf8_lossy(&seen.lock().unwrap()).contains("attached-42")
-    });
-    stdin.write_all(&[0x1d]).unwrap();
-    let out = child.wait_with_output().unwrap();
-    reader.join().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = crate::support::attach_until(
+        &g.data_dir,
+        &["att"],
+        "echo attached-$((40+2))\n",
+        "attached-42",
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("detached"));
     // The session keeps running after a detach.

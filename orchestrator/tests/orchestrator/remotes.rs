@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use grove_orchestrator::wire::{Event, RemoteState, Session};
 use serde_json::json;
 
-use super::support::{Grove, T, TermClient, events, fixture_repo, rt, wait_event};
+use super::support::{Grove, T, TermClient, attach_until, events, fixture_repo, rt, wait_event};
 
 const PASS: &str = "correct horse battery staple";
 
@@ -306,13 +306,13 @@ fn a_tls_remote_through_the_relay() {
         // `grove attach` too: through the relay, and straight to the TLS server (pinned from its
         // server file).
         let local_dir = local.data_dir.clone();
-        attach_echo(
+        attach_until(
             &local_dir,
             &["--server", "r1", "counter"],
             "echo via-relay-$((1+1))\n",
             "via-relay-2",
         );
-        attach_echo(
+        attach_until(
             &root.join("remote"),
             &["counter"],
             "echo via-tls-$((2+1))\n",
@@ -394,61 +394,23 @@ fn a_tls_remote_through_the_relay() {
     });
 }
 
-/// `grove --data-dir DATA attach ARGS…`: types `line`, waits for `want`, detaches.
-fn attach_echo(data_dir: &Path, args: &[&str], line: &str, want: &str) {
-    use std::io::{Read, Write};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_grove"))
-        .arg("--data-dir")
-        .arg(data_dir)
-        .arg("attach")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
+/// A repository and a `bash` session `s` on the remote `name`, made through the relay.
+fn remote_session(local: &Grove, name: &str, repo: &Path) -> Session {
+    let repo_id = local
+        .ok(
+            "POST",
+            &format!("/remotes/{name}/relay/repos"),
+            Some(json!({ "path": repo })),
+        )
+        .get("id")
+        .and_then(|v| v.as_i64())
         .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let reader = {
-        let seen = std::sync::Arc::clone(&seen);
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = stdout.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                seen.lock().unwrap().extend_from_slice(&buf[..n]);
-            }
-        })
-    };
-    stdin.write_all(line.as_bytes()).unwrap();
-    let deadline = Instant::now() + T;
-    while !String::from_utf8_lossy(&seen.lock().unwrap()).contains(want) {
-        if let Ok(Some(status)) = child.try_wait() {
-            let mut err = String::new();
-            child
-                .stderr
-                .take()
-                .unwrap()
-                .read_to_string(&mut err)
-                .unwrap();
-            panic!("attach {args:?} ended ({status}): {err}");
-        }
-        assert!(
-            Instant::now() < deadline,
-            "attach {args:?} never showed {want:?}"
-        );
-        std::thread::sleep(Duration::from_millis(25));
-    }
-    stdin.write_all(&[0x1d]).unwrap();
-    let out = child.wait_with_output().unwrap();
-    reader.join().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    serde_json::from_value(local.ok(
+        "POST",
+        &format!("/remotes/{name}/relay/sessions"),
+        Some(json!({ "repo_id": repo_id, "name": "s", "command": "bash" })),
+    ))
+    .unwrap()
 }
 
 /// The port a remote's URL names.
@@ -514,21 +476,7 @@ fn removing_a_remote_closes_its_panes() {
     );
     local.ok("POST", "/vault/unlock", Some(json!({ "passphrase": PASS })));
     wait_state(&local, "box", RemoteState::Connected);
-    let repo_id = local
-        .ok(
-            "POST",
-            "/remotes/box/relay/repos",
-            Some(json!({ "path": repo })),
-        )
-        .get("id")
-        .and_then(|v| v.as_i64())
-        .unwrap();
-    let session: Session = serde_json::from_value(local.ok(
-        "POST",
-        "/remotes/box/relay/sessions",
-        Some(json!({ "repo_id": repo_id, "name": "s", "command": "bash" })),
-    ))
-    .unwrap();
+    let session = remote_session(&local, "box", &repo);
     let tid = session.terminals[0].id;
     rt().block_on(async {
         let mut pane =
@@ -615,21 +563,7 @@ fn a_remote_behind_an_ssh_tunnel() {
     assert!(r["fingerprint"].is_null());
 
     // Through the tunnel: a session made on the remote, its terminal typed into.
-    let repo_id = local
-        .ok(
-            "POST",
-            "/remotes/dev/relay/repos",
-            Some(json!({ "path": repo })),
-        )
-        .get("id")
-        .and_then(|v| v.as_i64())
-        .unwrap();
-    let session: Session = serde_json::from_value(local.ok(
-        "POST",
-        "/remotes/dev/relay/sessions",
-        Some(json!({ "repo_id": repo_id, "name": "s", "command": "bash" })),
-    ))
-    .unwrap();
+    let session = remote_session(&local, "dev", &repo);
     assert_eq!(remote.sessions().len(), 1, "made on the remote");
     let tid = session.terminals[0].id;
     let path = format!("/remotes/dev/relay/terminals/{tid}");

@@ -503,3 +503,66 @@ pub fn cli_stdin(g: &Grove, args: &[&str], stdin: &str) -> (bool, String, String
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// `grove --data-dir DATA attach ARGS…`: types `line`, waits until the attached terminal shows
+/// `want`, detaches with Ctrl-]; its output, after checking it succeeded.
+pub fn attach_until(
+    data_dir: &Path,
+    args: &[&str],
+    line: &str,
+    want: &str,
+) -> std::process::Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_grove"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .arg("attach")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let reader = {
+        let seen = std::sync::Arc::clone(&seen);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                seen.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        })
+    };
+    stdin.write_all(line.as_bytes()).unwrap();
+    let deadline = Instant::now() + T;
+    while !String::from_utf8_lossy(&seen.lock().unwrap()).contains(want) {
+        if let Ok(Some(status)) = child.try_wait() {
+            let mut err = String::new();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
+            panic!("attach {args:?} ended ({status}): {err}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "attach {args:?} never showed {want:?}"
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    stdin.write_all(&[0x1d]).unwrap();
+    let out = child.wait_with_output().unwrap();
+    reader.join().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
