@@ -507,6 +507,8 @@ fn removing_a_remote_closes_its_panes() {
     );
 }
 
+// The sshd fixture reads /proc.
+#[cfg(target_os = "linux")]
 #[test]
 fn a_remote_behind_an_ssh_tunnel() {
     use super::support::sshd::Sshd;
