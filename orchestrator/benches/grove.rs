@@ -382,10 +382,7 @@ impl Server {
     }
 
     /// A WebSocket request for `/api/v1{path}` with this server's token.
-    fn ws_request(
-        &self,
-        path: &str,
-    ) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+    fn ws_request(&self, path: &str) -> tokio_tungstenite::tungstenite::handshake::client::Request {
         let mut req = format!("ws://{}/api/v1{path}", self.addr)
             .into_client_request()
             .unwrap();
@@ -828,6 +825,8 @@ struct FloodRun {
     elapsed: Duration,
     server_cpu_s: f64,
     client_cpu_s: f64,
+    /// Binary frames received.
+    frames: u64,
 }
 
 /// Attaches, starts the flood with a newline and reads (acking every frame) until the stream
@@ -851,12 +850,13 @@ async fn ws_read_all_on<S: WsIo>(
         .await
         .unwrap();
     let end = start + expected;
-    let (mut offset, mut delivered, mut truncations) = (start, 0u64, 0u64);
+    let (mut offset, mut delivered, mut truncations, mut frames) = (start, 0u64, 0u64, 0u64);
     while offset < end {
         match tokio::time::timeout(T, ws.next()).await {
             Ok(Some(Ok(Message::Binary(b)))) => {
                 offset += b.len() as u64;
                 delivered += b.len() as u64;
+                frames += 1;
             }
             Ok(Some(Ok(Message::Text(t)))) => match serde_json::from_str(&t).unwrap() {
                 ServerFrame::Resync { offset: at, .. } => {
@@ -878,6 +878,7 @@ async fn ws_read_all_on<S: WsIo>(
         elapsed,
         server_cpu_s: cpu_s(pid) - server_cpu0,
         client_cpu_s: cpu_s("self") - client_cpu0,
+        frames,
     }
 }
 
@@ -1574,6 +1575,10 @@ fn remote_echo_latency() {
     }
 }
 
+/// Runs per side of `remote_ws_flood` (more than `ws_flood`'s: two servers and a relay share the
+/// two cores, and single runs scatter).
+const REMOTE_FLOOD_RUNS: usize = 5;
+
 /// `remote_ws_flood`: the `ws_flood` flood (`cat` of the same 256 MiB file) in sessions of the
 /// remote, read (acking every frame) through the local server's relay vs directly from the
 /// remote over pinned TLS; the order alternates between runs.
@@ -1587,16 +1592,16 @@ fn remote_ws_flood() {
     let (remote_pid, local_pid) = (scene.remote().pid(), scene.local.pid());
     let (mut relay, mut bare) = (Vec::new(), Vec::new());
     let (mut remote_cpu, mut local_cpu, mut client_cpu) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut direct_remote_cpu, mut direct_client_cpu) = (Vec::new(), Vec::new());
     let (mut truncations, mut lost) = (0u64, 0u64);
     // Warm the page cache.
     bare_read(&path);
-    for i in 0..FLOOD_RUNS {
+    for i in 0..REMOTE_FLOOD_RUNS {
         for relayed in [i % 2 == 1, i % 2 == 0] {
             let name = format!("flood-{}-{i}", if relayed { "relay" } else { "direct" });
-            let tid =
-                scene
-                    .local
-                    .create_session_at(&base, scene.remote_repo, &name, &command);
+            let tid = scene
+                .local
+                .create_session_at(&base, scene.remote_repo, &name, &command);
             let local_cpu0 = cpu_s(&local_pid);
             let run = rt.block_on(async {
                 if relayed {
@@ -1608,6 +1613,14 @@ fn remote_ws_flood() {
                 }
             });
             let mbps = run.delivered as f64 / 1e6 / run.elapsed.as_secs_f64();
+            eprintln!(
+                "remote_ws_flood: {name}: {mbps:.1} MB/s, {} frames (avg {:.0} KiB), remote CPU {:.2} s, client CPU {:.2} s, local CPU {:.2} s",
+                run.frames,
+                run.delivered as f64 / run.frames.max(1) as f64 / 1024.0,
+                run.server_cpu_s,
+                run.client_cpu_s,
+                cpu_s(&local_pid) - local_cpu0
+            );
             truncations += run.truncations;
             lost += size + 2 - run.delivered;
             if relayed {
@@ -1617,6 +1630,8 @@ fn remote_ws_flood() {
                 client_cpu.push(run.client_cpu_s);
             } else {
                 bare.push(mbps);
+                direct_remote_cpu.push(run.server_cpu_s);
+                direct_client_cpu.push(run.client_cpu_s);
             }
         }
     }
@@ -1626,10 +1641,12 @@ fn remote_ws_flood() {
         "MB/s",
         median(bare),
         &format!(
-            ",\"bytes\":{size},\"runs\":{FLOOD_RUNS},\"truncations\":{truncations},\"lost_bytes\":{lost},\"relayed_remote_cpu_s\":{:.2},\"relayed_local_cpu_s\":{:.2},\"relayed_client_cpu_s\":{:.2},\"baseline_is\":{}",
+            ",\"bytes\":{size},\"runs\":{REMOTE_FLOOD_RUNS},\"truncations\":{truncations},\"lost_bytes\":{lost},\"relayed_remote_cpu_s\":{:.2},\"relayed_local_cpu_s\":{:.2},\"relayed_client_cpu_s\":{:.2},\"direct_remote_cpu_s\":{:.2},\"direct_client_cpu_s\":{:.2},\"baseline_is\":{}",
             median(remote_cpu),
             median(local_cpu),
             median(client_cpu),
+            median(direct_remote_cpu),
+            median(direct_client_cpu),
             json_str("the same flood read directly from the remote over pinned TLS")
         ),
     );
@@ -1674,7 +1691,8 @@ fn relay_hits(local: &Server) -> Vec<Hit> {
             .map(|_| {
                 s.spawn(|| {
                     let t0 = Instant::now();
-                    let (status, _) = local.call("GET", &format!("/remotes/{REMOTE}/relay/sessions"), None);
+                    let (status, _) =
+                        local.call("GET", &format!("/remotes/{REMOTE}/relay/sessions"), None);
                     (status, ms(t0.elapsed()))
                 })
             })
@@ -1684,18 +1702,22 @@ fn relay_hits(local: &Server) -> Vec<Hit> {
                 s.spawn(|| {
                     let req = local.ws_request(&format!("/remotes/{REMOTE}/relay/events"));
                     let t0 = Instant::now();
+                    // Bounded, so a relay that never answers shows up as status 0 (and its
+                    // wait) in the report instead of hanging the benchmark.
+                    let bound = ISO_STOPPED_WINDOW * 2;
                     let status = client_runtime().block_on(async {
-                        match tokio_tungstenite::connect_async(req).await {
-                            Ok((mut ws, _)) => {
+                        match tokio::time::timeout(bound, tokio_tungstenite::connect_async(req))
+                            .await
+                        {
+                            Ok(Ok((mut ws, _))) => {
                                 let _ = ws.close(None).await;
                                 101
                             }
-                            Err(tokio_tungstenite::tungstenite::Error::Http(res)) => {
+                            Ok(Err(tokio_tungstenite::tungstenite::Error::Http(res))) => {
                                 res.status().as_u16()
                             }
-                            // No HTTP answer at all (the connection failed): not expected
-                            // from a local server; shows up as status 0 in the report.
-                            Err(_) => 0,
+                            // No HTTP answer at all: not expected from a local server.
+                            Ok(Err(_)) | Err(_) => 0,
                         }
                     });
                     (status, ms(t0.elapsed()))
