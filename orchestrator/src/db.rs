@@ -508,7 +508,6 @@ impl Db {
         Ok(())
     }
 
-    /// Every session's pull request status (JSON), by session id.
     // ---- remotes ----
 
     pub fn remotes(&self) -> Result<Vec<RemoteRow>, DbError> {

@@ -280,8 +280,7 @@ impl Remotes {
     /// The name of a remote's session, when it is known.
     pub fn session_name(&self, server: &str, session_id: i64) -> Option<String> {
         let entry = self.shared.entries.lock().get(server).cloned()?;
-        let name = entry.names.lock().get(&session_id).cloned();
-        name
+        entry.names.lock().get(&session_id).cloned()
     }
 
     /// Sessions of every remote that need the user.
