@@ -30,7 +30,10 @@ pub(crate) struct Heartbeat {
 
 impl Heartbeat {
     pub(crate) fn new(liveness: Liveness) -> Heartbeat {
-        let mut ticks = tokio::time::interval(liveness.ping_every);
+        // The first ping one interval in, not at once: a relayed socket must not get a ping ahead
+        // of the `hello` its remote is about to send (clients read `hello` first).
+        let first = tokio::time::Instant::now() + liveness.ping_every;
+        let mut ticks = tokio::time::interval_at(first, liveness.ping_every);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         Heartbeat {
             liveness,
