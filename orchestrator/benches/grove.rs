@@ -21,6 +21,11 @@
 //!   Stronghold snapshot read) vs the bare Argon2id derivation with the same parameters.
 //! - `changes_latency`, `changes_scan`, `watch_cost`: the live file watcher behind review; see
 //!   `review/watch.rs`.
+//! - `remote_echo_latency`, `remote_ws_flood`: a second `grove serve --tls-self-signed` on
+//!   loopback as the local server's remote; the echo round trip and the flood through the local
+//!   server's relay vs a WebSocket directly to the remote over pinned TLS.
+//! - `remote_isolation`: the local echo round trip while the remote is stopped (SIGSTOP) or killed
+//!   vs while it is healthy; see [`remote_isolation`].
 //!
 //! Linux-oriented: RSS and CPU come from `/proc`.
 
@@ -37,6 +42,7 @@ use grove_orchestrator::wire::{ClientFrame, CreateSessionRequest, ServerFrame, S
 use grove_orchestrator::{Grove, GroveConfig};
 use grove_pty::Chunk;
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
@@ -76,6 +82,9 @@ fn main() {
         "changes_latency",
         "changes_scan",
         "watch_cost",
+        "remote_echo_latency",
+        "remote_ws_flood",
+        "remote_isolation",
     ];
     let run: Vec<&str> = if names.is_empty() {
         all.to_vec()
@@ -98,6 +107,9 @@ fn main() {
             "changes_latency" => watch::changes_latency(),
             "changes_scan" => watch::changes_scan(),
             "watch_cost" => watch::watch_cost(),
+            "remote_echo_latency" => remote_echo_latency(),
+            "remote_ws_flood" => remote_ws_flood(),
+            "remote_isolation" => remote_isolation(),
             _ => unreachable!(),
         }
     }
@@ -213,6 +225,8 @@ struct Server {
     addr: SocketAddr,
     _dir: tempfile::TempDir,
     repo_id: i64,
+    /// With `--tls-self-signed`: the certificate's fingerprint the server printed.
+    fingerprint: Option<String>,
 }
 
 impl Server {
@@ -224,7 +238,8 @@ impl Server {
     }
 
     /// Starts `grove serve` on the data dir `<dir>/data` with `args`, registering `repo` (else
-    /// the first repo it knows).
+    /// the first repo it knows). With `--tls-self-signed` no repo is registered (this process
+    /// speaks plain HTTP only; a remote's repos go through a local server's relay).
     fn launch(dir: tempfile::TempDir, repo: Option<&Path>, args: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_grove"))
             .arg("--data-dir")
@@ -237,28 +252,52 @@ impl Server {
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
-        let stdout = child.stdout.take().unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
+        stdout.read_line(&mut line).unwrap();
         let url = line
             .trim()
             .strip_prefix("Grove is serving at ")
             .and_then(|rest| rest.split_whitespace().next())
             .unwrap_or_else(|| panic!("unexpected: {line:?}"));
+        let fingerprint = url.starts_with("https://").then(|| {
+            let mut fp = String::new();
+            stdout.read_line(&mut fp).unwrap();
+            fp.trim()
+                .strip_prefix("TLS certificate fingerprint (SHA-256): ")
+                .unwrap_or_else(|| panic!("no fingerprint line: {fp:?}"))
+                .to_owned()
+        });
+        // Keep reading stdout so the server never writes into a closed or full pipe.
+        std::thread::spawn(move || {
+            let mut sink = String::new();
+            while stdout.read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {
+                sink.clear();
+            }
+        });
         // The token is printed only to a terminal; the server file has it.
         let file: serde_json::Value = serde_json::from_str(
             &std::fs::read_to_string(dir.path().join("data/server.json")).unwrap(),
         )
         .unwrap();
         let token = file["token"].as_str().unwrap().to_owned();
-        let addr: SocketAddr = url.strip_prefix("http://").unwrap().parse().unwrap();
+        let addr: SocketAddr = url
+            .strip_prefix("http://")
+            .or_else(|| url.strip_prefix("https://"))
+            .unwrap()
+            .parse()
+            .unwrap();
         let mut server = Server {
             child,
             token,
             addr,
             _dir: dir,
             repo_id: 0,
+            fingerprint,
         };
+        if server.fingerprint.is_some() {
+            return server;
+        }
         server.repo_id = match repo {
             Some(repo) => server.ok("POST", "/repos", Some(serde_json::json!({ "path": repo }))),
             None => server.ok("GET", "/repos", None)[0].clone(),
@@ -276,21 +315,34 @@ impl Server {
         std::mem::replace(&mut self._dir, dir)
     }
 
+    /// Kills the server (SIGKILL: no goodbye to its clients) and hands back its directory.
+    fn kill(mut self) -> tempfile::TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let dir = tempfile::tempdir().unwrap();
+        std::mem::replace(&mut self._dir, dir)
+    }
+
     fn pid(&self) -> String {
         self.child.id().to_string()
     }
 
-    /// An API call with the token; panics unless it succeeds.
-    fn ok(&self, method: &str, path: &str, body: Option<serde_json::Value>) -> serde_json::Value {
+    /// An API call with the token: status and body.
+    fn call(&self, method: &str, path: &str, body: Option<serde_json::Value>) -> (u16, String) {
         let auth = format!("Bearer {}", self.token);
         let host = self.addr.to_string();
-        let (status, text) = raw(
+        raw(
             self.addr,
             method,
             &format!("/api/v1{path}"),
             &[("Host", host.as_str()), ("Authorization", auth.as_str())],
             body.map(|b| b.to_string()).as_deref(),
-        );
+        )
+    }
+
+    /// An API call with the token; panics unless it succeeds.
+    fn ok(&self, method: &str, path: &str, body: Option<serde_json::Value>) -> serde_json::Value {
+        let (status, text) = self.call(method, path, body);
         assert!(
             (200..300).contains(&status),
             "{method} {path} -> {status}: {text}"
@@ -300,8 +352,15 @@ impl Server {
 
     /// Creates a session and returns its first terminal's id.
     fn create_session(&self, name: &str, command: &str) -> i64 {
-        let body = serde_json::json!({ "repo_id": self.repo_id, "name": name, "command": command });
-        let s: Session = serde_json::from_value(self.ok("POST", "/sessions", Some(body))).unwrap();
+        self.create_session_at("", self.repo_id, name, command)
+    }
+
+    /// Creates a session under the API base `base` ("" for this server,
+    /// `/remotes/NAME/relay` for a remote of it) on `repo_id` there; its first terminal's id.
+    fn create_session_at(&self, base: &str, repo_id: i64, name: &str, command: &str) -> i64 {
+        let body = serde_json::json!({ "repo_id": repo_id, "name": name, "command": command });
+        let path = format!("{base}/sessions");
+        let s: Session = serde_json::from_value(self.ok("POST", &path, Some(body))).unwrap();
         s.terminals[0].id
     }
 
@@ -319,7 +378,12 @@ impl Server {
 
     /// Attaches to a terminal; returns the socket (past `hello`) and the hello offset.
     async fn attach(&self, terminal_id: i64, query: &str) -> (Ws, u64) {
-        let mut req = format!("ws://{}/api/v1/terminals/{terminal_id}{query}", self.addr)
+        self.attach_at("", terminal_id, query).await
+    }
+
+    /// A WebSocket request for `/api/v1{path}` with this server's token.
+    fn ws_request(&self, path: &str) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+        let mut req = format!("ws://{}/api/v1{path}", self.addr)
             .into_client_request()
             .unwrap();
         let proto = format!("grove.v1, grove.token.{}", self.token);
@@ -327,17 +391,48 @@ impl Server {
             "Sec-WebSocket-Protocol",
             HeaderValue::from_str(&proto).unwrap(),
         );
+        req
+    }
+
+    /// [`Server::attach`] under the API base `base` (see [`Server::create_session_at`]).
+    async fn attach_at(&self, base: &str, terminal_id: i64, query: &str) -> (Ws, u64) {
+        let req = self.ws_request(&format!("{base}/terminals/{terminal_id}{query}"));
         // TCP_NODELAY, as browsers do for WebSockets.
-        let (mut ws, _) = tokio_tungstenite::connect_async_with_config(req, None, true)
+        let (ws, _) = tokio_tungstenite::connect_async_with_config(req, None, true)
             .await
             .unwrap();
-        match tokio::time::timeout(T, ws.next()).await {
-            Ok(Some(Ok(Message::Text(t)))) => match serde_json::from_str(&t).unwrap() {
-                ServerFrame::Hello { offset, .. } => (ws, offset),
-                other => panic!("expected hello, got {other:?}"),
-            },
+        past_hello(ws).await
+    }
+
+    /// Attaches to a terminal of this `--tls-self-signed` server directly, over TLS with its
+    /// certificate pinned (what the relay does for each socket it relays).
+    async fn attach_tls(&self, terminal_id: i64, query: &str) -> (TlsWs, u64) {
+        use grove_orchestrator::remote::tls::{Fingerprint, Trust, connect};
+        let fp: Fingerprint = self.fingerprint.as_deref().unwrap().parse().unwrap();
+        let stream = connect(
+            &self.addr.ip().to_string(),
+            self.addr.port(),
+            &Trust::Pinned(fp),
+            T,
+        )
+        .await
+        .unwrap();
+        let req = self.ws_request(&format!("/terminals/{terminal_id}{query}"));
+        let (ws, _) = tokio_tungstenite::client_async_with_config(req, stream, None)
+            .await
+            .unwrap();
+        past_hello(ws).await
+    }
+}
+
+/// Reads a terminal socket's `hello`; the socket and the hello's offset.
+async fn past_hello<S: WsIo>(mut ws: WebSocketStream<S>) -> (WebSocketStream<S>, u64) {
+    match tokio::time::timeout(T, ws.next()).await {
+        Ok(Some(Ok(Message::Text(t)))) => match serde_json::from_str(&t).unwrap() {
+            ServerFrame::Hello { offset, .. } => (ws, offset),
             other => panic!("expected hello, got {other:?}"),
-        }
+        },
+        other => panic!("expected hello, got {other:?}"),
     }
 }
 
@@ -366,16 +461,20 @@ impl Server {
     }
 }
 
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Ws = WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type TlsWs = WebSocketStream<grove_orchestrator::remote::tls::TlsStream>;
 
-async fn send_ack(ws: &mut Ws, offset: u64) {
+/// A WebSocket's byte stream: plain TCP to a server, or TLS directly to a remote.
+trait WsIo: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> WsIo for T {}
+
+async fn send_ack<S: WsIo>(ws: &mut WebSocketStream<S>, offset: u64) {
     let ack = serde_json::to_string(&ClientFrame::Ack { offset }).unwrap();
     ws.send(Message::Text(ack.into())).await.unwrap();
 }
 
 /// The next binary frame's bytes (control frames are skipped; `truncated` and `exit` panic).
-async fn next_binary(ws: &mut Ws) -> Vec<u8> {
+async fn next_binary<S: WsIo>(ws: &mut WebSocketStream<S>) -> Vec<u8> {
     loop {
         match tokio::time::timeout(T, ws.next()).await {
             Ok(Some(Ok(Message::Binary(b)))) => return b.to_vec(),
@@ -726,26 +825,38 @@ struct FloodRun {
     elapsed: Duration,
     server_cpu_s: f64,
     client_cpu_s: f64,
+    /// Binary frames received.
+    frames: u64,
 }
 
 /// Attaches, starts the flood with a newline and reads (acking every frame) until the stream
 /// has passed `expected` bytes. A `truncated` frame is counted, not fatal: it means the server
 /// fell more than a log's capacity behind the PTY even though this client kept up.
 async fn ws_read_all(server: &Server, terminal_id: i64, expected: u64) -> FloodRun {
-    let (mut ws, start) = server.attach(terminal_id, "?from=0").await;
-    let pid = server.pid();
-    let (server_cpu0, client_cpu0) = (cpu_s(&pid), cpu_s("self"));
+    let (ws, start) = server.attach(terminal_id, "?from=0").await;
+    ws_read_all_on(ws, start, &server.pid(), expected).await
+}
+
+/// [`ws_read_all`] on a socket already attached at `start`; server CPU is `pid`'s.
+async fn ws_read_all_on<S: WsIo>(
+    mut ws: WebSocketStream<S>,
+    start: u64,
+    pid: &str,
+    expected: u64,
+) -> FloodRun {
+    let (server_cpu0, client_cpu0) = (cpu_s(pid), cpu_s("self"));
     let started = Instant::now();
     ws.send(Message::Binary(b"\n".to_vec().into()))
         .await
         .unwrap();
     let end = start + expected;
-    let (mut offset, mut delivered, mut truncations) = (start, 0u64, 0u64);
+    let (mut offset, mut delivered, mut truncations, mut frames) = (start, 0u64, 0u64, 0u64);
     while offset < end {
         match tokio::time::timeout(T, ws.next()).await {
             Ok(Some(Ok(Message::Binary(b)))) => {
                 offset += b.len() as u64;
                 delivered += b.len() as u64;
+                frames += 1;
             }
             Ok(Some(Ok(Message::Text(t)))) => match serde_json::from_str(&t).unwrap() {
                 ServerFrame::Resync { offset: at, .. } => {
@@ -765,8 +876,9 @@ async fn ws_read_all(server: &Server, terminal_id: i64, expected: u64) -> FloodR
         delivered,
         truncations,
         elapsed,
-        server_cpu_s: cpu_s(&pid) - server_cpu0,
+        server_cpu_s: cpu_s(pid) - server_cpu0,
         client_cpu_s: cpu_s("self") - client_cpu0,
+        frames,
     }
 }
 
@@ -818,7 +930,12 @@ const ECHO_BLOCK: usize = 150;
 const ECHO_SCRIPT: &str = "stty raw -echo; printf ready; exec cat";
 
 /// One byte in, the same byte back, over the terminal socket.
-async fn ws_trip(ws: &mut Ws, start: u64, received: &mut u64, byte: u8) -> Duration {
+async fn ws_trip<S: WsIo>(
+    ws: &mut WebSocketStream<S>,
+    start: u64,
+    received: &mut u64,
+    byte: u8,
+) -> Duration {
     let started = Instant::now();
     ws.send(Message::Binary(vec![byte].into())).await.unwrap();
     loop {
@@ -1253,6 +1370,497 @@ fn echo_latency_scale() {
                 &extra,
             );
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------- remote_*
+
+/// The name the local server knows its remote by.
+const REMOTE: &str = "bench";
+/// The local vault's passphrase (a remote's token is kept in the vault).
+const VAULT_PASS: &str = "correct horse battery staple";
+
+/// A local `grove serve` and a second `grove serve --tls-self-signed` on loopback, added to the
+/// first as its remote [`REMOTE`] with the certificate the remote printed pinned; a small repo
+/// is registered on the remote through the relay.
+struct RemoteScene {
+    local: Server,
+    /// `None` only while it is being restarted.
+    remote: Option<Server>,
+    token_file: PathBuf,
+    port: u16,
+    remote_repo: i64,
+    _files: tempfile::TempDir,
+}
+
+impl RemoteScene {
+    fn start() -> RemoteScene {
+        let files = tempfile::tempdir().unwrap();
+        let token_file = files.path().join("token");
+        std::fs::write(&token_file, "5e".repeat(32)).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let private = std::fs::Permissions::from_mode(0o600);
+            std::fs::set_permissions(&token_file, private).unwrap();
+        }
+        let repo = small_repo(files.path());
+        let remote = RemoteScene::launch_remote(tempfile::tempdir().unwrap(), &token_file, 0);
+        let port = remote.addr.port();
+        let local = Server::start();
+        local.ok(
+            "POST",
+            "/vault/unlock",
+            Some(serde_json::json!({ "passphrase": VAULT_PASS })),
+        );
+        local.ok(
+            "POST",
+            "/remotes",
+            Some(serde_json::json!({
+                "name": REMOTE,
+                "url": format!("https://127.0.0.1:{port}"),
+                "token": remote.token,
+                "fingerprint": remote.fingerprint,
+            })),
+        );
+        let mut scene = RemoteScene {
+            local,
+            remote: Some(remote),
+            token_file,
+            port,
+            remote_repo: 0,
+            _files: files,
+        };
+        scene.wait_connected();
+        let base = scene.base();
+        scene.remote_repo = scene
+            .local
+            .ok(
+                "POST",
+                &format!("{base}/repos"),
+                Some(serde_json::json!({ "path": repo })),
+            )
+            .get("id")
+            .and_then(|v| v.as_i64())
+            .unwrap();
+        scene
+    }
+
+    fn launch_remote(dir: tempfile::TempDir, token_file: &Path, port: u16) -> Server {
+        let port = port.to_string();
+        let args = [
+            "--tls-self-signed",
+            "--token-file",
+            token_file.to_str().unwrap(),
+            "--port",
+            &port,
+        ];
+        Server::launch(dir, None, &args)
+    }
+
+    /// The API base of the remote on the local server.
+    fn base(&self) -> String {
+        format!("/remotes/{REMOTE}/relay")
+    }
+
+    fn remote(&self) -> &Server {
+        self.remote.as_ref().unwrap()
+    }
+
+    /// Waits until the local server reports its remote connected.
+    fn wait_connected(&self) {
+        let deadline = Instant::now() + T;
+        loop {
+            let remotes = self.local.ok("GET", "/remotes", None);
+            let r = remotes
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["name"] == REMOTE)
+                .unwrap()
+                .clone();
+            if r["state"] == "connected" {
+                return;
+            }
+            assert!(Instant::now() < deadline, "the remote never connected: {r}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Kills the remote (SIGKILL); [`RemoteScene::restart`] brings it back on the same port.
+    fn kill(&mut self) -> tempfile::TempDir {
+        self.remote.take().unwrap().kill()
+    }
+
+    fn restart(&mut self, dir: tempfile::TempDir) {
+        self.remote = Some(RemoteScene::launch_remote(dir, &self.token_file, self.port));
+        self.wait_connected();
+    }
+
+    /// A session running [`ECHO_SCRIPT`] on the remote; its terminal id.
+    fn remote_echo_session(&self, name: &str) -> i64 {
+        self.local.create_session_at(
+            &self.base(),
+            self.remote_repo,
+            name,
+            &format!("sh -c '{ECHO_SCRIPT}'"),
+        )
+    }
+}
+
+/// Reads a freshly attached [`ECHO_SCRIPT`] terminal up to its `ready` and acks it; the bytes
+/// received.
+async fn until_ready<S: WsIo>(ws: &mut WebSocketStream<S>, start: u64) -> u64 {
+    let mut received = 0u64;
+    let mut seen = Vec::new();
+    while !seen.ends_with(b"ready") {
+        let bytes = next_binary(ws).await;
+        received += bytes.len() as u64;
+        seen.extend_from_slice(&bytes);
+    }
+    send_ack(ws, start + received).await;
+    received
+}
+
+/// `remote_echo_latency`: one byte over a WebSocket to `cat` on the remote and back, through the
+/// local server's relay (client → plain WebSocket → relay → pinned TLS WebSocket → remote) vs
+/// directly to the remote over pinned TLS, on two sessions of the same remote; blocks
+/// alternate so drift hits both alike.
+fn remote_echo_latency() {
+    let scene = RemoteScene::start();
+    let base = scene.base();
+    let via_relay = scene.remote_echo_session("echo-relay");
+    let direct = scene.remote_echo_session("echo-direct");
+    let rt = client_runtime();
+    let byte = |i: usize| b'a' + (i % 26) as u8;
+    let (relay, bare) = rt.block_on(async {
+        let (mut rws, rstart) = scene.local.attach_at(&base, via_relay, "?from=0").await;
+        let (mut dws, dstart) = scene.remote().attach_tls(direct, "?from=0").await;
+        let mut rrecv = until_ready(&mut rws, rstart).await;
+        let mut drecv = until_ready(&mut dws, dstart).await;
+        for i in 0..50 {
+            ws_trip(&mut rws, rstart, &mut rrecv, byte(i)).await;
+            ws_trip(&mut dws, dstart, &mut drecv, byte(i)).await;
+        }
+        let (mut relay, mut bare) = (Vec::new(), Vec::new());
+        for block in 0..ECHO_TRIPS / ECHO_BLOCK {
+            for i in 0..ECHO_BLOCK {
+                let b = byte(block * ECHO_BLOCK + i);
+                let d = ws_trip(&mut rws, rstart, &mut rrecv, b).await;
+                relay.push(d.as_secs_f64() * 1e6);
+            }
+            for i in 0..ECHO_BLOCK {
+                let b = byte(block * ECHO_BLOCK + i);
+                let d = ws_trip(&mut dws, dstart, &mut drecv, b).await;
+                bare.push(d.as_secs_f64() * 1e6);
+            }
+        }
+        (relay, bare)
+    });
+    for p in [50.0, 99.0] {
+        let (r, d) = (percentile(relay.clone(), p), percentile(bare.clone(), p));
+        report(
+            &format!("remote_echo_latency_p{p}"),
+            r,
+            "us",
+            d,
+            &format!(
+                ",\"added_us\":{:.1},\"trips\":{ECHO_TRIPS},\"baseline_is\":{}",
+                r - d,
+                json_str(
+                    "the same round trip on a WebSocket directly to the remote over pinned TLS"
+                )
+            ),
+        );
+    }
+}
+
+/// Runs per side of `remote_ws_flood` (more than `ws_flood`'s: two servers and a relay share the
+/// two cores, and single runs scatter).
+const REMOTE_FLOOD_RUNS: usize = 5;
+
+/// `remote_ws_flood`: the `ws_flood` flood (`cat` of the same 256 MiB file) in sessions of the
+/// remote, read (acking every frame) through the local server's relay vs directly from the
+/// remote over pinned TLS; the order alternates between runs.
+fn remote_ws_flood() {
+    let path = data_file("mixed", FLOOD_SIZE, mixed_block);
+    let size = std::fs::metadata(&path).unwrap().len();
+    let scene = RemoteScene::start();
+    let base = scene.base();
+    let command = format!("sh -c 'read x; stty raw -echo; cat \"{}\"'", path.display());
+    let rt = client_runtime();
+    let (remote_pid, local_pid) = (scene.remote().pid(), scene.local.pid());
+    let (mut relay, mut bare) = (Vec::new(), Vec::new());
+    let (mut remote_cpu, mut local_cpu, mut client_cpu) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut direct_remote_cpu, mut direct_client_cpu) = (Vec::new(), Vec::new());
+    let (mut truncations, mut lost) = (0u64, 0u64);
+    // Warm the page cache.
+    bare_read(&path);
+    for i in 0..REMOTE_FLOOD_RUNS {
+        for relayed in [i % 2 == 1, i % 2 == 0] {
+            let name = format!("flood-{}-{i}", if relayed { "relay" } else { "direct" });
+            let tid = scene
+                .local
+                .create_session_at(&base, scene.remote_repo, &name, &command);
+            let local_cpu0 = cpu_s(&local_pid);
+            let run = rt.block_on(async {
+                if relayed {
+                    let (ws, start) = scene.local.attach_at(&base, tid, "?from=0").await;
+                    ws_read_all_on(ws, start, &remote_pid, size + 2).await
+                } else {
+                    let (ws, start) = scene.remote().attach_tls(tid, "?from=0").await;
+                    ws_read_all_on(ws, start, &remote_pid, size + 2).await
+                }
+            });
+            let mbps = run.delivered as f64 / 1e6 / run.elapsed.as_secs_f64();
+            eprintln!(
+                "remote_ws_flood: {name}: {mbps:.1} MB/s, {} frames (avg {:.0} KiB), remote CPU {:.2} s, client CPU {:.2} s, local CPU {:.2} s",
+                run.frames,
+                run.delivered as f64 / run.frames.max(1) as f64 / 1024.0,
+                run.server_cpu_s,
+                run.client_cpu_s,
+                cpu_s(&local_pid) - local_cpu0
+            );
+            truncations += run.truncations;
+            lost += size + 2 - run.delivered;
+            if relayed {
+                relay.push(mbps);
+                remote_cpu.push(run.server_cpu_s);
+                local_cpu.push(cpu_s(&local_pid) - local_cpu0);
+                client_cpu.push(run.client_cpu_s);
+            } else {
+                bare.push(mbps);
+                direct_remote_cpu.push(run.server_cpu_s);
+                direct_client_cpu.push(run.client_cpu_s);
+            }
+        }
+    }
+    report(
+        "remote_ws_flood",
+        median(relay),
+        "MB/s",
+        median(bare),
+        &format!(
+            ",\"bytes\":{size},\"runs\":{REMOTE_FLOOD_RUNS},\"truncations\":{truncations},\"lost_bytes\":{lost},\"relayed_remote_cpu_s\":{:.2},\"relayed_local_cpu_s\":{:.2},\"relayed_client_cpu_s\":{:.2},\"direct_remote_cpu_s\":{:.2},\"direct_client_cpu_s\":{:.2},\"baseline_is\":{}",
+            median(remote_cpu),
+            median(local_cpu),
+            median(client_cpu),
+            median(direct_remote_cpu),
+            median(direct_client_cpu),
+            json_str("the same flood read directly from the remote over pinned TLS")
+        ),
+    );
+}
+
+/// How long each phase of `remote_isolation` keystrokes go to the local session.
+const ISO_ROUNDS: usize = 3;
+const ISO_WINDOW: Duration = Duration::from_secs(5);
+/// A stopped remote's phase outlasts the relay's dial timeout, so the relayed requests made at
+/// its start end within it.
+const ISO_STOPPED_WINDOW: Duration =
+    Duration::from_secs(grove_orchestrator::remote::link::DIAL_TIMEOUT.as_secs() + 1);
+/// Relayed requests made at the start of every phase, in parallel: HTTP and WebSocket.
+const ISO_HTTP_HITS: usize = 6;
+const ISO_WS_HITS: usize = 2;
+
+#[derive(Clone, Copy)]
+enum RemoteHealth {
+    Healthy,
+    Stopped,
+    Killed,
+}
+
+impl RemoteHealth {
+    fn name(self) -> &'static str {
+        match self {
+            RemoteHealth::Healthy => "healthy",
+            RemoteHealth::Stopped => "stopped",
+            RemoteHealth::Killed => "killed",
+        }
+    }
+}
+
+/// One relayed request's answer (101 for a WebSocket that opened) and how long it took.
+type Hit = (u16, f64);
+
+/// `GET /api/v1{path}` on `server` with its token; the status, or 0 when no answer came within
+/// twice [`ISO_STOPPED_WINDOW`] (so a relay that never answers is reported, not waited for).
+fn bounded_get(server: &Server, path: &str) -> u16 {
+    let mut s = std::net::TcpStream::connect(server.addr).unwrap();
+    s.set_read_timeout(Some(ISO_STOPPED_WINDOW * 2)).unwrap();
+    let req = format!(
+        "GET /api/v1{path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
+        server.addr, server.token
+    );
+    s.write_all(req.as_bytes()).unwrap();
+    let mut head = [0u8; 12];
+    match s.read_exact(&mut head) {
+        Ok(()) => String::from_utf8_lossy(&head[9..12]).parse().unwrap_or(0),
+        Err(_) => 0,
+    }
+}
+
+/// [`ISO_HTTP_HITS`] relayed `GET /sessions` and [`ISO_WS_HITS`] relayed events sockets, all at
+/// once; each one's status and milliseconds.
+fn relay_hits(local: &Server) -> Vec<Hit> {
+    std::thread::scope(|s| {
+        let http: Vec<_> = (0..ISO_HTTP_HITS)
+            .map(|_| {
+                s.spawn(|| {
+                    let t0 = Instant::now();
+                    let status = bounded_get(local, &format!("/remotes/{REMOTE}/relay/sessions"));
+                    (status, ms(t0.elapsed()))
+                })
+            })
+            .collect();
+        let ws: Vec<_> = (0..ISO_WS_HITS)
+            .map(|_| {
+                s.spawn(|| {
+                    let req = local.ws_request(&format!("/remotes/{REMOTE}/relay/events"));
+                    let t0 = Instant::now();
+                    // Bounded, so a relay that never answers shows up as status 0 (and its
+                    // wait) in the report instead of hanging the benchmark.
+                    let bound = ISO_STOPPED_WINDOW * 2;
+                    let status = client_runtime().block_on(async {
+                        match tokio::time::timeout(bound, tokio_tungstenite::connect_async(req))
+                            .await
+                        {
+                            Ok(Ok((mut ws, _))) => {
+                                let _ = ws.close(None).await;
+                                101
+                            }
+                            Ok(Err(tokio_tungstenite::tungstenite::Error::Http(res))) => {
+                                res.status().as_u16()
+                            }
+                            // No HTTP answer at all: not expected from a local server.
+                            Ok(Err(_)) | Err(_) => 0,
+                        }
+                    });
+                    (status, ms(t0.elapsed()))
+                })
+            })
+            .collect();
+        http.into_iter()
+            .chain(ws)
+            .map(|h| h.join().unwrap())
+            .collect()
+    })
+}
+
+/// `remote_isolation`: keystroke → echo on a LOCAL session (the `echo_latency` round trip) while
+/// the local server's remote is healthy, stopped (SIGSTOP: the kernel still accepts its
+/// connections, nothing answers — the hardest case for the relay) and killed (connection
+/// refused). Rounds of the three phases, so drift hits all alike; at the start of each phase the
+/// relay of that remote is hit in parallel ([`relay_hits`]). A killed remote is started again on
+/// its port (same data dir, same certificate) and reconnected before the next round.
+fn remote_isolation() {
+    let mut scene = RemoteScene::start();
+    let tid = scene
+        .local
+        .create_session("echo", &format!("sh -c '{ECHO_SCRIPT}'"));
+    let rt = client_runtime();
+    let byte = |i: usize| b'a' + (i % 26) as u8;
+    let (mut ws, start) = rt.block_on(scene.local.attach(tid, "?from=0"));
+    let mut received = rt.block_on(until_ready(&mut ws, start));
+    let mut n = 0usize;
+    rt.block_on(async {
+        for _ in 0..50 {
+            ws_trip(&mut ws, start, &mut received, byte(n)).await;
+            n += 1;
+        }
+    });
+    let phases = [
+        RemoteHealth::Healthy,
+        RemoteHealth::Stopped,
+        RemoteHealth::Killed,
+    ];
+    let mut trips: Vec<Vec<f64>> = vec![Vec::new(); 3];
+    let mut hits: Vec<Vec<Hit>> = vec![Vec::new(); 3];
+    let mut api: Vec<Vec<f64>> = vec![Vec::new(); 3];
+    for _ in 0..ISO_ROUNDS {
+        for (k, &phase) in phases.iter().enumerate() {
+            let remote_pid = scene.remote().child.id() as i32;
+            let mut dead = None;
+            let window = match phase {
+                RemoteHealth::Healthy => ISO_WINDOW,
+                RemoteHealth::Stopped => {
+                    signal_pids(&[remote_pid], Sig::Stop);
+                    ISO_STOPPED_WINDOW
+                }
+                RemoteHealth::Killed => {
+                    dead = Some(scene.kill());
+                    ISO_WINDOW
+                }
+            };
+            let local = &scene.local;
+            std::thread::scope(|s| {
+                let hitter = s.spawn(|| relay_hits(local));
+                // The local API meanwhile, as a UI polling its own server.
+                let poller = s.spawn(|| {
+                    let mut times = Vec::new();
+                    let t0 = Instant::now();
+                    while t0.elapsed() < window {
+                        let t = Instant::now();
+                        local.ok("GET", "/remotes", None);
+                        times.push(ms(t.elapsed()));
+                        std::thread::sleep(Duration::from_millis(100));
+                    }
+                    times
+                });
+                let t0 = Instant::now();
+                rt.block_on(async {
+                    while t0.elapsed() < window {
+                        let d = ws_trip(&mut ws, start, &mut received, byte(n)).await;
+                        n += 1;
+                        trips[k].push(d.as_secs_f64() * 1e6);
+                    }
+                });
+                hits[k].extend(hitter.join().unwrap());
+                api[k].extend(poller.join().unwrap());
+            });
+            match phase {
+                RemoteHealth::Healthy => {}
+                RemoteHealth::Stopped => {
+                    signal_pids(&[remote_pid], Sig::Cont);
+                    scene.wait_connected();
+                }
+                RemoteHealth::Killed => scene.restart(dead.take().unwrap()),
+            }
+        }
+    }
+    let p = |k: usize, q: f64| percentile(trips[k].clone(), q);
+    let hit_summary = |k: usize| {
+        let mut statuses: Vec<u16> = hits[k].iter().map(|h| h.0).collect();
+        statuses.sort_unstable();
+        statuses.dedup();
+        let slowest = hits[k].iter().map(|h| h.1).fold(0.0, f64::max);
+        let api_max = api[k].iter().copied().fold(0.0, f64::max);
+        format!(
+            ",\"{0}_p50_us\":{1:.1},\"{0}_p99_us\":{2:.1},\"{0}_trips\":{3},\"{0}_relay_statuses\":{4:?},\"{0}_relay_slowest_ms\":{5:.1},\"{0}_local_api_max_ms\":{6:.1}",
+            phases[k].name(),
+            p(k, 50.0),
+            p(k, 99.0),
+            trips[k].len(),
+            statuses,
+            slowest,
+            api_max
+        )
+    };
+    let extra = format!(
+        "{}{}{},\"rounds\":{ISO_ROUNDS},\"baseline_is\":{}",
+        hit_summary(0),
+        hit_summary(1),
+        hit_summary(2),
+        json_str("the same local echo p99 while the remote is healthy (same run, alternating)")
+    );
+    for (k, phase) in phases.iter().enumerate().skip(1) {
+        report(
+            &format!("remote_isolation_{}_p99", phase.name()),
+            p(k, 99.0),
+            "us",
+            p(0, 99.0),
+            &extra,
+        );
     }
 }
 

@@ -209,7 +209,15 @@ impl Route {
         let config = tungstenite::protocol::WebSocketConfig::default()
             .max_message_size(Some(64 * 1024 * 1024))
             .max_frame_size(Some(64 * 1024 * 1024));
-        match tokio_tungstenite::client_async_with_config(req, io, Some(config)).await {
+        // Bounded like the dial: a remote that took the connection and then stopped answering
+        // (a stopped or hung process) must not hold the UI's socket open forever.
+        let handshake = tokio_tungstenite::client_async_with_config(req, io, Some(config));
+        let Ok(answer) = tokio::time::timeout(DIAL_TIMEOUT, handshake).await else {
+            return Err(LinkError::Connect(ConnectError::Timeout {
+                addr: self.authority(),
+            }));
+        };
+        match answer {
             Ok((ws, _)) => Ok(ws),
             Err(tungstenite::Error::Http(res)) => {
                 let status = res.status();
