@@ -130,6 +130,9 @@ struct Entry {
     names: Mutex<HashMap<i64, String>>,
     /// Becomes true when the remote is removed (or replaced): relayed sockets close.
     removed: tokio::sync::watch::Sender<bool>,
+    /// How many times it has connected; bumped again when that connection ends, so what the
+    /// relay has in flight on a connection that ended (a remote that stopped answering) ends too.
+    epoch: tokio::sync::watch::Sender<u64>,
 }
 
 impl Entry {
@@ -182,6 +185,20 @@ pub struct Relay {
     pub route: Route,
     pub token: SecretString,
     pub removed: tokio::sync::watch::Receiver<bool>,
+    /// Changes when the connection this relay was made on ends.
+    pub epoch: tokio::sync::watch::Receiver<u64>,
+}
+
+impl Relay {
+    /// Resolves when the remote is removed or the connection this relay was made on ends.
+    pub async fn lost(&mut self) {
+        let removed = self.removed.wait_for(|r| *r);
+        let ended = self.epoch.changed();
+        tokio::select! {
+            _ = removed => {}
+            _ = ended => {}
+        }
+    }
 }
 
 /// Why the relay cannot reach a remote now.
@@ -220,6 +237,7 @@ impl Remotes {
             task: Mutex::new(None),
             names: Mutex::new(HashMap::new()),
             removed: tokio::sync::watch::Sender::new(false),
+            epoch: tokio::sync::watch::Sender::new(0),
             spec,
         });
         let task = self
@@ -326,6 +344,7 @@ impl Remotes {
                 route,
                 token,
                 removed: entry.removed.subscribe(),
+                epoch: entry.epoch.subscribe(),
             }),
             (state, _, _) => {
                 let code = match state {
@@ -468,6 +487,7 @@ async fn follow(entry: Arc<Entry>, events: broadcast::Sender<Event>) {
         drop(token);
         let outcome = connect_and_follow(&entry, &events, &route).await;
         *entry.route.lock() = None;
+        entry.epoch.send_modify(|e| *e += 1);
         let wait = match outcome {
             Followed::Dropped(why) => {
                 backoff = RETRY_FIRST;
@@ -534,6 +554,7 @@ async fn connect_and_follow(
     };
     let mut cache: HashMap<i64, Session> = sessions.into_iter().map(|s| (s.id, s)).collect();
     *entry.route.lock() = Some(route.clone());
+    entry.epoch.send_modify(|e| *e += 1);
     *entry.names.lock() = cache.values().map(|s| (s.id, s.name.clone())).collect();
     let name = entry.spec.name.clone();
     tracing::info!(remote = %name, %version, "remote connected");

@@ -95,11 +95,7 @@ async fn relay(
     Path((name, _)): Path<(String, String)>,
     req: Request,
 ) -> Response {
-    let crate::remote::manager::Relay {
-        route,
-        token,
-        removed,
-    } = match s.grove.remotes().relay(&name) {
+    let mut relay = match s.grove.remotes().relay(&name) {
         Ok(r) => r,
         Err(why) => {
             return error_response(ApiError {
@@ -108,6 +104,7 @@ async fn relay(
             });
         }
     };
+    let (route, token) = (relay.route.clone(), relay.token.clone());
     let (mut parts, body) = req.into_parts();
     // The raw (still percent-encoded) rest of the path, after `/remotes/{name}/relay`.
     let prefix = format!("/remotes/{name}/relay");
@@ -134,7 +131,7 @@ async fn relay(
             .max_message_size(RELAY_INBOUND_MAX)
             .max_frame_size(RELAY_INBOUND_MAX)
             .on_upgrade(move |socket| async move {
-                if let Err(err) = pump(socket, remote, liveness, removed).await {
+                if let Err(err) = pump(socket, remote, liveness, relay).await {
                     tracing::debug!(remote = %name, %err, "relayed socket ended");
                 }
             });
@@ -161,7 +158,18 @@ async fn relay(
             });
         }
     };
-    let res = match route.send(out).await {
+    // A remote that stops answering mid-request (a laptop lid, a frozen VM) is noticed by its
+    // events socket; what is in flight on it ends then, instead of waiting forever.
+    let sent = tokio::select! {
+        res = route.send(out) => res,
+        () = relay.lost() => {
+            return error_response(ApiError {
+                code: ErrorCode::RemoteOffline,
+                message: format!("remote `{name}` stopped answering (or was removed) before it answered; try again once it is connected"),
+            });
+        }
+    };
+    let res = match sent {
         Ok(r) => r,
         Err(e) => return link_error(&name, &e),
     };
@@ -210,27 +218,30 @@ async fn pump(
     mut local: WebSocket,
     mut remote: RemoteSocket,
     liveness: Liveness,
-    mut removed: tokio::sync::watch::Receiver<bool>,
+    mut relay: crate::remote::manager::Relay,
 ) -> Result<(), axum::Error> {
     let mut heartbeat = Heartbeat::new(liveness);
     loop {
         tokio::select! {
-            // The remote was removed: its panes close for good (1008 is not retried).
-            // (Dropped with its remote: that is a removal too.)
-            _ = async { removed.wait_for(|r| *r).await.map(|_| ()) } => {
-                {
-                    let _ = heartbeat
-                        .send(
-                            &mut local,
-                            Message::Close(Some(CloseFrame {
-                                code: 1008,
-                                reason: "the remote server was removed".into(),
-                            })),
-                        )
-                        .await;
-                    let _ = remote.close(None).await;
-                    return Ok(());
-                }
+            // Removed: the pane closes for good (1008 is not retried). The connection ended (the
+            // remote stopped answering): 1012, the pane retries and resumes from its offset.
+            () = relay.lost() => {
+                let (code, reason) = if *relay.removed.borrow() {
+                    (1008, "the remote server was removed")
+                } else {
+                    (1012, "the remote server stopped answering")
+                };
+                let _ = heartbeat
+                    .send(
+                        &mut local,
+                        Message::Close(Some(CloseFrame {
+                            code,
+                            reason: reason.into(),
+                        })),
+                    )
+                    .await;
+                let _ = remote.close(None).await;
+                return Ok(());
             }
             msg = local.recv() => {
                 let Some(Ok(msg)) = heartbeat.seen(msg) else {

@@ -618,3 +618,78 @@ fn a_remote_behind_an_ssh_tunnel() {
         "ssh added the host key"
     );
 }
+
+#[test]
+fn a_remote_that_stops_answering_ends_what_is_in_flight() {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let repo = fixture_repo(root, "app");
+    std::fs::create_dir_all(root.join("remote")).unwrap();
+    let remote_token = "9a".repeat(32);
+    let tf = token_file(root, &remote_token);
+    let remote = TlsRemote::start(&root.join("remote"), &tf, 0);
+    let local = Grove::start(&root.join("local"));
+    local.ok("POST", "/vault/unlock", Some(json!({ "passphrase": PASS })));
+    local.ok(
+        "POST",
+        "/remotes",
+        Some(json!({"name": "vm", "url": remote.url(), "token": remote_token})),
+    );
+    wait_state(&local, "vm", RemoteState::Connected);
+    let session = remote_session(&local, "vm", &repo);
+    let tid = session.terminals[0].id;
+    rt().block_on(async {
+        let mut pane =
+            TermClient::connect_path(&local, &format!("/remotes/vm/relay/terminals/{tid}")).await;
+        // The remote freezes (a suspended VM): its TCP stays open, nothing answers.
+        // SAFETY: SIGSTOP to our own child.
+        unsafe { libc::kill(remote.child.id() as i32, libc::SIGSTOP) };
+        let started = Instant::now();
+        let (status, err) = tokio::task::spawn_blocking({
+            let (addr, token) = (local.addr, local.token.clone());
+            move || {
+                let host = addr.to_string();
+                let auth = format!("Bearer {token}");
+                super::support::raw(
+                    addr,
+                    "GET",
+                    "/api/v1/remotes/vm/relay/sessions",
+                    &[("Host", host.as_str()), ("Authorization", auth.as_str())],
+                    None,
+                )
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(status, 503, "{err}");
+        assert!(err.contains("remote_offline"), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(40));
+        // The pane is closed so that it retries (1012), not for good.
+        let code = loop {
+            match tokio::time::timeout(T, pane.ws.next()).await {
+                Ok(Some(Ok(Message::Close(frame)))) => break frame.map(|f| u16::from(f.code)),
+                Ok(Some(Ok(_))) => continue,
+                other => panic!("the pane was not closed with a reason: {other:?}"),
+            }
+        };
+        assert_eq!(code, Some(1012));
+        // Not connected (offline, or trying again), with the reason it dropped.
+        let (state, r) = remote_state(&local, "vm");
+        assert!(
+            matches!(state, RemoteState::Offline | RemoteState::Connecting),
+            "{r}"
+        );
+        assert!(
+            r["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("no answer")),
+            "{r}"
+        );
+    });
+    // SAFETY: SIGCONT to our own child, so it can end.
+    unsafe { libc::kill(remote.child.id() as i32, libc::SIGCONT) };
+    wait_state(&local, "vm", RemoteState::Connected);
+}
