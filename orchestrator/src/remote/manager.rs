@@ -152,12 +152,18 @@ impl Entry {
 }
 
 impl Entry {
-    /// Ends the task: its connections close and its tunnel (owned by the task) ends.
-    fn stop(&self) {
+    /// Ends the task: its connections close and its tunnel (owned by the task) ends. Relayed
+    /// panes close for good when the remote is `removed`; when it is only replaced (the vault
+    /// was locked) they close to be retried.
+    fn stop(&self, removed: bool) {
         if let Some(task) = self.task.lock().take() {
             task.abort();
         }
-        self.removed.send_replace(true);
+        if removed {
+            self.removed.send_replace(true);
+        } else {
+            self.epoch.send_modify(|e| *e += 1);
+        }
     }
 }
 
@@ -252,7 +258,7 @@ impl Remotes {
             .lock()
             .insert(entry.spec.name.clone(), entry);
         if let Some(old) = old {
-            old.stop();
+            old.stop(false);
         }
         let _ = self.shared.events.send(Event::RemoteChanged {
             remote: view.clone(),
@@ -265,7 +271,7 @@ impl Remotes {
         let removed = self.shared.entries.lock().remove(name);
         let found = removed.is_some();
         if let Some(old) = removed {
-            old.stop();
+            old.stop(true);
         }
         if found {
             let _ = self.shared.events.send(Event::RemoteRemoved {

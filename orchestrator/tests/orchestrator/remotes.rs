@@ -413,6 +413,20 @@ fn remote_session(local: &Grove, name: &str, repo: &Path) -> Session {
     .unwrap()
 }
 
+/// The close code a relayed pane's socket ends with (output before it is skipped).
+async fn close_code(pane: &mut TermClient) -> Option<u16> {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let deadline = tokio::time::Instant::now() + T;
+    loop {
+        match tokio::time::timeout_at(deadline, pane.ws.next()).await {
+            Ok(Some(Ok(Message::Close(frame)))) => return frame.map(|f| u16::from(f.code)),
+            Ok(Some(Ok(_))) => continue,
+            other => panic!("the pane was not closed with a reason: {other:?}"),
+        }
+    }
+}
+
 /// The port a remote's URL names.
 fn remote_port(r: &serde_json::Value) -> u16 {
     r["url"]
@@ -444,9 +458,6 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn removing_a_remote_closes_its_panes() {
-    use futures_util::StreamExt;
-    use tokio_tungstenite::tungstenite::Message;
-
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     let repo = fixture_repo(root, "app");
@@ -483,16 +494,17 @@ fn removing_a_remote_closes_its_panes() {
             TermClient::connect_path(&local, &format!("/remotes/box/relay/terminals/{tid}")).await;
         pane.send_input("echo up-$((1+1))\r").await;
         pane.read_until("up-2").await;
+        // Locking the vault takes the remote's token away: the pane closes to be retried (1012),
+        // and reopens once the vault is unlocked again.
+        local.ok("POST", "/vault/lock", None);
+        assert_eq!(close_code(&mut pane).await, Some(1012));
+        wait_state(&local, "box", RemoteState::Locked);
+        local.ok("POST", "/vault/unlock", Some(json!({ "passphrase": PASS })));
+        wait_state(&local, "box", RemoteState::Connected);
+        let mut pane =
+            TermClient::connect_path(&local, &format!("/remotes/box/relay/terminals/{tid}")).await;
         local.ok("DELETE", "/remotes/box", None);
-        let deadline = tokio::time::Instant::now() + T;
-        let code = loop {
-            match tokio::time::timeout_at(deadline, pane.ws.next()).await {
-                Ok(Some(Ok(Message::Close(frame)))) => break frame.map(|f| u16::from(f.code)),
-                Ok(Some(Ok(_))) => continue,
-                other => panic!("the pane was not closed with a reason: {other:?}"),
-            }
-        };
-        assert_eq!(code, Some(1008));
+        assert_eq!(close_code(&mut pane).await, Some(1008));
     });
     assert_eq!(local.ok("GET", "/remotes", None), json!([]));
     // Its token left the vault with it: adding it again needs the token again.
@@ -621,9 +633,6 @@ fn a_remote_behind_an_ssh_tunnel() {
 
 #[test]
 fn a_remote_that_stops_answering_ends_what_is_in_flight() {
-    use futures_util::StreamExt;
-    use tokio_tungstenite::tungstenite::Message;
-
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     let repo = fixture_repo(root, "app");
@@ -668,14 +677,7 @@ fn a_remote_that_stops_answering_ends_what_is_in_flight() {
         assert!(err.contains("remote_offline"), "{err}");
         assert!(started.elapsed() < Duration::from_secs(40));
         // The pane is closed so that it retries (1012), not for good.
-        let code = loop {
-            match tokio::time::timeout(T, pane.ws.next()).await {
-                Ok(Some(Ok(Message::Close(frame)))) => break frame.map(|f| u16::from(f.code)),
-                Ok(Some(Ok(_))) => continue,
-                other => panic!("the pane was not closed with a reason: {other:?}"),
-            }
-        };
-        assert_eq!(code, Some(1012));
+        assert_eq!(close_code(&mut pane).await, Some(1012));
         // Not connected (offline, or trying again), with the reason it dropped.
         let (state, r) = remote_state(&local, "vm");
         assert!(
