@@ -456,23 +456,48 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-#[test]
-fn removing_a_remote_closes_its_panes() {
+/// A TLS remote, a local server with its vault open, and the remote added to it as `name`
+/// (with its printed fingerprint given, or pinned on first use).
+struct Scene {
+    dir: tempfile::TempDir,
+    repo: PathBuf,
+    remote: TlsRemote,
+    local: Grove,
+}
+
+fn scene(name: &str, give_fingerprint: bool) -> Scene {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     let repo = fixture_repo(root, "app");
     std::fs::create_dir_all(root.join("remote")).unwrap();
-    let remote_token = "ef".repeat(32);
-    let tf = token_file(root, &remote_token);
+    let token = "ef".repeat(32);
+    let tf = token_file(root, &token);
     let remote = TlsRemote::start(&root.join("remote"), &tf, 0);
     let local = Grove::start(&root.join("local"));
     local.ok("POST", "/vault/unlock", Some(json!({ "passphrase": PASS })));
-    local.ok(
-        "POST",
-        "/remotes",
-        Some(json!({"name": "box", "url": remote.url(), "token": remote_token, "fingerprint": remote.fingerprint})),
-    );
-    wait_state(&local, "box", RemoteState::Connected);
+    let mut body = json!({"name": name, "url": remote.url(), "token": token});
+    if give_fingerprint {
+        body["fingerprint"] = json!(remote.fingerprint);
+    }
+    local.ok("POST", "/remotes", Some(body));
+    wait_state(&local, name, RemoteState::Connected);
+    Scene {
+        dir,
+        repo,
+        remote,
+        local,
+    }
+}
+
+#[test]
+fn removing_a_remote_closes_its_panes() {
+    let Scene {
+        dir,
+        repo,
+        remote,
+        local,
+    } = scene("box", true);
+    let root = dir.path();
     // Kept across a restart of the local server: its token waits in the vault until the vault
     // is unlocked.
     local.stop();
@@ -633,21 +658,13 @@ fn a_remote_behind_an_ssh_tunnel() {
 
 #[test]
 fn a_remote_that_stops_answering_ends_what_is_in_flight() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path();
-    let repo = fixture_repo(root, "app");
-    std::fs::create_dir_all(root.join("remote")).unwrap();
-    let remote_token = "9a".repeat(32);
-    let tf = token_file(root, &remote_token);
-    let remote = TlsRemote::start(&root.join("remote"), &tf, 0);
-    let local = Grove::start(&root.join("local"));
-    local.ok("POST", "/vault/unlock", Some(json!({ "passphrase": PASS })));
-    local.ok(
-        "POST",
-        "/remotes",
-        Some(json!({"name": "vm", "url": remote.url(), "token": remote_token})),
-    );
-    wait_state(&local, "vm", RemoteState::Connected);
+    let Scene {
+        dir: _dir,
+        repo,
+        remote,
+        local,
+        ..
+    } = scene("vm", false);
     let session = remote_session(&local, "vm", &repo);
     let tid = session.terminals[0].id;
     rt().block_on(async {
