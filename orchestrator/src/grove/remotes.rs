@@ -28,15 +28,7 @@ fn remote_error(code: ErrorCode, message: impl Into<String>) -> GroveError {
 
 /// A link failure while adding a remote, as the error the user sees.
 fn add_error(url: &str, err: LinkError) -> GroveError {
-    let code = match &err {
-        LinkError::Unauthorized => ErrorCode::RemoteUnauthorized,
-        LinkError::Connect(ConnectError::FingerprintMismatch { .. }) => {
-            ErrorCode::FingerprintMismatch
-        }
-        LinkError::Incompatible { .. } => ErrorCode::IncompatibleRemote,
-        _ => ErrorCode::RemoteOffline,
-    };
-    remote_error(code, format!("{url}: {err}"))
+    remote_error(err.code(), format!("{url}: {err}"))
 }
 
 fn spec_of(row: &RemoteRow) -> RemoteSpec {

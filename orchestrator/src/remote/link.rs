@@ -64,6 +64,21 @@ pub enum LinkError {
     Protocol(String),
 }
 
+impl LinkError {
+    /// The error code the API answers this failure with.
+    pub fn code(&self) -> crate::wire::ErrorCode {
+        use crate::wire::ErrorCode;
+        match self {
+            LinkError::Unauthorized => ErrorCode::RemoteUnauthorized,
+            LinkError::Connect(ConnectError::FingerprintMismatch { .. }) => {
+                ErrorCode::FingerprintMismatch
+            }
+            LinkError::Incompatible { .. } => ErrorCode::IncompatibleRemote,
+            _ => ErrorCode::RemoteOffline,
+        }
+    }
+}
+
 impl Route {
     /// The Host header the remote sees: its own name, which its Host check allows (loopback through
     /// a tunnel; the name it was added with over TLS, which needs `--allow-host` there unless it

@@ -76,16 +76,8 @@ fn is_websocket(headers: &HeaderMap) -> bool {
 }
 
 fn link_error(name: &str, err: &LinkError) -> Response {
-    let code = match err {
-        LinkError::Unauthorized => ErrorCode::RemoteUnauthorized,
-        LinkError::Connect(crate::remote::tls::ConnectError::FingerprintMismatch { .. }) => {
-            ErrorCode::FingerprintMismatch
-        }
-        LinkError::Incompatible { .. } => ErrorCode::IncompatibleRemote,
-        _ => ErrorCode::RemoteOffline,
-    };
     error_response(ApiError {
-        code,
+        code: err.code(),
         message: format!("remote `{name}`: {err}"),
     })
 }
