@@ -216,6 +216,38 @@ fn cpu_s(pid: &str) -> f64 {
     (ticks(11) + ticks(12)) as f64 / 100.0
 }
 
+/// The machine's busy and total CPU time so far (jiffies, all cores), from `/proc/stat`.
+fn machine_jiffies() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let f: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    let total: u64 = f.iter().sum();
+    // idle and iowait
+    let idle = f.get(3).copied().unwrap_or(0) + f.get(4).copied().unwrap_or(0);
+    (total - idle, total)
+}
+
+/// Waits (at most `limit`) until the machine's cores were at least 90% idle over a second;
+/// returns how long that took. Where /proc/stat is missing it returns at once.
+fn wait_machine_idle(limit: Duration) -> Duration {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        let (b0, t0) = machine_jiffies();
+        std::thread::sleep(Duration::from_secs(1));
+        let (b1, t1) = machine_jiffies();
+        if t1 <= t0 || ((b1 - b0) as f64) < 0.1 * (t1 - t0) as f64 {
+            break;
+        }
+    }
+    start.elapsed()
+}
+
 // ------------------------------------------------------------------------------ grove serve
 
 /// A running `grove serve` child process on its own data dir.
@@ -1246,10 +1278,14 @@ fn echo_latency_scale() {
     let bare_yes = wait_yes(&bare_marker, SCALE_FLOODS);
     signal_pids(&grove_yes, Sig::Stop);
     signal_pids(&bare_yes, Sig::Stop);
+    // The idle shells are still starting (a `.bashrc` may take a second of CPU each): measure
+    // only once the machine has calmed down.
+    let calm = wait_machine_idle(Duration::from_secs(180));
     eprintln!(
-        "echo_latency_scale: {} sessions ready in {:.1} s; serve args: {serve_args:?}",
+        "echo_latency_scale: {} sessions ready in {:.1} s, the machine idle after {:.1} s more; serve args: {serve_args:?}",
         SCALE_IDLE + SCALE_FLOODS + 1,
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64() - calm.as_secs_f64(),
+        calm.as_secs_f64()
     );
     let mut pty = BarePty::spawn(ECHO_SCRIPT);
     pty.read_until(b"ready");
@@ -1272,11 +1308,17 @@ fn echo_latency_scale() {
         (ws, start, received)
     });
     let mut results = Vec::new();
+    // `GROVE_SCALE_PHASES=detached,attached` runs only those phases (for quicker comparisons).
+    let only = std::env::var("GROVE_SCALE_PHASES").unwrap_or_default();
     for phase in [
         ScalePhase::Quiet,
         ScalePhase::Detached,
         ScalePhase::Attached,
     ] {
+        if !only.is_empty() && !only.split(',').any(|p| p.trim() == phase.name()) {
+            continue;
+        }
+        eprintln!("echo_latency_scale: phase {}", phase.name());
         let clients = FloodClients::default();
         let result = std::thread::scope(|s| {
             if phase == ScalePhase::Attached {

@@ -97,11 +97,23 @@ impl Input {
     /// Queues input, waiting while more than [`INPUT_QUEUE`] bytes are queued already (one
     /// larger write is taken whole when the queue is empty).
     pub(crate) fn write(&self, bytes: &[u8]) -> Result<(), InputError> {
+        self.queue(bytes, true).map(|_| ())
+    }
+
+    /// Queues input if that needs no wait; `Ok(false)` (nothing queued) if it would.
+    pub(crate) fn try_write(&self, bytes: &[u8]) -> Result<bool, InputError> {
+        self.queue(bytes, false)
+    }
+
+    fn queue(&self, bytes: &[u8], wait: bool) -> Result<bool, InputError> {
         if bytes.is_empty() {
-            return Ok(());
+            return Ok(true);
         }
         let mut q = self.shared.queue.lock();
         while !q.closed && q.input_bytes > 0 && q.input_bytes + bytes.len() > INPUT_QUEUE {
+            if !wait {
+                return Ok(false);
+            }
             self.shared.cond.wait(&mut q);
         }
         if q.closed {
@@ -111,7 +123,7 @@ impl Input {
         q.items.push_back((Kind::Input, bytes.to_vec()));
         drop(q);
         self.shared.cond.notify_all();
-        Ok(())
+        Ok(true)
     }
 
     /// Queues an answer to the program's query; never waits.

@@ -56,6 +56,6 @@ pub use process::ExitStatus;
 pub use screen::{Screen, ScreenOptions, Snapshot};
 pub use size::TerminalSize;
 pub use terminal::{
-    LogSetting, PersistOptions, ScreenSetting, SpawnError, Terminal, TerminalError,
-    TerminalOptions, program_exists,
+    FLOOD_COALESCE, FLOOD_NICE, FLOOD_RATE, FLOOD_WINDOW, INPUT_GRACE, LogSetting, PersistOptions,
+    ScreenSetting, SpawnError, Terminal, TerminalError, TerminalOptions, program_exists,
 };

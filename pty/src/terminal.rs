@@ -1,11 +1,12 @@
 //! A terminal: one child process in a real PTY, its reader, writer and waiter threads, its
 //! screen model's thread, and its log.
 
+mod flood;
 mod options;
 
 use std::io::Read;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -13,6 +14,7 @@ use parking_lot::{Condvar, Mutex};
 use portable_pty::{CommandBuilder, MasterPty, PtySize, native_pty_system};
 use tokio::sync::Notify;
 
+pub use flood::{FLOOD_COALESCE, FLOOD_NICE, FLOOD_RATE, FLOOD_WINDOW, INPUT_GRACE};
 pub use options::{
     LogSetting, PersistOptions, ScreenSetting, SpawnError, TerminalError, TerminalOptions,
     program_exists,
@@ -48,6 +50,20 @@ struct Shared {
     persisted: Option<Arc<PersistedLog>>,
     flow: FlowOptions,
     lower_flood_priority: bool,
+    /// When the terminal was spawned: the origin of `last_input_ms`.
+    born: Instant,
+    /// Milliseconds after `born` at which input was last written; `u64::MAX` for never.
+    last_input_ms: AtomicU64,
+}
+
+impl Shared {
+    /// Whether the terminal was typed into within [`INPUT_GRACE`] of `now`.
+    fn typed_recently(&self, now: Instant) -> bool {
+        let last = self.last_input_ms.load(Ordering::Relaxed);
+        last != u64::MAX
+            && now.saturating_duration_since(self.born).as_millis() as u64
+                <= last.saturating_add(INPUT_GRACE.as_millis() as u64)
+    }
 }
 
 /// One child process in a real PTY plus its output log.
@@ -236,6 +252,8 @@ impl Terminal {
             persisted,
             flow: opts.flow,
             lower_flood_priority: opts.lower_flood_priority,
+            born: Instant::now(),
+            last_input_ms: AtomicU64::new(u64::MAX),
         });
         if continued {
             shared.log.reopen();
@@ -244,7 +262,7 @@ impl Terminal {
             let shared = Arc::clone(&shared);
             std::thread::Builder::new()
                 .name(format!("pty-reader:{}", opts.name))
-                .spawn(move || read_loop(&shared, reader, pending_fd))
+                .spawn(move || read_loop(&shared, reader, pending_fd, pid))
         };
         let reader_thread = match reader_thread {
             Ok(t) => t,
@@ -325,10 +343,28 @@ impl Terminal {
     /// has [`INPUT_QUEUE`](crate::input::INPUT_QUEUE) bytes queued, so call it from a blocking
     /// context.
     pub fn write_input(&self, bytes: &[u8]) -> Result<(), TerminalError> {
+        self.input(bytes, true).map(|_| ())
+    }
+
+    /// [`Terminal::write_input`] that never waits, so async code may call it: `Ok(false)`
+    /// (nothing written) when the program has too much input queued already.
+    pub fn try_write_input(&self, bytes: &[u8]) -> Result<bool, TerminalError> {
+        self.input(bytes, false)
+    }
+
+    fn input(&self, bytes: &[u8], wait: bool) -> Result<bool, TerminalError> {
         if let Some(status) = self.exit_status() {
             return Err(TerminalError::Exited(status));
         }
-        self.writer.input().write(bytes).map_err(|_| {
+        let now = self.shared.born.elapsed().as_millis() as u64;
+        self.shared.last_input_ms.store(now, Ordering::Relaxed);
+        let input = self.writer.input();
+        let res = if wait {
+            input.write(bytes).map(|()| true)
+        } else {
+            input.try_write(bytes)
+        };
+        res.map_err(|_| {
             self.exit_status()
                 .map_or(TerminalError::Closing, TerminalError::Exited)
         })
@@ -499,8 +535,9 @@ impl PendingFd {
     }
 }
 
-/// Whether the PTY has output waiting right now (never blocks).
-fn more_pending(fd: Option<&PendingFd>) -> bool {
+/// Whether the PTY has output waiting within `wait` (returns as soon as it has). `false` at
+/// once where that cannot be asked.
+fn output_within(fd: Option<&PendingFd>, wait: Duration) -> bool {
     #[cfg(unix)]
     if let Some(fd) = fd {
         use std::os::fd::AsRawFd;
@@ -509,24 +546,32 @@ fn more_pending(fd: Option<&PendingFd>) -> bool {
             events: libc::POLLIN,
             revents: 0,
         };
-        // SAFETY: one valid pollfd, zero timeout.
-        let rc = unsafe { libc::poll(&mut pfd, 1, 0) };
+        // Rounded up, so a wait of less than a millisecond still waits.
+        let ms = wait.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
+        // SAFETY: one valid pollfd; poll returns after at most `ms` milliseconds.
+        let rc = unsafe { libc::poll(&mut pfd, 1, ms) };
         return rc > 0 && pfd.revents & libc::POLLIN != 0;
     }
     #[cfg(not(unix))]
-    let _ = fd;
+    let _ = (fd, wait);
     false
 }
 
-/// Bytes read without a pause (output was waiting after every read) from which on a terminal
-/// counts as flooding.
-pub const FLOOD_BYTES: usize = 1024 * 1024;
-
-/// Whether the calling thread runs as a flood reader: `SCHED_BATCH` on Linux, which never
-/// preempts a running thread when it wakes up, so keystroke echoes of other terminals get the
-/// core first. Unlike a nice value, an unprivileged thread can switch back.
+/// Whether the calling thread runs as a flood reader, and the flooding program's share of the
+/// CPU. On Linux the reader runs as `SCHED_BATCH`, which never preempts a running thread when
+/// it wakes up, so keystroke echoes of other terminals get the core first (unlike a nice value,
+/// an unprivileged thread can switch back); and the program's session gets
+/// [`flood::FLOOD_NICE`] as its autogroup's nice value (see `sched(7)`: each terminal's program
+/// runs in a session, hence an autogroup, of its own, which the scheduler gives as much CPU as
+/// the whole of Grove's process), put back to 0 when the flood ends.
 #[cfg(target_os = "linux")]
-fn set_flood_priority(flooding: bool) {
+fn set_flood_priority(flooding: bool, pid: u32) {
+    if pid != 0 {
+        let nice = if flooding { flood::FLOOD_NICE } else { 0 };
+        if let Err(err) = std::fs::write(format!("/proc/{pid}/autogroup"), nice.to_string()) {
+            tracing::debug!(%err, pid, "could not change the flooding program's autogroup nice value");
+        }
+    }
     let policy = if flooding {
         libc::SCHED_BATCH
     } else {
@@ -541,17 +586,23 @@ fn set_flood_priority(flooding: bool) {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn set_flood_priority(_flooding: bool) {}
+fn set_flood_priority(_flooding: bool, _pid: u32) {}
 
-fn read_loop(shared: &Shared, mut reader: Box<dyn Read + Send>, pending_fd: Option<PendingFd>) {
+fn read_loop(
+    shared: &Shared,
+    mut reader: Box<dyn Read + Send>,
+    pending_fd: Option<PendingFd>,
+    pid: u32,
+) {
     // 64 KiB: large enough that a flood costs few wake-ups, small enough to stay in cache.
     // Never more than the ring holds, so one read cannot overwrite what a reader has not seen.
     let mut buf = vec![0u8; (64 * 1024).min(shared.log.capacity()).max(1)];
     let mut unannounced = 0usize;
     // Wake at least every quarter ring, so a waiting subscriber is never overrun by one batch.
     let wake_every = buf.len().min(shared.log.capacity() / 4).max(1);
-    // Bytes read since the output last paused, and whether that made this a flood reader.
-    let (mut burst, mut flooding) = (0usize, false);
+    // Whether the output floods (see `flood`), and since when the bytes not yet announced wait.
+    let mut meter = flood::FloodMeter::new(Instant::now());
+    let (mut flooding, mut held_since) = (false, None::<Instant>);
     loop {
         if shared.stop.load(Ordering::Relaxed) {
             break;
@@ -561,24 +612,44 @@ fn read_loop(shared: &Shared, mut reader: Box<dyn Read + Send>, pending_fd: Opti
         shared.log.wait_for_room(buf.len(), &shared.flow, || {
             shared.stop.load(Ordering::Relaxed) || shared.unthrottled.load(Ordering::Relaxed)
         });
+        // A flood that stopped ends here, not at the next output, which may be long in coming:
+        // a program that went quiet gets its share of the CPU back.
+        if flooding
+            && pending_fd.is_some()
+            && !output_within(pending_fd.as_ref(), 2 * flood::FLOOD_WINDOW)
+        {
+            flooding = false;
+            set_flood_priority(false, pid);
+        }
         match reader.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => {
                 // Batch before waking: while the PTY already holds more (a flood), keep reading
                 // and wake subscribers once per ~64 KiB instead of once per 4 KiB read. An
-                // interactive echo finds nothing pending and wakes them at once.
+                // interactive echo finds nothing pending and wakes them at once; a flood waits a
+                // moment for more (see `flood`).
                 shared.log.append_quietly(&buf[..n]);
                 shared.log.charge_read(n, &shared.flow);
                 unannounced += n;
-                let pending = more_pending(pending_fd.as_ref());
-                if unannounced >= wake_every || !pending {
+                let now = Instant::now();
+                let held = *held_since.get_or_insert(now);
+                let floods = meter.record(n, now);
+                // A flood's output is held back to be handed on in batches, for at most
+                // FLOOD_COALESCE, unless somebody just typed into this terminal.
+                let hold = floods && !shared.typed_recently(now);
+                let wait = if hold {
+                    (held + flood::FLOOD_COALESCE).saturating_duration_since(now)
+                } else {
+                    Duration::ZERO
+                };
+                if unannounced >= wake_every || !output_within(pending_fd.as_ref(), wait) {
                     shared.log.wake();
                     unannounced = 0;
+                    held_since = None;
                 }
-                burst = if pending { burst + n } else { 0 };
-                if shared.lower_flood_priority && flooding != (burst >= FLOOD_BYTES) {
-                    flooding = !flooding;
-                    set_flood_priority(flooding);
+                if shared.lower_flood_priority && flooding != floods {
+                    flooding = floods;
+                    set_flood_priority(flooding, pid);
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,

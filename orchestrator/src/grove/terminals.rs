@@ -260,6 +260,16 @@ impl Grove {
 
     /// Sends input to a terminal; clears its needs-attention flag (the user answered).
     pub fn write_input(&self, id: i64, bytes: &[u8]) -> Result<()> {
+        self.input(id, bytes, true).map(|_| ())
+    }
+
+    /// [`Grove::write_input`] that never waits (async code calls it first): `Ok(false)`, nothing
+    /// written, when the program already has too much input queued.
+    pub fn try_write_input(&self, id: i64, bytes: &[u8]) -> Result<bool> {
+        self.input(id, bytes, false)
+    }
+
+    fn input(&self, id: i64, bytes: &[u8], wait: bool) -> Result<bool> {
         let live = self.terminal(id)?;
         let term = live.terminal().ok_or_else(|| {
             GroveError::Terminal(grove_pty::TerminalError::Exited(grove_pty::ExitStatus {
@@ -267,14 +277,18 @@ impl Grove {
                 signal: None,
             }))
         })?;
-        term.write_input(bytes)?;
+        if wait {
+            term.write_input(bytes)?;
+        } else if !term.try_write_input(bytes)? {
+            return Ok(false);
+        }
         if live.state.lock().attention {
             live.update(|st| st.attention = false);
             self.ctx().emit(Event::TerminalUpdated {
                 terminal: live.info(),
             });
         }
-        Ok(())
+        Ok(true)
     }
 
     pub fn resize_terminal(&self, id: i64, rows: u16, cols: u16) -> Result<()> {

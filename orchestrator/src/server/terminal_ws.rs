@@ -176,10 +176,19 @@ async fn stream(
             () = heartbeat.tick() => heartbeat.ping(&mut socket).await?,
             msg = socket.recv() => match heartbeat.seen(msg) {
                 Some(Ok(Message::Binary(bytes))) => {
-                    let g = grove.clone();
-                    let id = live.id;
-                    let res = tokio::task::spawn_blocking(move || g.write_input(id, &bytes)).await;
-                    if let Ok(Err(e)) = res {
+                    // A keystroke is queued for the terminal's writer right here; only input
+                    // for a program that has stopped reading waits, off the runtime.
+                    let res = match grove.try_write_input(live.id, &bytes) {
+                        Ok(false) => {
+                            let g = grove.clone();
+                            let id = live.id;
+                            tokio::task::spawn_blocking(move || g.write_input(id, &bytes))
+                                .await
+                                .unwrap_or(Ok(()))
+                        }
+                        res => res.map(|_| ()),
+                    };
+                    if let Err(e) = res {
                         send_frame(&mut socket, &heartbeat, &ServerFrame::Error { error: e.to_api() }).await?;
                     }
                 }

@@ -48,9 +48,9 @@ pub struct TerminalOptions {
     /// How long attached clients may hold the program back, and how fast a terminal nobody
     /// reads is read (see [`crate::flow`]).
     pub flow: FlowOptions,
-    /// Whether the reader of a terminal that floods (output waiting after every read, for more
-    /// than [`FLOOD_BYTES`](super::FLOOD_BYTES)) yields to other threads: on Linux it runs as
-    /// `SCHED_BATCH` (never preempts on wake-up) until the output pauses. Off by default.
+    /// Whether the reader of a terminal that floods (prints [`FLOOD_RATE`](super::FLOOD_RATE)
+    /// or more) yields to other threads: on Linux it runs as `SCHED_BATCH` (never preempts on
+    /// wake-up) until the output slows down. Off by default.
     pub lower_flood_priority: bool,
     /// Time between SIGHUP and SIGKILL when the terminal is killed.
     pub kill_grace: Duration,

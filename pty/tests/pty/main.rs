@@ -5,6 +5,7 @@
 
 mod budget;
 mod descendants;
+mod flood;
 mod io;
 mod lifecycle;
 mod persistence;
