@@ -41,21 +41,11 @@ pub fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
         .as_deref()
         .map(read_passphrase_file)
         .transpose()?;
-    let mut b = tokio::runtime::Builder::new_multi_thread();
-    b.enable_all().thread_name("grove-rt");
-    if let Some(v) = std::env::var("GROVE_RT_GQI")
-        .ok()
-        .and_then(|v| v.parse().ok())
-    {
-        b.global_queue_interval(v);
-    }
-    if let Some(v) = std::env::var("GROVE_RT_EI")
-        .ok()
-        .and_then(|v| v.parse().ok())
-    {
-        b.event_interval(v);
-    }
-    let runtime = b.build().context("could not start the async runtime")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("grove-rt")
+        .build()
+        .context("could not start the async runtime")?;
     runtime.block_on(async move {
         let mut config = GroveConfig::new(data_dir);
         config.idle_after = Duration::from_secs(args.idle_after.max(1));
