@@ -209,7 +209,8 @@ pub struct ServeArgs {
     /// and KiB, or `off` for full speed. For benchmarks and diagnosis.
     #[arg(long, hide = true)]
     read_budget: Option<String>,
-    /// Flooding terminals' readers keep their normal scheduling. For benchmarks and diagnosis.
+    /// Flooding terminals keep their normal scheduling: their readers are not made
+    /// `SCHED_BATCH`, their programs' autogroups not niced. For benchmarks and diagnosis.
     #[arg(long, hide = true)]
     no_flood_priority: bool,
     /// Where worktrees go (default: <data dir>/worktrees).

@@ -588,6 +588,15 @@ fn set_flood_priority(flooding: bool, pid: u32) {
 #[cfg(not(target_os = "linux"))]
 fn set_flood_priority(_flooding: bool, _pid: u32) {}
 
+/// The program's pid while it has not been reaped (so it cannot be another process's yet), or 0.
+fn live_pid(shared: &Shared, pid: u32) -> u32 {
+    if shared.exit.lock().status.is_none() {
+        pid
+    } else {
+        0
+    }
+}
+
 fn read_loop(
     shared: &Shared,
     mut reader: Box<dyn Read + Send>,
@@ -619,7 +628,7 @@ fn read_loop(
             && !output_within(pending_fd.as_ref(), 2 * flood::FLOOD_WINDOW)
         {
             flooding = false;
-            set_flood_priority(false, pid);
+            set_flood_priority(false, live_pid(shared, pid));
         }
         match reader.read(&mut buf) {
             Ok(0) => break,
@@ -649,7 +658,7 @@ fn read_loop(
                 }
                 if shared.lower_flood_priority && flooding != floods {
                     flooding = floods;
-                    set_flood_priority(flooding, pid);
+                    set_flood_priority(flooding, live_pid(shared, pid));
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
