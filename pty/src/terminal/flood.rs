@@ -21,7 +21,7 @@ pub const FLOOD_COALESCE: Duration = Duration::from_millis(4);
 /// A terminal that received input this recently is interactive: its output is never held.
 pub const INPUT_GRACE: Duration = Duration::from_millis(250);
 
-/// The autogroup nice value of a flooding program's session on Linux (0 otherwise): a tenth of
+/// The autogroup nice value of a flooding program's session on Linux (0 once it stops): a tenth of
 /// the CPU weight of a normal one, so programs people type into get the cores first, while a
 /// flood on an otherwise idle machine still runs at full speed.
 pub const FLOOD_NICE: i32 = 10;
