@@ -33,6 +33,35 @@ fn typed_command_echoes_and_resize_reaches_the_program() {
     });
 }
 
+/// More input than a terminal queues (1 MiB) for a program that is not reading yet: that socket
+/// waits off the runtime until there is room (another session still echoes meanwhile), and every
+/// byte reaches the program, in order.
+#[test]
+fn input_beyond_the_queue_waits_for_the_program_and_arrives_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = fixture_repo(dir.path(), "repo");
+    let g = Grove::start(&dir.path().join("data"));
+    let repo_id = g.add_repo(&repo);
+    // Each 512 KiB frame on a line of its own, then its first and last byte.
+    let paste = g.create_session(
+        repo_id,
+        "paste",
+        "sh -c 'stty raw -echo; sleep 2; head -c 2097152 | fold -w 524288 | cut -c1,524288 | tr -d \"\\n\"; echo =end'",
+    );
+    let typing = g.create_session(repo_id, "typing", "bash --norc --noprofile");
+    rt().block_on(async {
+        let mut c = TermClient::connect(&g, paste.terminals[0].id, "").await;
+        // Four frames of 512 KiB: the third and fourth find the queue full.
+        for letter in ["a", "b", "c", "d"] {
+            c.send_input(&letter.repeat(512 * 1024)).await;
+        }
+        let mut t = TermClient::connect(&g, typing.terminals[0].id, "").await;
+        t.send_input("echo still-$((40+2))\n").await;
+        t.read_until("still-42").await;
+        c.read_until("aabbccdd=end").await;
+    });
+}
+
 #[test]
 fn two_clients_see_identical_streams_and_resume_is_exact() {
     let (_dir, g, tid) = setup("pair", "bash --norc --noprofile");
