@@ -32,6 +32,8 @@
 //! on for the whole build). The screen model holds the same string at the same moment, so this
 //! at most doubles what an endless OSC costs; it does not add a new way to grow memory.
 
+use grove_pty::utf8::Utf8Carry;
+
 /// What the scanner found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Signal {
@@ -58,6 +60,15 @@ const ESC: u8 = 0x1b;
 /// A streaming scanner: feed it chunks in order; state carries across chunk boundaries.
 #[derive(Default)]
 pub struct Scanner {
+    /// A character the last chunk ended inside, held so vte only ever sees whole ones (see
+    /// [`Utf8Carry`]: vte 0.15 drops the byte after a split character in some cases, a BEL
+    /// among them).
+    carry: Utf8Carry,
+    state: State,
+}
+
+#[derive(Default)]
+struct State {
     parser: vte::Parser,
     /// The parser may be inside a sequence (or is in ground without the scanner having seen it
     /// get there), so every byte must go through it. When false it is known to be in ground with
@@ -70,14 +81,22 @@ pub struct Scanner {
 impl std::fmt::Debug for Scanner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Scanner")
-            .field("busy", &self.busy)
-            .field("pending", &self.pending)
+            .field("busy", &self.state.busy)
+            .field("pending", &self.state.pending)
+            .field("carry", &self.carry)
             .finish_non_exhaustive()
     }
 }
 
 impl Scanner {
     pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<Signal>) {
+        let Scanner { carry, state } = self;
+        carry.feed(bytes, |whole| state.feed(whole, out));
+    }
+}
+
+impl State {
+    fn feed(&mut self, bytes: &[u8], out: &mut Vec<Signal>) {
         let mut i = 0;
         while i < bytes.len() {
             if let Some(signal) = self.pending.take()

@@ -30,9 +30,79 @@ pub fn complete_prefix_len(bytes: &[u8]) -> usize {
     len
 }
 
+/// Hands a byte stream on in pieces that never end inside a UTF-8 character, holding an
+/// incomplete tail (at most three bytes) until the next call completes it.
+///
+/// For feeding [`vte`]: its parser (0.15) keeps a character split across two `advance` calls
+/// and, when an invalid byte follows within the next three, resumes past one byte too many, so
+/// the byte right after the character is dropped (a BEL, a newline, a letter). Handed whole
+/// characters it never splits one, and what it does no longer depends on where reads ended.
+#[derive(Debug, Default)]
+pub struct Utf8Carry {
+    held: Vec<u8>,
+}
+
+impl Utf8Carry {
+    /// True when no incomplete character is held.
+    pub fn is_empty(&self) -> bool {
+        self.held.is_empty()
+    }
+
+    /// Calls `f` with the held bytes and `bytes`, in order, in at most two non-empty pieces,
+    /// none ending inside a character; holds the incomplete tail for the next call. Copies only
+    /// up to the first ASCII byte after a held tail (an ASCII byte always ends a character).
+    pub fn feed(&mut self, bytes: &[u8], mut f: impl FnMut(&[u8])) {
+        let mut rest = bytes;
+        if !self.held.is_empty() {
+            let upto = rest
+                .iter()
+                .position(u8::is_ascii)
+                .map_or(rest.len(), |at| at + 1);
+            self.held.extend_from_slice(&rest[..upto]);
+            rest = &rest[upto..];
+            let n = complete_prefix_len(&self.held);
+            if n > 0 {
+                f(&self.held[..n]);
+            }
+            self.held.drain(..n);
+            if !self.held.is_empty() {
+                return; // `rest` is empty: the held tail is still incomplete
+            }
+        }
+        let n = complete_prefix_len(rest);
+        if n > 0 {
+            f(&rest[..n]);
+        }
+        self.held.extend_from_slice(&rest[n..]);
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::complete_prefix_len;
+    use super::{Utf8Carry, complete_prefix_len};
+
+    /// Every way of cutting a mixed stream into three chunks: the pieces put together are the
+    /// stream, and none ends inside a character.
+    #[test]
+    fn carry_hands_on_whole_characters_in_order() {
+        let s = b"a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xff\xe2\x82!\xc3";
+        for i in 0..=s.len() {
+            for j in i..=s.len() {
+                let mut carry = Utf8Carry::default();
+                let mut pieces: Vec<Vec<u8>> = Vec::new();
+                for chunk in [&s[..i], &s[i..j], &s[j..]] {
+                    carry.feed(chunk, |p| pieces.push(p.to_vec()));
+                }
+                let joined: Vec<u8> = pieces.concat();
+                assert_eq!(joined, s[..s.len() - 1], "cuts {i} {j}");
+                assert!(!carry.is_empty(), "the trailing lead byte is held");
+                for p in &pieces {
+                    assert!(!p.is_empty());
+                    assert_eq!(complete_prefix_len(p), p.len(), "cuts {i} {j}: {p:x?}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn holds_back_only_incomplete_tails() {

@@ -18,7 +18,7 @@ fn scan_without_fast_path(bytes: &[u8]) -> Vec<Signal> {
     let mut s = Scanner::default();
     let mut out = Vec::new();
     for b in bytes {
-        s.busy = true;
+        s.state.busy = true;
         s.feed(std::slice::from_ref(b), &mut out);
     }
     out
@@ -191,4 +191,19 @@ proptest::proptest! {
         let mut out = Vec::new();
         Scanner::default().feed(&bytes, &mut out);
     }
+}
+
+/// A character split across two reads, then a BEL, then a byte that is not UTF-8: vte 0.15
+/// given the halves in two calls resumes one byte too far and never sees the BEL. Found by
+/// `chunking_does_not_matter` (a DCS left the parser busy, so the text went through vte).
+#[test]
+fn a_bell_after_a_split_character_is_found() {
+    let mut bytes = b"\x1bP".to_vec(); // a DCS, ended by C1 ST: the scanner stays busy
+    bytes.extend_from_slice(b"q\x9cdone \xc3\xa9\x07\xa9");
+    let split_at = bytes.len() - 3; // between 0xc3 and 0xa9
+    assert_eq!(scan(&[&bytes]), vec![Signal::Bell]);
+    assert_eq!(
+        scan(&[&bytes[..split_at], &bytes[split_at..]]),
+        vec![Signal::Bell]
+    );
 }

@@ -14,6 +14,7 @@ use alacritty_terminal::vte::ansi::{Processor, Rgb, Timeout};
 use super::scan::{Found, Scanner, Sequence};
 use super::serialize;
 use crate::size::TerminalSize;
+use crate::utf8::Utf8Carry;
 
 /// Colours the model reports when a program asks (OSC 10/11/12 and OSC 4). They must be the
 /// colours the panes draw with (`web/src/lib/terminal/theme.ts`; a test checks they agree).
@@ -160,8 +161,9 @@ pub struct Model {
     pub(crate) region: Option<(u16, u16)>,
     pub(crate) sync: bool,
     size: TerminalSize,
-    /// Continuation bytes still expected by a UTF-8 character the output ended inside.
-    utf8_pending: u8,
+    /// A UTF-8 character the output ended inside, held until it is whole (vte 0.15 drops the
+    /// byte after a character split across two `advance` calls in some cases).
+    carry: Utf8Carry,
 }
 
 impl std::fmt::Debug for Model {
@@ -194,14 +196,14 @@ impl Model {
             region: None,
             sync: false,
             size,
-            utf8_pending: 0,
+            carry: Utf8Carry::default(),
         }
     }
 
     /// True when the output so far ended between sequences and characters, so a snapshot
     /// carries the whole state: a model rebuilt from it continues exactly like this one.
     pub fn at_rest(&self) -> bool {
-        self.scanner.is_ground() && self.utf8_pending == 0
+        self.scanner.is_ground() && self.carry.is_empty()
     }
 
     pub fn size(&self) -> TerminalSize {
@@ -211,6 +213,13 @@ impl Model {
     /// Feeds program output; the answers to any queries in it are appended to `answers`, in the
     /// order the queries came.
     pub fn feed(&mut self, bytes: &[u8], answers: &mut Vec<u8>) {
+        let mut carry = std::mem::take(&mut self.carry);
+        carry.feed(bytes, |whole| self.feed_whole(whole, answers));
+        self.carry = carry;
+    }
+
+    /// [`Model::feed`] for bytes that do not end inside a character.
+    fn feed_whole(&mut self, bytes: &[u8], answers: &mut Vec<u8>) {
         let mut found = std::mem::take(&mut self.found);
         found.clear();
         self.scanner.scan(bytes, &mut found);
@@ -222,7 +231,6 @@ impl Model {
         }
         self.advance(&bytes[done..], answers);
         self.found = found;
-        self.utf8_pending = utf8_pending(self.utf8_pending, bytes);
     }
 
     /// Feeds bytes whose answers nobody wants (restoring a screen).
@@ -482,30 +490,9 @@ impl Model {
     }
 }
 
-/// Continuation bytes still expected after `bytes`, given `before` expected before them.
-fn utf8_pending(before: u8, bytes: &[u8]) -> u8 {
-    // A character is at most 4 bytes: its lead byte is within the last 4 when the chunk is
-    // at least that long.
-    let (mut need, tail) = if bytes.len() >= 4 {
-        (0, &bytes[bytes.len() - 4..])
-    } else {
-        (before, bytes)
-    };
-    for &b in tail {
-        need = match b {
-            0x80..=0xbf => need.saturating_sub(1),
-            0xc2..=0xdf => 1,
-            0xe0..=0xef => 2,
-            0xf0..=0xf4 => 3,
-            _ => 0,
-        };
-    }
-    need
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{Palette, utf8_pending};
+    use super::Palette;
 
     /// The colours the model reports must be the ones the panes draw with.
     #[test]
@@ -549,18 +536,5 @@ mod tests {
         for (i, name) in names.iter().enumerate() {
             assert_eq!(p.ansi[i], color(name), "{name}");
         }
-    }
-
-    #[test]
-    fn utf8_pending_across_chunks() {
-        let text = "a€😀".as_bytes(); // 1 + 3 + 4 bytes
-        assert_eq!(utf8_pending(0, text), 0);
-        assert_eq!(utf8_pending(0, &text[..2]), 2);
-        assert_eq!(utf8_pending(0, &text[..3]), 1);
-        assert_eq!(utf8_pending(1, &text[3..4]), 0);
-        assert_eq!(utf8_pending(0, &text[..5]), 3);
-        assert_eq!(utf8_pending(0, &text[..7]), 1);
-        assert_eq!(utf8_pending(3, &text[5..6]), 2);
-        assert_eq!(utf8_pending(0, b"plain ascii"), 0);
     }
 }

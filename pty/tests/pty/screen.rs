@@ -317,3 +317,20 @@ fn never_slept(log: &grove_pty::OutputLog) -> Model {
     m.feed_quietly(&all);
     m
 }
+
+/// A character split across two reads and followed by a byte that is not UTF-8: vte 0.15,
+/// given the halves in two calls, resumes one byte too far and drops the byte after the
+/// character. The model hands vte whole characters, so the screen is the same however the
+/// output was cut.
+#[test]
+fn a_character_split_across_reads_loses_nothing_after_it() {
+    let bytes = b"caf\xc3\xa9!\xff ok\r\n";
+    let whole = feed(bytes).screen_text();
+    assert!(whole.starts_with("caf\u{e9}!"), "{whole:?}");
+    for cut in 0..=bytes.len() {
+        let mut m = Model::new(SIZE, 1000, Palette::default());
+        m.feed_quietly(&bytes[..cut]);
+        m.feed_quietly(&bytes[cut..]);
+        assert_eq!(m.screen_text(), whole, "cut at {cut}");
+    }
+}
