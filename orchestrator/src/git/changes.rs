@@ -381,6 +381,35 @@ pub(super) fn measure(
         }
         Ok(())
     };
+    let own = (!entry.against_disk)
+        .then(|| diff.get_delta(entry.idx))
+        .flatten()
+        .filter(|delta| read::readable(repo, delta));
+    if let Some(delta) = own {
+        // Read here, not mapped by libgit2 (see `read`).
+        let new = read_side(&worktree.join(bytes_path(&entry.file.raw_path)))
+            .map_err(io_ctx(context()))?;
+        let path = bytes_path(&entry.file.raw_path);
+        let old_id = delta.old_file().id();
+        let old = match old_id.is_zero() {
+            true => None,
+            false => Some(repo.find_blob(old_id).map_err(ctx(context()))?),
+        };
+        let patch = match &old {
+            Some(old) => Patch::from_blob_and_buffer(old, Some(&path), &new, Some(&path), None),
+            None => Patch::from_buffers(&[], Some(&path), &new, Some(&path), None),
+        }
+        .map_err(ctx(context()))?;
+        take(Some(patch))?;
+        if let Some(body) = rendered.take() {
+            // The buffers' patch names its sides as blobs; libgit2's names them as the delta
+            // does (new file, modes). Its own four header lines give way to that.
+            let new_id = Oid::hash_object(git2::ObjectType::Blob, &new).map_err(ctx(context()))?;
+            let hunks = body.splitn(5, '\n').nth(4).unwrap_or_default();
+            rendered = Some(read::header(repo, &delta, new_id, file.binary) + hunks);
+        }
+        return Ok((file, rendered));
+    }
     match entry.against_disk {
         false => take(Patch::from_diff(diff, entry.idx).map_err(ctx(context()))?)?,
         true => {
@@ -501,6 +530,8 @@ pub(super) fn bytes_path(bytes: &[u8]) -> std::path::PathBuf {
         std::path::PathBuf::from(String::from_utf8_lossy(bytes).into_owned())
     }
 }
+
+mod read;
 
 #[cfg(test)]
 mod tests;

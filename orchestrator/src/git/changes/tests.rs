@@ -276,3 +276,145 @@ fn a_submodule_is_its_own_kind() {
     assert_eq!(by_path(&list, "vendor/sub").kind, ChangeKind::Submodule);
     assert_eq!(by_path(&list, ".gitmodules").kind, ChangeKind::Added);
 }
+
+/// The diffs read into memory (see `read`) are exactly libgit2's patches of the same deltas:
+/// headers for new files, empty files, mode changes and quoted paths, bodies, counts.
+#[cfg(unix)]
+#[test]
+fn files_read_into_memory_diff_exactly_as_libgit2_diffs_them() {
+    let f = Fixture::new();
+    commit_file(&f.repo, "edit.txt", "one\ntwo\nthree\n");
+    commit_file(&f.repo, "run.sh", "echo hi\n");
+    commit_file(&f.repo, "both.sh", "a\n");
+    commit_file(&f.repo, "emptied.txt", "gone\n");
+    commit_file(&f.repo, "tail.txt", "a\nb");
+    commit_file(&f.repo, "blob.bin", "text\n");
+    let wt = f.create("read", "grove/read");
+    let w = |p: &str, text: &str| write(&wt.path.join(p), text);
+    w("edit.txt", "one\nTWO\nthree\nfour\n");
+    let mode = |p: &str| {
+        fs_err::set_permissions(wt.path.join(p), std::fs::Permissions::from_mode(0o755)).unwrap()
+    };
+    mode("run.sh");
+    mode("both.sh");
+    w("both.sh", "b\n");
+    w("emptied.txt", "");
+    w("tail.txt", "a\nb\nc");
+    fs_err::write(wt.path.join("blob.bin"), b"\0\x01\x02binary").unwrap();
+    w("new.txt", "fresh\nlines\n");
+    w("new-empty.txt", "");
+    w("sp \u{e9} \"q\".txt", "quoted\n");
+    w("dir/nested.rs", "fn main() {}\n");
+    w("new.sh", "#!/bin/sh\n");
+    mode("new.sh");
+    fs_err::write(wt.path.join("new.bin"), b"\0\0\0").unwrap();
+
+    let repo = open_any(&wt.path).unwrap();
+    let tree = scope_tree(&repo, &wt.path, "main", Scope::Base).unwrap();
+    let diff = workdir_diff(&repo, &wt.path, &tree).unwrap();
+    let list = entries(&repo, &diff, &wt.path);
+    assert_eq!(
+        list.len(),
+        12,
+        "{:#?}",
+        list.iter().map(|e| &e.file.path).collect::<Vec<_>>()
+    );
+    for entry in &list {
+        let delta = diff.get_delta(entry.idx).unwrap();
+        assert!(
+            read::readable(&repo, &delta),
+            "{} is read by libgit2",
+            entry.file.path
+        );
+        let (ours, text) = measure(&repo, &diff, entry, &wt.path, true).unwrap();
+        let mut patch = Patch::from_diff(&diff, entry.idx).unwrap().unwrap();
+        let binary = patch.delta().flags().is_binary();
+        assert_eq!(ours.binary, binary, "{}", entry.file.path);
+        if binary {
+            assert_eq!(text, None);
+            continue;
+        }
+        let (_, additions, deletions) = patch.line_stats().unwrap();
+        assert_eq!(
+            (ours.additions, ours.deletions),
+            (additions, deletions),
+            "{}",
+            entry.file.path
+        );
+        let theirs = String::from_utf8(patch.to_buf().unwrap().to_vec()).unwrap();
+        assert_eq!(
+            text.as_deref(),
+            Some(theirs.as_str()),
+            "{}",
+            entry.file.path
+        );
+    }
+}
+
+/// A file with an attribute that filters it, and a rename, still go through libgit2's patch.
+#[test]
+fn filtered_and_renamed_files_are_left_to_libgit2() {
+    let f = Fixture::new();
+    commit_file(&f.repo, ".gitattributes", "*.crlf text eol=crlf\n");
+    commit_file(&f.repo, "a.crlf", "one\n");
+    commit_file(&f.repo, "moved.txt", "a\nb\nc\nd\ne\nf\n");
+    let wt = f.create("attr", "grove/attr");
+    write(&wt.path.join("a.crlf"), "one\r\ntwo\r\n");
+    fs_err::rename(wt.path.join("moved.txt"), wt.path.join("moved-to.txt")).unwrap();
+    let repo = open_any(&wt.path).unwrap();
+    let tree = scope_tree(&repo, &wt.path, "main", Scope::Base).unwrap();
+    let diff = workdir_diff(&repo, &wt.path, &tree).unwrap();
+    for entry in entries(&repo, &diff, &wt.path) {
+        let delta = diff.get_delta(entry.idx).unwrap();
+        assert!(!read::readable(&repo, &delta), "{}", entry.file.path);
+    }
+    let crlf = one_diff(&wt.path, "a.crlf", Scope::Base);
+    assert_eq!(
+        (crlf.file.additions, crlf.file.deletions),
+        (1, 0),
+        "{}",
+        text(&crlf)
+    );
+}
+
+/// A file truncated and written again over and over while its diff is taken: libgit2 would map
+/// it and could touch pages past its new end (SIGBUS, the end of the server). Read into memory,
+/// every diff is of some whole version of the file.
+#[test]
+fn a_file_rewritten_in_place_while_diffed_never_crashes_the_diff() {
+    let f = Fixture::new();
+    commit_file(&f.repo, "hot.txt", "seed\n");
+    let wt = f.create("hot", "grove/hot");
+    let path = wt.path.join("hot.txt");
+    let big: String = (0..20_000).map(|i| format!("line {i}\n")).collect();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (stop, path, big) = (stop.clone(), path.clone(), big.clone());
+        std::thread::spawn(move || {
+            use std::io::Write;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                // Truncate, then write in pieces: the file is short for a moment, every time.
+                let mut file = fs_err::File::create(&path).unwrap();
+                for piece in big.as_bytes().chunks(4096) {
+                    file.write_all(piece).unwrap();
+                }
+            }
+        })
+    };
+    let started = std::time::Instant::now();
+    let mut diffs_taken = 0;
+    while started.elapsed() < std::time::Duration::from_secs(3) {
+        match diffs(&wt.path, "main", Scope::Base, &["hot.txt".to_string()]) {
+            Ok(d) => {
+                let lines = d[0].file.additions;
+                assert!(lines <= 20_000, "{lines}");
+            }
+            // A file that changed size under libgit2's own stat is a clean error, not a crash.
+            Err(e) => assert!(e.to_string().contains("hot.txt"), "{e}"),
+        }
+        diffs_taken += 1;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    writer.join().unwrap();
+    assert!(diffs_taken > 10, "{diffs_taken}");
+}
