@@ -50,6 +50,9 @@ test('a reloaded page draws its first pane from the state load, and the socket c
     const terminals = sockets.filter((u) => /\/api\/v1\/terminals\/\d+/.test(u));
     assert.equal(terminals.length, 1, terminals.join(' '));
     assert.match(terminals[0], /\?from=\d+$/);
+    // And that screen was parsed before the pane opened, so the pane's first frame drew it.
+    const draws = await page.evaluate(() => window.__grove.visibleTerminals().map((id) => window.__grove.firstDraw(id)));
+    assert.deepEqual(draws, ['inline']);
     await typeInTerminal('echo after-$((40+3))');
     const text = await waitForOutput(/^after-43$/m);
     // Nothing replayed twice, nothing lost between the screen and the live bytes.

@@ -51,6 +51,11 @@ export async function start(boot: Boot): Promise<void> {
       const p = grove.terminals.panes.get(id);
       return p instanceof XtermPane ? p.term : null;
     },
+    /** How the pane's first screen was drawn (see `XtermPane.firstDraw`). */
+    firstDraw: (id: number) => {
+      const p = grove.terminals.panes.get(id);
+      return p instanceof XtermPane ? p.firstDraw : null;
+    },
     renderer: (id: number) => {
       const p = grove.terminals.panes.get(id);
       return p instanceof XtermPane ? p.renderer : null;

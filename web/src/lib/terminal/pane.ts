@@ -22,7 +22,7 @@ import type { FirstPane } from '../wire/FirstPane';
 import type { LivePane } from '../stores/terminals.svelte';
 import { TerminalLink, type LinkState, type TerminalSink } from './link';
 import { swallowQueries } from './queries';
-import { darkTheme, FONT_FAMILY } from './theme';
+import { darkTheme, terminalFontFamily } from './theme';
 import { markFirstScreenUp, markOnce, whenIdle } from '../startup';
 
 export const SCROLLBACK = 5000;
@@ -42,7 +42,7 @@ export interface PaneOptions {
 function terminalOptions(): ConstructorParameters<typeof Terminal>[0] {
   return {
     theme: darkTheme,
-    fontFamily: FONT_FAMILY,
+    fontFamily: terminalFontFamily(navigator.userAgent),
     fontSize: 13,
     lineHeight: 1.1,
     scrollback: SCROLLBACK,
@@ -69,12 +69,19 @@ export class XtermPane implements LivePane {
   #disposed = false;
   /** Where the first attach starts: after the first pane's screen, or with a snapshot. */
   #firstStart: StreamStart | null = null;
+  /** How the first state load's screen was drawn: parsed before xterm opened (`'inline'`), or
+   *  through xterm's write queue (`'queued'`); `null` for a pane without one. */
+  firstDraw: 'inline' | 'queued' | null = null;
   /** Set while the pane resizes xterm for a snapshot; those sizes are not the PTY's. */
   #snapshotResize = false;
 
   constructor(container: HTMLElement, transport: Transport, terminalId: number, opts: PaneOptions) {
     this.terminalId = terminalId;
-    const term = new Terminal(terminalOptions());
+    const first = opts.first ?? null;
+    // The first pane starts at its screen's size: mostly the container's too, so neither the
+    // screen nor the fit below resizes (each resize reflows the buffer).
+    const size = first ? { cols: Math.max(first.snapshot.cols, 2), rows: Math.max(first.snapshot.rows, 1) } : {};
+    const term = new Terminal({ ...terminalOptions(), ...size });
     this.term = term;
     markOnce('pane');
     // Connect first: the socket's handshake and the server's snapshot then overlap with opening
@@ -90,7 +97,6 @@ export class XtermPane implements LivePane {
     this.#transport = transport;
     this.#sink = sink;
     this.#opts = opts;
-    const first = opts.first ?? null;
     if (first) this.#firstStart = { from: first.offset };
     this.attach();
     term.loadAddon(this.#fit);
@@ -125,6 +131,10 @@ export class XtermPane implements LivePane {
       return true;
     });
 
+    // The first pane's screen is parsed before xterm opens, so that opening draws it in the page's
+    // first frame (a queued write is parsed a task later, and drawn a frame later).
+    if (first) this.firstDraw = this.#writeFirst(first.snapshot);
+
     term.open(container);
     // Probing WebGL costs a GL context (tens of ms in software); when neither the user nor the
     // platform decided, the pane starts with the DOM renderer and probes once the page is idle.
@@ -136,8 +146,10 @@ export class XtermPane implements LivePane {
       });
     }
     this.#fitNow();
-    // The first pane's screen, drawn before its socket has even opened.
-    if (first) this.#writeSnapshot(first.snapshot);
+    // Drawn in the frame that draws the pane: the first pane's screen, before its socket has even
+    // opened.
+    if (this.firstDraw === 'inline') whenDrawn();
+    else if (first) this.#writeSnapshot(first.snapshot);
 
     this.#link?.resize(term.rows, term.cols);
 
@@ -248,12 +260,24 @@ export class XtermPane implements LivePane {
       this.#resizeForSnapshot(own.cols, own.rows);
       // The container may have changed size while the snapshot was parsed.
       this.#fitNow();
-      // xterm draws in the next animation frame; this callback runs in that frame, after it.
-      requestAnimationFrame(() => {
-        markOnce('pane-drawn');
-        markFirstScreenUp();
-      });
+      whenDrawn();
     });
+  }
+
+  /**
+   * Parses the first pane's screen at once, before xterm opens, when xterm's write buffer offers a
+   * synchronous write: `'inline'`. xterm's public `write` always parses in a later task, which
+   * leaves the page's first frame to draw an empty pane and the screen to a second frame, as
+   * costly as the first in WebKitGTK. `writeSync` is internal to xterm (pinned by the lockfile), so
+   * it is looked for and its absence falls back to the queued write: `'queued'`. Nothing else can
+   * be queued yet: the socket cannot have delivered anything before this constructor returns.
+   */
+  #writeFirst(snapshot: ScreenSnapshot): 'inline' | 'queued' {
+    const buffer = (this.term as unknown as { _core?: { _writeBuffer?: { writeSync?: unknown } } })._core?._writeBuffer;
+    if (typeof buffer?.writeSync !== 'function') return 'queued';
+    this.#resizeForSnapshot(snapshot.cols, snapshot.rows);
+    (buffer.writeSync as (data: string) => void).call(buffer, snapshot.data);
+    return 'inline';
   }
 
   #resizeForSnapshot(cols: number, rows: number): void {
@@ -317,4 +341,13 @@ function writeOsc52(data: string): void {
   } catch {
     // Malformed base64: ignored.
   }
+}
+
+/** Marks the first pane drawn in the frame xterm draws in: a frame callback queued now runs after
+ *  xterm's own (queued when it opened or parsed), in the same frame. */
+function whenDrawn(): void {
+  requestAnimationFrame(() => {
+    markOnce('pane-drawn');
+    markFirstScreenUp();
+  });
 }

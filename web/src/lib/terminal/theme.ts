@@ -25,5 +25,15 @@ export const darkTheme: ITheme = {
   brightWhite: '#ffffff',
 };
 
-export const FONT_FAMILY =
-  '"JetBrains Mono", "Cascadia Mono", "SF Mono", Menlo, "DejaVu Sans Mono", "Liberation Mono", monospace';
+/**
+ * The terminal's font stack for the platform of `userAgent`: JetBrains Mono when installed, then
+ * the platform's own terminal fonts, then `monospace` (the user's fontconfig choice on Linux).
+ * Only fonts that can exist there are named: every family named is looked up for every size and
+ * weight drawn, and in WebKitGTK each lookup that misses still costs a fontconfig match (about a
+ * millisecond each, on the first screen's critical path).
+ */
+export function terminalFontFamily(userAgent: string): string {
+  if (/Mac OS X|Macintosh|iPhone|iPad/.test(userAgent)) return '"JetBrains Mono", "SF Mono", Menlo, monospace';
+  if (/Windows/.test(userAgent)) return '"JetBrains Mono", "Cascadia Mono", Consolas, monospace';
+  return '"JetBrains Mono", monospace';
+}
