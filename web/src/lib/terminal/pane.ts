@@ -276,7 +276,13 @@ export class XtermPane implements LivePane {
     const buffer = (this.term as unknown as { _core?: { _writeBuffer?: { writeSync?: unknown } } })._core?._writeBuffer;
     if (typeof buffer?.writeSync !== 'function') return 'queued';
     this.#resizeForSnapshot(snapshot.cols, snapshot.rows);
-    (buffer.writeSync as (data: string) => void).call(buffer, snapshot.data);
+    try {
+      (buffer.writeSync as (data: string) => void).call(buffer, snapshot.data);
+    } catch {
+      // An internal that changed its contract: start clean and take the public, queued way.
+      this.term.reset();
+      return 'queued';
+    }
     return 'inline';
   }
 
