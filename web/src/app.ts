@@ -39,6 +39,10 @@ export async function start(boot: Boot): Promise<void> {
   // through xterm's buffer instead of the DOM.
   // `server`: `local` (the default) or a remote's name; ids are unique only per server.
   const terminalsOf = (server: string) => grove.scope(server)?.terminals ?? null;
+  const xtermPane = (id: number) => {
+    const p = grove.terminals.panes.get(id);
+    return p instanceof XtermPane ? p : null;
+  };
   (window as unknown as { __grove: unknown }).__grove = {
     terminalText: (id: number, server = 'local') => terminalsOf(server)?.panes.get(id)?.text() ?? null,
     visibleTerminals: (server = 'local') => [...(terminalsOf(server)?.panes.keys() ?? [])],
@@ -47,19 +51,10 @@ export async function start(boot: Boot): Promise<void> {
     sessions: (server = 'local') => grove.scope(server)?.sessions.all ?? [],
     remotes: () => grove.servers.list,
     /** The xterm of a visible pane and its renderer, for the browser benchmark. */
-    xterm: (id: number) => {
-      const p = grove.terminals.panes.get(id);
-      return p instanceof XtermPane ? p.term : null;
-    },
+    xterm: (id: number) => xtermPane(id)?.term ?? null,
     /** How the pane's first screen was drawn (see `XtermPane.firstDraw`). */
-    firstDraw: (id: number) => {
-      const p = grove.terminals.panes.get(id);
-      return p instanceof XtermPane ? p.firstDraw : null;
-    },
-    renderer: (id: number) => {
-      const p = grove.terminals.panes.get(id);
-      return p instanceof XtermPane ? p.renderer : null;
-    },
+    firstDraw: (id: number) => xtermPane(id)?.firstDraw ?? null,
+    renderer: (id: number) => xtermPane(id)?.renderer ?? null,
   };
 
   if (!token || !state) {

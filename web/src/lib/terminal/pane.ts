@@ -275,7 +275,7 @@ export class XtermPane implements LivePane {
   #writeFirst(snapshot: ScreenSnapshot): 'inline' | 'queued' {
     const buffer = (this.term as unknown as { _core?: { _writeBuffer?: { writeSync?: unknown } } })._core?._writeBuffer;
     if (typeof buffer?.writeSync !== 'function') return 'queued';
-    this.#resizeForSnapshot(snapshot.cols, snapshot.rows);
+    // xterm was made at the snapshot's size (see the constructor): no resize is needed here.
     try {
       (buffer.writeSync as (data: string) => void).call(buffer, snapshot.data);
     } catch {
