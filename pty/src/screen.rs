@@ -88,6 +88,8 @@ struct State {
     exact: bool,
     saved_offset: u64,
     saved_at: Option<Instant>,
+    /// The size the last save has (a resize without output since is still news to save).
+    saved_size: Option<TerminalSize>,
     /// When the model last took output or was last woken.
     active_at: Instant,
 }
@@ -101,11 +103,28 @@ impl State {
             exact,
             saved_offset: offset,
             saved_at: None,
+            saved_size: None,
             active_at: Instant::now(),
         }
     }
 
     /// The model, rebuilt from its snapshot if it was asleep.
+    /// The size the screen has once its pending resizes apply.
+    fn size(&self) -> TerminalSize {
+        match (self.resizes.back(), &self.slot) {
+            (Some((_, size)), _) => *size,
+            (None, Slot::Awake(model)) => model.size(),
+            (None, Slot::Asleep(snap)) => snap.size,
+        }
+    }
+
+    /// Whether the screen differs from its last save: output since, or a resize.
+    fn unsaved(&self) -> bool {
+        self.saved_at.is_none()
+            || self.offset != self.saved_offset
+            || self.saved_size != Some(self.size())
+    }
+
     fn model(&mut self, options: &ScreenOptions) -> &mut Model {
         if let Slot::Asleep(snap) = &self.slot {
             let model = Model::from_snapshot(
@@ -259,6 +278,10 @@ impl Screen {
     pub fn resize(&self, size: TerminalSize) {
         let at = self.log.end_offset();
         let mut st = self.state.lock();
+        if st.size() == size {
+            // Nothing to reflow (and a sleeping model stays asleep).
+            return;
+        }
         if st.offset >= at && st.resizes.is_empty() {
             st.model(&self.options).resize(size);
         } else {
@@ -416,7 +439,7 @@ impl Screen {
         let _saving = self.saving.lock();
         let snap = {
             let st = self.state.lock();
-            if st.offset == st.saved_offset && st.saved_at.is_some() {
+            if !st.unsaved() {
                 return Ok(());
             }
             drop(st);
@@ -426,13 +449,14 @@ impl Screen {
         let mut st = self.state.lock();
         st.saved_offset = snap.offset;
         st.saved_at = Some(Instant::now());
+        st.saved_size = Some(snap.size);
         Ok(())
     }
 
     fn save_due(&self) -> bool {
         let st = self.state.lock();
         self.file.is_some()
-            && st.offset != st.saved_offset
+            && (st.offset != st.saved_offset || st.saved_size.is_some_and(|z| z != st.size()))
             && st.saved_at.is_none_or(|t| t.elapsed() >= SAVE_EVERY)
     }
 

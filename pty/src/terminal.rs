@@ -370,13 +370,17 @@ impl Terminal {
         })
     }
 
-    /// Resizes the PTY; the program gets SIGWINCH. A no-op once the program has exited.
+    /// Resizes the PTY; the program gets SIGWINCH. Once the program has exited only its screen
+    /// follows (it is what the UI shows, at the UI's size).
     pub fn resize(&self, size: TerminalSize) -> Result<(), TerminalError> {
         let TerminalSize { rows, cols } = size;
         if rows == 0 || cols == 0 {
             return Err(TerminalError::InvalidSize { rows, cols });
         }
         if self.exit_status().is_some() {
+            if let Some(screen) = &self.screen {
+                screen.resize(size);
+            }
             return Ok(());
         }
         self.master

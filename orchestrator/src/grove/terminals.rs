@@ -301,6 +301,10 @@ impl Grove {
             return Err(GroveError::Terminal(
                 grove_pty::TerminalError::InvalidSize { rows, cols },
             ));
+        } else {
+            // No program (it ended before a restart): the screen the UI shows follows the UI's
+            // size, so the next start draws it at that size without a reflow.
+            live.screen().resize(size);
         }
         let changed = {
             let mut st = live.state.lock();

@@ -194,3 +194,57 @@ fn restarts_while_printing_leave_one_copy_of_every_byte_on_disk() {
         extra.len()
     );
 }
+
+/// The screen of a terminal that ended with the app follows the UI's size, and a restart draws
+/// the first pane at that size (no reflow and no resize when the window did not change).
+#[test]
+fn an_ended_terminal_keeps_the_size_the_ui_gave_it_across_restarts() {
+    use grove_orchestrator::wire::{ClientFrame, UiState};
+    let dir = tempfile::tempdir().unwrap();
+    let repo = fixture_repo(dir.path(), "repo");
+    let data = dir.path().join("data");
+    let g = Grove::start(&data);
+    let repo_id = g.add_repo(&repo);
+    let s = g.create_session(repo_id, "sized", "bash --norc --noprofile");
+    let tid = s.terminals[0].id;
+    rt().block_on(async {
+        let mut c = TermClient::connect(&g, tid, "?from=0").await;
+        c.send_input("echo sized-$((2*21))\n").await;
+        c.read_until("sized-42").await;
+    });
+    g.stop();
+
+    let first_pane_size = |g: &Grove| {
+        let state: UiState =
+            serde_json::from_value(g.ok("GET", "/state?first_pane=true", None)).unwrap();
+        let pane = state.first_pane.expect("the only session's pane");
+        assert!(
+            pane.snapshot.data.contains("sized-42"),
+            "{:?}",
+            pane.snapshot.data
+        );
+        (pane.snapshot.rows, pane.snapshot.cols)
+    };
+    let g = Grove::start(&data);
+    assert_eq!(
+        g.sessions()[0].terminals[0].status,
+        TerminalStatus::EndedWithApp
+    );
+    assert_eq!(first_pane_size(&g), (24, 80));
+    rt().block_on(async {
+        let mut c = TermClient::connect(&g, tid, "").await;
+        c.send_control(&ClientFrame::Resize {
+            rows: 45,
+            cols: 128,
+        })
+        .await;
+    });
+    crate::support::eventually("the screen takes the pane's size", || {
+        first_pane_size(&g) == (45, 128)
+    });
+    g.stop();
+
+    let g = Grove::start(&data);
+    assert_eq!(first_pane_size(&g), (45, 128));
+    g.stop();
+}

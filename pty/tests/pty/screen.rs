@@ -334,3 +334,63 @@ fn a_character_split_across_reads_loses_nothing_after_it() {
         assert_eq!(m.screen_text(), whole, "cut at {cut}");
     }
 }
+
+/// Waits for the save file to describe `size` (the follower saves within a second of a change).
+fn wait_for_saved_size(path: &std::path::Path, size: TerminalSize) {
+    let deadline = std::time::Instant::now() + T;
+    let want = format!("{} {}", size.rows, size.cols);
+    loop {
+        let head = std::fs::read_to_string(path).unwrap_or_default();
+        let line = head.lines().nth(1).unwrap_or_default().to_owned();
+        if line.ends_with(&want) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the save never had the size {want}: {line:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_resize_without_output_is_saved_and_an_ended_programs_screen_follows_resizes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.log");
+    let screen_file = path.with_extension("screen");
+    // `cat` with echo off prints nothing when resized: the resize is the screen's only change.
+    let opts = bash("stty -echo; printf 'ready\\n'; cat").persist(&path, None);
+    let term = Terminal::spawn(opts).unwrap();
+    wait_for_screen(&term, "ready");
+    wait_for_saved_size(&screen_file, SIZE);
+    let wide = TerminalSize {
+        rows: 45,
+        cols: 128,
+    };
+    term.resize(wide).unwrap();
+    wait_for_saved_size(&screen_file, wide);
+
+    // The program ends; the UI, at another size, resizes what it shows.
+    term.write_input(b"\x04").unwrap();
+    let deadline = std::time::Instant::now() + T;
+    while term.exit_status().is_none() {
+        assert!(std::time::Instant::now() < deadline, "cat never exited");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let narrow = TerminalSize {
+        rows: 30,
+        cols: 100,
+    };
+    term.resize(narrow).unwrap();
+    let screen = term.screen().unwrap();
+    assert_eq!(screen.snapshot().size, narrow);
+    screen.save().unwrap();
+    drop(term);
+
+    // A restart draws it at that size, with what it showed.
+    let log = std::sync::Arc::new(grove_pty::persist::load(&path, 1 << 20).unwrap());
+    let restored = Screen::load(log, SIZE, ScreenOptions::default(), screen_file);
+    let snap = restored.snapshot();
+    assert_eq!(snap.size, narrow);
+    assert!(restored.with_model(|m| m.screen_text()).contains("ready"));
+}
