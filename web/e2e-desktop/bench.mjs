@@ -176,10 +176,11 @@ async function desktopColdStart() {
       await app.quit();
       app = await launchApp(env, { bin: emptyBin() });
       const estart = processStartMs(app.pid());
-      const loaded = await until('the empty page', () =>
+      const [loaded, eorigin] = await until('the empty page', () =>
         app.exec(`const n = performance.getEntriesByType('navigation')[0];
-          return n && n.loadEventEnd > 0 ? performance.timeOrigin + n.loadEventEnd : null;`), 30000, 10);
+          return n && n.loadEventEnd > 0 ? [performance.timeOrigin + n.loadEventEnd, performance.timeOrigin] : null;`), 30000, 10);
       empty.push(loaded - estart);
+      console.error(`  empty window: page started ${Math.round(eorigin - estart)} ms after the process, loaded ${Math.round(loaded - eorigin)} ms after that`);
       await app.quit();
     }
     console.error(`cold start ms: grove ${grove.map(Math.round).join(' ')}; empty window ${empty.map(Math.round).join(' ')}`);
