@@ -23,6 +23,7 @@ import type { LivePane } from '../stores/terminals.svelte';
 import { TerminalLink, type LinkState, type TerminalSink } from './link';
 import { swallowQueries } from './queries';
 import { darkTheme, terminalFontFamily } from './theme';
+import { primeWidths } from './widths';
 import { markFirstScreenUp, markOnce, whenIdle } from '../startup';
 
 export const SCROLLBACK = 5000;
@@ -72,6 +73,9 @@ export class XtermPane implements LivePane {
   /** How the first state load's screen was drawn: parsed before xterm opened (`'inline'`), or
    *  through xterm's write queue (`'queued'`); `null` for a pane without one. */
   firstDraw: 'inline' | 'queued' | null = null;
+  /** How many character widths the first screen had measured in one layout before it was drawn
+   *  (see `primeWidths`); `null` without a first screen or the DOM renderer's cache. */
+  primedWidths: number | null = null;
   /** Set while the pane resizes xterm for a snapshot; those sizes are not the PTY's. */
   #snapshotResize = false;
 
@@ -139,6 +143,8 @@ export class XtermPane implements LivePane {
     // Probing WebGL costs a GL context (tens of ms in software); when neither the user nor the
     // platform decided, the pane starts with the DOM renderer and probes once the page is idle.
     const renderer = chosenRenderer();
+    // Drawing the first screen would measure each of its characters in a layout of its own.
+    if (first && renderer !== 'webgl') this.primedWidths = primeWidths(term);
     if (renderer === 'webgl') this.#loadWebgl();
     else if (renderer === null) {
       whenIdle(() => {
