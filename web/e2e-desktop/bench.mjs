@@ -147,7 +147,9 @@ async function desktopColdStart() {
   const env = await startDesktopEnv();
   try {
     let app = await launchApp(env, { bin: groveBin() });
-    await createSessions(env, fixtureRepo(env.dir), 1, 'seq 1 200 && cat');
+    // GROVE_COLD_START_COMMAND: what the session prints instead (a screen of more distinct
+    // characters, say; the default's are 11).
+    await createSessions(env, fixtureRepo(env.dir), 1, process.env.GROVE_COLD_START_COMMAND ?? 'seq 1 200 && cat');
     await app.waitFor('[data-testid=session-item][data-session="s00"]');
     await app.click('[data-testid=session-item][data-session="s00"]');
     await until('the pane', () => paneReady(app), 30000);
