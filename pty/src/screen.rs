@@ -108,7 +108,6 @@ impl State {
         }
     }
 
-    /// The model, rebuilt from its snapshot if it was asleep.
     /// The size the screen has once its pending resizes apply.
     fn size(&self) -> TerminalSize {
         match (self.resizes.back(), &self.slot) {
@@ -125,6 +124,7 @@ impl State {
             || self.saved_size != Some(self.size())
     }
 
+    /// The model, rebuilt from its snapshot if it was asleep.
     fn model(&mut self, options: &ScreenOptions) -> &mut Model {
         if let Slot::Asleep(snap) = &self.slot {
             let model = Model::from_snapshot(

@@ -2,8 +2,8 @@
 //
 // xterm's DOM renderer sizes each distinct character (per bold/italic variant) the first time it
 // draws it: it sets a hidden span's text and reads its `offsetWidth`, one forced layout per
-// character. Drawing a first screen of ≈ 30 distinct characters was ≈ 30 layouts in the page's
-// first frame. Here the same spans (clones of xterm's own, in its own container, so the same
+// character, all inside the page's first frame (an agent's screen has 60–100 distinct
+// characters). Here the same spans (clones of xterm's own, in its own container, so the same
 // font, weight, style and `white-space: pre`) are filled for every character the screen shows and
 // read after a single layout; xterm's cache then already holds them. Reaches into xterm's
 // internals (pinned by the lockfile): when they are not as expected nothing is primed and xterm
@@ -25,7 +25,7 @@ const BOLD = 1;
 const ITALIC = 2;
 
 /** The DOM renderer's width cache, when the terminal draws with it and it has the known shape. */
-export function widthCache(term: Terminal): WidthCache | null {
+function widthCache(term: Terminal): WidthCache | null {
   const core = (term as unknown as { _core?: { _renderService?: { _renderer?: { value?: { _widthCache?: unknown } } } } })._core;
   const wc = core?._renderService?._renderer?.value?._widthCache as Partial<WidthCache> | undefined;
   if (
