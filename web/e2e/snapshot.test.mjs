@@ -64,32 +64,45 @@ test('a reloaded page draws its first pane from the state load, and the socket c
   }
 });
 
-test('the first screen\'s character widths are measured in one layout, and are the widths xterm measures itself', async () => {
+/** The visible pane's primed width count, and every width in xterm's cache against xterm's own
+ *  measurement of it now (the DOM renderer's). */
+async function cachedWidths() {
+  return page.evaluate(() => {
+    const id = window.__grove.visibleTerminals()[0];
+    const wc = window.__grove.xterm(id)._core._renderService._renderer.value._widthCache;
+    const cached = [];
+    for (let cp = 0; cp < wc._flat.length; cp++) if (wc._flat[cp] > 0) cached.push([String.fromCharCode(cp), 0, wc._flat[cp]]);
+    for (const [key, width] of wc._holey) {
+      const m = /^(.*?)(B?)(I?)$/su.exec(key);
+      cached.push([m[1], (m[2] ? 1 : 0) | (m[3] ? 2 : 0), width]);
+    }
+    const differ = cached.filter(([c, v, w]) => Math.abs(wc._measure(c, v) - w) > 1e-6);
+    return { primed: window.__grove.primedWidths(id), chars: cached.map(([c, v]) => c + v).join(' '), differ };
+  });
+}
+
+function assertWidths(result) {
+  assert.ok(result.primed >= 20, `primed ${result.primed}: ${result.chars}`);
+  for (const c of ['p0', 'A0', 'Q1', 'J2', 'K3', '─0', '界0']) assert.ok(result.chars.split(' ').includes(c), `${c} not cached: ${result.chars}`);
+  assert.deepEqual(result.differ, []);
+}
+
+test('a screen\'s character widths are measured in one layout, and are the widths xterm measures itself', async () => {
   // Regular, bold, italic and bold italic text, box drawing and a wide character on the screen.
   await typeInTerminal("clear; printf 'plain ABC xyz\\n\\033[1mbold Qq\\033[0m \\033[3mitalic Jj\\033[0m \\033[1;3mboth Kk\\033[0m \\342\\224\\200\\342\\224\\202\\342\\224\\274 \\347\\225\\214\\n'");
   await waitForOutput(/Kk ─│┼ 界/);
   // The DOM renderer's cache (a WebGL pane has none); restored after this test.
   await page.evaluate(() => localStorage.setItem('grove.renderer', 'dom'));
   try {
+    // The first pane of a page, drawn from the state load.
     await page.reload();
     await waitForOutput(/Kk ─│┼ 界/);
-    const result = await page.evaluate(() => {
-      const id = window.__grove.visibleTerminals()[0];
-      const term = window.__grove.xterm(id);
-      const wc = term._core._renderService._renderer.value._widthCache;
-      // Every width in the cache against xterm's own measurement of it now.
-      const cached = [];
-      for (let cp = 0; cp < wc._flat.length; cp++) if (wc._flat[cp] > 0) cached.push([String.fromCharCode(cp), 0, wc._flat[cp]]);
-      for (const [key, width] of wc._holey) {
-        const m = /^(.*?)(B?)(I?)$/su.exec(key);
-        cached.push([m[1], (m[2] ? 1 : 0) | (m[3] ? 2 : 0), width]);
-      }
-      const differ = cached.filter(([c, v, w]) => Math.abs(wc._measure(c, v) - w) > 1e-6);
-      return { primed: window.__grove.primedWidths(id), chars: cached.map(([c, v]) => c + v).join(' '), differ };
-    });
-    assert.ok(result.primed >= 20, `primed ${result.primed}: ${result.chars}`);
-    for (const c of ['p0', 'A0', 'Q1', 'J2', 'K3', '─0', '界0']) assert.ok(result.chars.split(' ').includes(c), `${c} not cached: ${result.chars}`);
-    assert.deepEqual(result.differ, []);
+    assertWidths(await cachedWidths());
+    // A pane opened later, drawn from its socket's snapshot.
+    await createSession('widths');
+    await selectSession('quiet');
+    await waitForOutput(/Kk ─│┼ 界/);
+    assertWidths(await cachedWidths());
     assert.deepEqual(pageErrors, []);
   } finally {
     await page.evaluate(() => localStorage.removeItem('grove.renderer'));

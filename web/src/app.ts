@@ -54,7 +54,7 @@ export async function start(boot: Boot): Promise<void> {
     xterm: (id: number) => xtermPane(id)?.term ?? null,
     /** How the pane's first screen was drawn (see `XtermPane.firstDraw`). */
     firstDraw: (id: number) => xtermPane(id)?.firstDraw ?? null,
-    /** How many character widths the pane's first screen primed (see `primeWidths`). */
+    /** How many character widths the pane's screens primed (see `XtermPane.primedWidths`). */
     primedWidths: (id: number) => xtermPane(id)?.primedWidths ?? null,
     renderer: (id: number) => xtermPane(id)?.renderer ?? null,
   };

@@ -73,8 +73,9 @@ export class XtermPane implements LivePane {
   /** How the first state load's screen was drawn: parsed before xterm opened (`'inline'`), or
    *  through xterm's write queue (`'queued'`); `null` for a pane without one. */
   firstDraw: 'inline' | 'queued' | null = null;
-  /** How many character widths the first screen had measured in one layout before it was drawn
-   *  (see `primeWidths`); `null` without a first screen or the DOM renderer's cache. */
+  /** How many character widths the pane's screens (the first one, snapshots) had measured in one
+   *  layout before they were drawn (see `primeWidths`); `null` when none was, or without the DOM
+   *  renderer's cache. */
   primedWidths: number | null = null;
   /** Set while the pane resizes xterm for a snapshot; those sizes are not the PTY's. */
   #snapshotResize = false;
@@ -144,7 +145,7 @@ export class XtermPane implements LivePane {
     // platform decided, the pane starts with the DOM renderer and probes once the page is idle.
     const renderer = chosenRenderer();
     // Drawing the first screen would measure each of its characters in a layout of its own.
-    if (first && renderer !== 'webgl') this.primedWidths = primeWidths(term);
+    if (first && renderer !== 'webgl') this.#primed(primeWidths(term));
     if (renderer === 'webgl') this.#loadWebgl();
     else if (renderer === null) {
       whenIdle(() => {
@@ -266,6 +267,9 @@ export class XtermPane implements LivePane {
       this.#resizeForSnapshot(own.cols, own.rows);
       // The container may have changed size while the snapshot was parsed.
       this.#fitNow();
+      // Drawn in the next frame: a new pane's renderer would measure each character on the
+      // screen in a layout of its own.
+      if (this.renderer === 'dom' && !this.#disposed) this.#primed(primeWidths(this.term));
       whenDrawn();
     });
   }
@@ -290,6 +294,10 @@ export class XtermPane implements LivePane {
       return 'queued';
     }
     return 'inline';
+  }
+
+  #primed(count: number | null): void {
+    if (count !== null) this.primedWidths = (this.primedWidths ?? 0) + count;
   }
 
   #resizeForSnapshot(cols: number, rows: number): void {
