@@ -98,12 +98,15 @@ export function primeWidths(term: Terminal): number | null {
   // The first read lays the page out once; the others read that layout (nothing changes the
   // DOM until every width is read).
   for (const m of spans) m.width = m.span.offsetWidth / REPEAT;
+  let primed = 0;
   for (const { span, chars, variant, width } of spans) {
     span.remove();
+    // A hidden pane measures 0: left to xterm, as it would be without this.
     if (!(width > 0)) continue;
     const i = flatIndex(chars, variant);
     if (i !== null) wc._flat[i] = width;
     else holey.set(holeyKey(chars, variant), width);
+    primed++;
   }
-  return spans.length;
+  return primed;
 }
