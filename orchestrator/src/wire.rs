@@ -986,6 +986,46 @@ pub struct FirstPane {
     #[ts(type = "number")]
     pub offset: u64,
     pub snapshot: ScreenSnapshot,
+    /// The same screen as styled runs, for a page to draw before its terminal emulator has
+    /// loaded; the emulator then takes over from `snapshot`.
+    pub view: ScreenView,
+}
+
+/// The visible screen as runs of styled text, every colour resolved as the panes draw it
+/// (`#rrggbb`; bold text in the eight base colours drawn bright, inverse applied, hidden text
+/// blank).
+#[derive(Debug, Clone, Serialize, Deserialize, TS, PartialEq)]
+pub struct ScreenView {
+    pub cols: u16,
+    pub rows: u16,
+    /// The default colours (a program may have changed them).
+    pub foreground: String,
+    pub background: String,
+    pub cursor_color: String,
+    /// One entry per row: its runs left to right, without its trailing blanks.
+    pub lines: Vec<Vec<ScreenRun>>,
+    /// `[row, column]` of the cursor, when the program shows it.
+    pub cursor: Option<[u16; 2]>,
+}
+
+/// Cells drawn alike, side by side. A wide character and each character outside ASCII are runs
+/// of their own.
+#[derive(Debug, Clone, Serialize, Deserialize, TS, PartialEq)]
+pub struct ScreenRun {
+    pub text: String,
+    /// The cells it covers.
+    pub cols: u16,
+    /// Absent: the default colour.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub fg: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub bg: Option<String>,
+    /// Bits: 1 bold, 2 dim, 4 italic, 8 underline, 16 struck through.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub flags: Option<u8>,
 }
 
 /// Server → client text frames on a terminal socket. Output itself travels as binary frames.
@@ -1124,6 +1164,8 @@ pub fn export_all(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> {
         ClientFrame,
         ServerFrame,
         ScreenSnapshot,
+        ScreenView,
+        ScreenRun,
         UiState,
         FirstPane,
         Changes,

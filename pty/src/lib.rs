@@ -53,7 +53,7 @@ pub use input::{ANSWER_QUEUE, INPUT_QUEUE};
 pub use log::{Chunk, DEFAULT_CHUNK, DEFAULT_LOG_CAPACITY, OutputLog, Subscription};
 pub use persist::{FlushRegistry, Flusher, PersistError, PersistedLog};
 pub use process::ExitStatus;
-pub use screen::{Screen, ScreenOptions, Snapshot};
+pub use screen::{Screen, ScreenOptions, ScreenView, Snapshot};
 pub use size::TerminalSize;
 pub use terminal::{
     FLOOD_COALESCE, FLOOD_NICE, FLOOD_RATE, FLOOD_WINDOW, INPUT_GRACE, LogSetting, PersistOptions,

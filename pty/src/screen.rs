@@ -20,6 +20,7 @@
 mod model;
 mod scan;
 mod serialize;
+mod view;
 
 use std::collections::VecDeque;
 use std::io::Write as _;
@@ -32,6 +33,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 pub use model::{Model, Palette};
+pub use view::{Run, ScreenView, flag};
 
 use crate::log::{Chunk, OutputLog};
 use crate::size::TerminalSize;
@@ -388,6 +390,29 @@ impl Screen {
             size: model.size(),
             data: model.snapshot(),
         }
+    }
+
+    /// The current screen as [`Screen::snapshot`] gives it and, from the same state, the visible
+    /// screen as styled runs ([`ScreenView`]). Wakes a sleeping model (the view needs its cells).
+    pub fn snapshot_and_view(&self) -> (Snapshot, ScreenView) {
+        self.catch_up();
+        let mut st = self.state.lock();
+        let asleep = match (&st.slot, st.resizes.is_empty()) {
+            (Slot::Asleep(snap), true) => Some(snap.data.clone()),
+            _ => None,
+        };
+        while let Some((_, size)) = st.resizes.pop_front() {
+            st.model(&self.options).resize(size);
+        }
+        let offset = st.offset;
+        let model = st.model(&self.options);
+        let data = asleep.unwrap_or_else(|| model.snapshot());
+        let snapshot = Snapshot {
+            offset,
+            size: model.size(),
+            data,
+        };
+        (snapshot, model.view())
     }
 
     /// Runs `f` on the model, caught up with the log (tests and diagnostics).

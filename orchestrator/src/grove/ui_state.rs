@@ -3,7 +3,7 @@
 //! waiting for its socket; the socket then continues from the snapshot's offset).
 
 use super::*;
-use crate::wire::{FirstPane, ScreenSnapshot, SessionState, UiState};
+use crate::wire::{FirstPane, ScreenRun, ScreenSnapshot, ScreenView, SessionState, UiState};
 
 impl Grove {
     /// The UI's whole state; with `first_pane`, also the first pane's screen (see [`FirstPane`]).
@@ -16,7 +16,7 @@ impl Grove {
         let first_pane = if first_pane {
             first_terminal(&repos, &sessions).and_then(|(session_id, terminal_id)| {
                 let live = self.terminal(terminal_id).ok()?;
-                let snap = live.screen().snapshot();
+                let (snap, view) = live.screen().snapshot_and_view();
                 Some(FirstPane {
                     session_id,
                     terminal_id,
@@ -26,6 +26,7 @@ impl Grove {
                         rows: snap.size.rows,
                         data: snap.data,
                     },
+                    view: screen_view(view, snap.size),
                 })
             })
         } else {
@@ -37,6 +38,33 @@ impl Grove {
             sessions,
             first_pane,
         })
+    }
+}
+
+fn screen_view(v: grove_pty::ScreenView, size: grove_pty::TerminalSize) -> ScreenView {
+    let hex = |[r, g, b]: [u8; 3]| format!("#{r:02x}{g:02x}{b:02x}");
+    ScreenView {
+        cols: size.cols,
+        rows: size.rows,
+        foreground: hex(v.foreground),
+        background: hex(v.background),
+        cursor_color: hex(v.cursor_color),
+        lines: v
+            .rows
+            .into_iter()
+            .map(|runs| {
+                runs.into_iter()
+                    .map(|r| ScreenRun {
+                        text: r.text,
+                        cols: r.cols,
+                        fg: r.fg.map(hex),
+                        bg: r.bg.map(hex),
+                        flags: (r.flags != 0).then_some(r.flags),
+                    })
+                    .collect()
+            })
+            .collect(),
+        cursor: v.cursor.map(|(row, col)| [row, col]),
     }
 }
 

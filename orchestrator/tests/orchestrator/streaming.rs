@@ -352,6 +352,25 @@ fn the_first_pane_comes_with_the_state_and_its_socket_continues_it_exactly() {
             "{:?}",
             pane.snapshot.data
         );
+        // The same screen as styled runs, for the page to draw before xterm loads.
+        let view = &pane.view;
+        assert_eq!(
+            (view.cols, view.rows),
+            (pane.snapshot.cols, pane.snapshot.rows)
+        );
+        assert_eq!(view.lines.len(), usize::from(view.rows));
+        let text: Vec<String> = view
+            .lines
+            .iter()
+            .map(|l| l.iter().map(|r| r.text.as_str()).collect())
+            .collect();
+        assert!(text.iter().any(|l| l == "FIRST-two"), "{text:?}");
+        let [row, col] = view.cursor.expect("bash shows its cursor");
+        assert!(
+            usize::from(row) < text.len() && col > 0,
+            "{text:?} {row}:{col}"
+        );
+        assert_eq!(view.background, "#0d1117");
         // The pane's socket resumes at the snapshot's offset: no second snapshot, no gap.
         let mut b = TermClient::connect(&g, tid, &format!("?from={}", pane.offset)).await;
         assert_eq!(b.start, pane.offset);

@@ -342,6 +342,11 @@ impl Model {
         serialize::snapshot(self)
     }
 
+    /// The visible screen as styled runs (see [`super::ScreenView`]).
+    pub fn view(&self) -> super::ScreenView {
+        super::view::view(self)
+    }
+
     /// The emulator's tab stops, one flag per column. The emulator keeps them private, so they
     /// are read the way a program could find them: CBT (which moves the cursor back to the
     /// previous stop without writing anything) from the last column, one stop at a time, with
