@@ -152,7 +152,7 @@ pub(crate) fn view(model: &Model) -> ScreenView {
         background,
         cursor_color: indexed(258),
         rows,
-        cursor: shown.then(|| (point.line.0 as u16, point.column.0 as u16)),
+        cursor: shown.then_some((point.line.0 as u16, point.column.0 as u16)),
     }
 }
 
