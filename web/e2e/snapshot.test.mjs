@@ -64,6 +64,93 @@ test('a reloaded page draws its first pane from the state load, and the socket c
   }
 });
 
+test('the first pane draws its screen before xterm has loaded, in the grid xterm then draws it in, and keys typed meanwhile reach the program', async () => {
+  await typeInTerminal("clear; printf '\\033[1;31mred-bold\\033[0m plain \\347\\225\\214 \\033[7minv\\033[0m \\033[38;2;1;130;250mrgb\\033[0m\\n'");
+  await waitForOutput(/^red-bold plain 界 inv rgb$/m);
+  // xterm's chunk is held back until the preview has been looked at (and typed into).
+  let release;
+  const held = new Promise((r) => (release = r));
+  const route = async (r) => {
+    await held;
+    await r.continue();
+  };
+  await page.route(/\/assets\/pane-[^/]*\.js$/, route);
+  try {
+    await page.reload();
+    await page.waitForSelector('[data-testid=terminal-preview]');
+    await until('the preview drawn', () => page.evaluate(() => performance.getEntriesByName('grove:pane-drawn').length > 0));
+    const before = await page.evaluate(() => {
+      const el = document.querySelector('[data-testid=terminal-preview]');
+      const grid = el.firstElementChild;
+      const rows = [...grid.children].filter((r) => r.tagName === 'DIV' && r.style.position !== 'absolute');
+      const find = (text) => [...el.querySelectorAll('span')].find((s) => s.textContent === text);
+      const style = (text) => {
+        const cs = getComputedStyle(find(text));
+        return { color: cs.color, bg: cs.backgroundColor, weight: cs.fontWeight };
+      };
+      const r = grid.getBoundingClientRect();
+      const wide = find('界').getBoundingClientRect();
+      return {
+        text: rows.map((row) => row.textContent.trimEnd()),
+        left: r.left,
+        top: r.top,
+        cellHeight: rows[0].getBoundingClientRect().height,
+        cellWidth: wide.width / 2,
+        red: style('red-bold'),
+        inv: style('inv'),
+        rgb: style('rgb'),
+        focused: document.activeElement === el,
+        live: performance.getEntriesByName('grove:pane-live').length,
+        xterm: document.querySelectorAll('[data-testid=terminal] .xterm').length,
+      };
+    });
+    // Drawn with no xterm on the page, styled as xterm draws it: bold red in bright red, inverse
+    // swapping the theme's colours, true colour as given.
+    assert.equal(before.xterm, 0);
+    assert.equal(before.live, 0);
+    assert.ok(before.text.includes('red-bold plain 界 inv rgb'), before.text.join('\n'));
+    assert.deepEqual(before.red, { color: 'rgb(255, 147, 138)', bg: 'rgba(0, 0, 0, 0)', weight: '700' });
+    assert.deepEqual(before.inv, { color: 'rgb(13, 17, 23)', bg: 'rgb(209, 215, 224)', weight: '400' });
+    assert.equal(before.rgb.color, 'rgb(1, 130, 250)');
+    assert.ok(before.focused, 'the preview has the focus');
+    // Typed before xterm is there: kept, and sent once it is.
+    await page.keyboard.type('echo typed-$((6*7))');
+    await page.keyboard.press('Enter');
+    release();
+    const text = await waitForOutput(/^typed-42$/m);
+    await until('the preview gone', async () => (await page.locator('[data-testid=terminal-preview]').count()) === 0);
+    const after = await page.evaluate(() => {
+      const id = window.__grove.visibleTerminals()[0];
+      const term = window.__grove.xterm(id);
+      const screen = document.querySelector('[data-testid=terminal] .xterm-screen').getBoundingClientRect();
+      const cell = term._core._renderService.dimensions.css.cell;
+      return {
+        left: screen.left,
+        top: screen.top,
+        cell: { width: cell.width, height: cell.height },
+        drawn: performance.getEntriesByName('grove:pane-drawn')[0].startTime,
+        live: performance.getEntriesByName('grove:pane-live')[0].startTime,
+        focused: document.activeElement === term.textarea,
+      };
+    });
+    // The same grid: xterm's screen starts where the preview's did, with the same cells.
+    assert.ok(Math.abs(after.left - before.left) < 0.5 && Math.abs(after.top - before.top) < 0.5, JSON.stringify({ before, after }));
+    assert.ok(Math.abs(after.cell.width - before.cellWidth) < 0.01, JSON.stringify({ before, after }));
+    assert.ok(Math.abs(after.cell.height - before.cellHeight) < 0.01, JSON.stringify({ before, after }));
+    assert.ok(after.drawn < after.live, JSON.stringify(after));
+    assert.ok(after.focused, 'xterm has the focus');
+    // The rows the preview drew are the rows xterm drew (the typed line came after them).
+    const rows = text.split('\n');
+    const upTo = before.text.findIndex((l) => l.includes('red-bold'));
+    assert.deepEqual(rows.slice(0, upTo + 1), before.text.slice(0, upTo + 1));
+    assert.equal(text.match(/^typed-42$/gm)?.length, 1, text);
+    assert.deepEqual(pageErrors, []);
+  } finally {
+    release();
+    await page.unroute(/\/assets\/pane-[^/]*\.js$/, route);
+  }
+});
+
 /** The visible pane's primed width count, and every width in xterm's cache against xterm's own
  *  measurement of it now (the DOM renderer's). */
 async function cachedWidths() {

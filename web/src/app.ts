@@ -3,7 +3,7 @@ import { mount } from 'svelte';
 import App from './App.svelte';
 import { BrowserTransport } from './lib/transport';
 import { Grove } from './lib/grove.svelte';
-import { XtermPane } from './lib/terminal/pane';
+import type { XtermPane } from './lib/terminal/pane';
 import * as desktopShell from './lib/desktop';
 import { loadFirstState, type Boot } from './lib/boot';
 import { markOnce, whenIdle } from './lib/startup';
@@ -41,7 +41,7 @@ export async function start(boot: Boot): Promise<void> {
   const terminalsOf = (server: string) => grove.scope(server)?.terminals ?? null;
   const xtermPane = (id: number) => {
     const p = grove.terminals.panes.get(id);
-    return p instanceof XtermPane ? p : null;
+    return p && 'term' in p ? (p as XtermPane) : null;
   };
   (window as unknown as { __grove: unknown }).__grove = {
     terminalText: (id: number, server = 'local') => terminalsOf(server)?.panes.get(id)?.text() ?? null,

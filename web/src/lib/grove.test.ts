@@ -74,18 +74,19 @@ describe('Grove start-up loads', () => {
     const t = heldTransport();
     const grove = new Grove(t.transport);
     const snapshot = { cols: 80, rows: 24, data: 'hello' };
+    const view = { cols: 80, rows: 24, foreground: '#d1d7e0', background: '#0d1117', cursor_color: '#d1d7e0', lines: [[{ text: 'hello', cols: 5 }]], cursor: null };
     const s2: Session = { ...session(2), terminals: [{ id: 20, session_id: 2, kind: 'agent', command: 'bash', status: 'running', exit: null, rows: 24, cols: 80, log_end: 9, status_since: 0 }] };
     grove.start({
       repos: [{ id: 1, name: 'demo', path: '/d' }],
       agents: [],
       sessions: [session(1), s2],
-      first_pane: { session_id: 2, terminal_id: 20, offset: 9, snapshot },
+      first_pane: { session_id: 2, terminal_id: 20, offset: 9, snapshot, view },
     });
     // Synchronously: no request for the state, the server's choice selected, its screen kept.
     expect(t.pending.map((p) => p.path)).not.toContain('/state');
     expect(grove.sessions.selectedId).toBe(2);
     expect(grove.terminals.takeFirst(21)).toBeNull(); // another pane: a fresh snapshot instead
-    grove.terminals.offerFirst({ session_id: 2, terminal_id: 20, offset: 9, snapshot });
+    grove.terminals.offerFirst({ session_id: 2, terminal_id: 20, offset: 9, snapshot, view });
     expect(grove.terminals.takeFirst(20)?.offset).toBe(9);
     expect(grove.terminals.takeFirst(20)).toBeNull(); // once
   });

@@ -22,7 +22,8 @@ import type { FirstPane } from '../wire/FirstPane';
 import type { LivePane } from '../stores/terminals.svelte';
 import { TerminalLink, type LinkState, type TerminalSink } from './link';
 import { swallowQueries } from './queries';
-import { darkTheme, terminalFontFamily } from './theme';
+import { darkTheme, terminalFont } from './theme';
+import type { Typed } from './preview';
 import { primeWidths } from './widths';
 import { markFirstScreenUp, markOnce, whenIdle } from '../startup';
 
@@ -38,14 +39,17 @@ export interface PaneOptions {
   /** The screen the first state load brought for this terminal (see `TerminalStore.takeFirst`):
    *  drawn at once, and the socket continues it from its offset instead of sending a snapshot. */
   first?: FirstPane | null;
+  /** Called in the frame that draws the first screen (the first pane's, or a snapshot's). */
+  onDrawn?(): void;
 }
 
 function terminalOptions(): ConstructorParameters<typeof Terminal>[0] {
+  const font = terminalFont();
   return {
     theme: darkTheme,
-    fontFamily: terminalFontFamily(navigator.userAgent),
-    fontSize: 13,
-    lineHeight: 1.1,
+    fontFamily: font.family,
+    fontSize: font.size,
+    lineHeight: font.lineHeight,
     scrollback: SCROLLBACK,
     cursorBlink: true,
     allowProposedApi: true, // unicode11's activeVersion
@@ -77,6 +81,8 @@ export class XtermPane implements LivePane {
    *  layout before they were drawn (see `primeWidths`); `null` when none was, or without the DOM
    *  renderer's cache. */
   primedWidths: number | null = null;
+  /** Typed before the pane was there, waiting for its socket (see `typeIn`). */
+  #typed: Typed[] = [];
   /** Set while the pane resizes xterm for a snapshot; those sizes are not the PTY's. */
   #snapshotResize = false;
 
@@ -155,7 +161,7 @@ export class XtermPane implements LivePane {
     this.#fitNow();
     // Drawn in the frame that draws the pane: the first pane's screen, before its socket has even
     // opened.
-    if (this.firstDraw === 'inline') whenDrawn();
+    if (this.firstDraw === 'inline') this.#whenDrawn();
     else if (first) this.#writeSnapshot(first.snapshot);
 
     this.#link?.resize(term.rows, term.cols);
@@ -204,7 +210,10 @@ export class XtermPane implements LivePane {
     this.#firstStart = null;
     this.#link = new TerminalLink(this.#transport, this.terminalId, this.#sink, {
       start,
-      onState: (s) => opts.onState?.(s),
+      onState: (s) => {
+        if (s === 'live') this.#typeInNow();
+        opts.onState?.(s);
+      },
     });
     // The very first attach happens before xterm opens; the constructor sends the size then.
     if (this.term.element) this.#link.resize(this.term.rows, this.term.cols);
@@ -270,7 +279,7 @@ export class XtermPane implements LivePane {
       // Drawn in the next frame: a new pane's renderer would measure each character on the
       // screen in a layout of its own.
       if (this.renderer === 'dom' && !this.#disposed) this.#primed(primeWidths(this.term));
-      whenDrawn();
+      this.#whenDrawn();
     });
   }
 
@@ -294,6 +303,40 @@ export class XtermPane implements LivePane {
       return 'queued';
     }
     return 'inline';
+  }
+
+  /**
+   * Marks the first pane drawn (and live: xterm draws it) in the frame xterm draws in, and tells
+   * `onDrawn`: a frame callback queued now runs after xterm's own (queued when it opened or
+   * parsed), in the same frame.
+   */
+  #whenDrawn(): void {
+    requestAnimationFrame(() => {
+      markOnce('pane-drawn');
+      markOnce('pane-live');
+      markFirstScreenUp();
+      if (!this.#disposed) this.#opts.onDrawn?.();
+    });
+  }
+
+  /** Hands xterm what was typed or pasted before it was there (see `Preview`), in order, once its
+   *  socket is live (input is not sent before). */
+  typeIn(typed: readonly Typed[]): void {
+    this.#typed.push(...typed);
+    if (this.#link?.state === 'live') this.#typeInNow();
+  }
+
+  #typeInNow(): void {
+    const typed = this.#typed.splice(0);
+    const app = this.term.modes.applicationCursorKeysMode ? 1 : 0;
+    for (const t of typed) {
+      if ('text' in t) this.term.input(t.text, true);
+      else if ('paste' in t) this.term.paste(t.paste);
+      else {
+        const seq = CURSOR_KEYS[t.key]?.[app];
+        if (seq) this.term.input(seq, true);
+      }
+    }
   }
 
   #primed(count: number | null): void {
@@ -363,11 +406,13 @@ function writeOsc52(data: string): void {
   }
 }
 
-/** Marks the first pane drawn in the frame xterm draws in: a frame callback queued now runs after
- *  xterm's own (queued when it opened or parsed), in the same frame. */
-function whenDrawn(): void {
-  requestAnimationFrame(() => {
-    markOnce('pane-drawn');
-    markFirstScreenUp();
-  });
-}
+/** The sequences of the keys `Typed` leaves to the terminal's modes (normal and application cursor
+ *  keys). */
+const CURSOR_KEYS: Record<string, [string, string]> = {
+  ArrowUp: ['\x1b[A', '\x1bOA'],
+  ArrowDown: ['\x1b[B', '\x1bOB'],
+  ArrowRight: ['\x1b[C', '\x1bOC'],
+  ArrowLeft: ['\x1b[D', '\x1bOD'],
+  Home: ['\x1b[H', '\x1bOH'],
+  End: ['\x1b[F', '\x1bOF'],
+};

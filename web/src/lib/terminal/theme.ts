@@ -37,3 +37,8 @@ export function terminalFontFamily(userAgent: string): string {
   if (/Windows/.test(userAgent)) return '"JetBrains Mono", "Cascadia Mono", Consolas, monospace';
   return '"JetBrains Mono", monospace';
 }
+
+/** The terminal's font: the panes' and the first screen's preview (see `preview.ts`). */
+export function terminalFont(): { family: string; size: number; lineHeight: number } {
+  return { family: terminalFontFamily(navigator.userAgent), size: 13, lineHeight: 1.1 };
+}
