@@ -99,12 +99,16 @@ const paneReady = (app) =>
     const t = window.__grove.terminalText(id) ?? '';
     return t.trim().length > 0 ? Date.now() : null;`);
 
-/** When the first pane drew its session's screen (epoch ms), once it has, with text in it. */
+/** When the first pane drew its session's screen and when xterm drew it (epoch ms), once xterm
+ *  has, with text in it: the preview goes in the frame that marks `pane-live` (builds from before
+ *  the preview mark neither; their xterm drew the first frame). */
 const paneDrawn = (app) =>
   app.exec(`const m = performance.getEntriesByName('grove:pane-drawn')[0];
+    const live = performance.getEntriesByName('grove:pane-live')[0] ?? m;
     const id = window.__grove.visibleTerminals()[0];
     const text = id === undefined ? '' : (window.__grove.terminalText(id) ?? '');
-    return m && text.trim().length > 0 ? performance.timeOrigin + m.startTime : null;`);
+    const preview = document.querySelector('[data-testid=terminal-preview]');
+    return m && !preview && text.trim().length > 0 ? [performance.timeOrigin + m.startTime, performance.timeOrigin + live.startTime] : null;`);
 
 async function desktopMemory() {
   const results = {};
@@ -158,6 +162,7 @@ async function desktopColdStart() {
     await sleep(2500);
     await app.quit();
     const grove = [];
+    const groveLive = [];
     const empty = [];
     for (let i = 0; i < RUNS; i++) {
       app = await launchApp(env, { bin: groveBin() });
@@ -168,8 +173,9 @@ async function desktopColdStart() {
         console.error(await app.exec(`return JSON.stringify({vis: window.__grove.visibleTerminals(), text: window.__grove.visibleTerminals().map((id) => window.__grove.terminalText(id)), body: document.body.innerText.slice(0, 800)})`));
         throw e;
       });
-      const ready = await paneDrawn(app);
+      const [ready, live] = await paneDrawn(app);
       grove.push(ready - start);
+      groveLive.push(live - start);
       const nav = await app.exec(`const n = performance.getEntriesByType('navigation')[0];
         return [performance.timeOrigin, n ? n.responseEnd : 0, n ? n.domContentLoadedEventEnd : 0,
           performance.getEntriesByType('mark').map((m) => m.name + ' ' + Math.round(m.startTime)).join(', ') + ' | ' + performance.getEntriesByType('resource').map((r) => r.name.split('/').slice(3).join('/') + ' ' + Math.round(r.startTime) + '-' + Math.round(r.responseEnd)).join(', ')];`);
@@ -185,8 +191,11 @@ async function desktopColdStart() {
       console.error(`  empty window: page started ${Math.round(eorigin - estart)} ms after the process, loaded ${Math.round(loaded - eorigin)} ms after that`);
       await app.quit();
     }
-    console.error(`cold start ms: grove ${grove.map(Math.round).join(' ')}; empty window ${empty.map(Math.round).join(' ')}`);
-    report('desktop_cold_start', median(grove), 'ms', median(empty), { goal: '< 1000 ms to the first interactive pane' });
+    console.error(`cold start ms: grove ${grove.map(Math.round).join(' ')} (xterm live ${groveLive.map(Math.round).join(' ')}); empty window ${empty.map(Math.round).join(' ')}`);
+    report('desktop_cold_start', median(grove), 'ms', median(empty), {
+      xterm_live_ms: Math.round(median(groveLive)),
+      goal: 'first pane drawn <= baseline + 150 ms',
+    });
   } finally {
     await env.stop();
   }

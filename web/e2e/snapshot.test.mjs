@@ -75,6 +75,13 @@ test('the first pane draws its screen before xterm has loaded, in the grid xterm
     await r.continue();
   };
   await page.route(/\/assets\/pane-[^/]*\.js$/, route);
+  // And the pane's socket, until something has been typed into xterm too.
+  let releaseSocket;
+  const socketHeld = new Promise((r) => (releaseSocket = r));
+  await page.routeWebSocket(/\/api\/v1\/terminals\/\d+/, async (ws) => {
+    await socketHeld;
+    ws.connectToServer();
+  });
   try {
     await page.reload();
     await page.waitForSelector('[data-testid=terminal-preview]');
@@ -117,8 +124,12 @@ test('the first pane draws its screen before xterm has loaded, in the grid xterm
     await page.keyboard.type('echo typed-$((6*7))');
     await page.keyboard.press('Enter');
     release();
-    const text = await waitForOutput(/^typed-42$/m);
     await until('the preview gone', async () => (await page.locator('[data-testid=terminal-preview]').count()) === 0);
+    // Typed into xterm before its socket is open: kept too, after what the preview kept.
+    await page.keyboard.type('echo early-$((7*7))');
+    await page.keyboard.press('Enter');
+    releaseSocket();
+    const text = await waitForOutput(/^early-49$/m);
     const after = await page.evaluate(() => {
       const id = window.__grove.visibleTerminals()[0];
       const term = window.__grove.xterm(id);
@@ -144,10 +155,13 @@ test('the first pane draws its screen before xterm has loaded, in the grid xterm
     const upTo = before.text.findIndex((l) => l.includes('red-bold'));
     assert.deepEqual(rows.slice(0, upTo + 1), before.text.slice(0, upTo + 1));
     assert.equal(text.match(/^typed-42$/gm)?.length, 1, text);
+    assert.ok(text.indexOf('typed-42') < text.indexOf('early-49'), text);
     assert.deepEqual(pageErrors, []);
   } finally {
     release();
+    releaseSocket();
     await page.unroute(/\/assets\/pane-[^/]*\.js$/, route);
+    await page.unrouteAll();
   }
 });
 

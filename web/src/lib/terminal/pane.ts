@@ -28,6 +28,8 @@ import { primeWidths } from './widths';
 import { markFirstScreenUp, markOnce, whenIdle } from '../startup';
 
 export const SCROLLBACK = 5000;
+/** Keystrokes and pastes kept for a socket that has not gone live yet, at most. */
+const MAX_TYPED_EARLY = 1024;
 const RESIZE_DEBOUNCE_MS = 100;
 
 export interface PaneOptions {
@@ -81,8 +83,10 @@ export class XtermPane implements LivePane {
    *  layout before they were drawn (see `primeWidths`); `null` when none was, or without the DOM
    *  renderer's cache. */
   primedWidths: number | null = null;
-  /** Typed before the pane was there, waiting for its socket (see `typeIn`). */
+  /** Typed before the pane's socket first went live (into the preview, see `typeIn`, or into
+   *  xterm), sent in order once it does; afterwards input goes straight to the socket. */
   #typed: Typed[] = [];
+  #wasLive = false;
   /** Set while the pane resizes xterm for a snapshot; those sizes are not the PTY's. */
   #snapshotResize = false;
 
@@ -166,7 +170,10 @@ export class XtermPane implements LivePane {
 
     this.#link?.resize(term.rows, term.cols);
 
-    term.onData((d) => this.#link?.input(d));
+    term.onData((d) => {
+      if (this.#wasLive) this.#link?.input(d);
+      else if (this.#typed.length < MAX_TYPED_EARLY) this.#typed.push({ text: d });
+    });
     term.onBinary((d) => {
       const bytes = new Uint8Array(d.length);
       for (let i = 0; i < d.length; i++) bytes[i] = d.charCodeAt(i) & 0xff;
@@ -211,7 +218,10 @@ export class XtermPane implements LivePane {
     this.#link = new TerminalLink(this.#transport, this.terminalId, this.#sink, {
       start,
       onState: (s) => {
-        if (s === 'live') this.#typeInNow();
+        if (s === 'live') {
+          this.#wasLive = true;
+          this.#typeInNow();
+        }
         opts.onState?.(s);
       },
     });
@@ -322,8 +332,8 @@ export class XtermPane implements LivePane {
   /** Hands xterm what was typed or pasted before it was there (see `Preview`), in order, once its
    *  socket is live (input is not sent before). */
   typeIn(typed: readonly Typed[]): void {
-    this.#typed.push(...typed);
-    if (this.#link?.state === 'live') this.#typeInNow();
+    this.#typed.unshift(...typed);
+    if (this.#wasLive) this.#typeInNow();
   }
 
   #typeInNow(): void {
