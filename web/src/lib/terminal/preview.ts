@@ -85,12 +85,13 @@ export type Typed = { text: string } | { key: string } | { paste: string };
 const NAMED_KEYS = new Set(['ArrowUp', 'ArrowDown', 'ArrowLeft', 'ArrowRight', 'Home', 'End']);
 
 /** What a keystroke types in a terminal, when that does not depend on its modes. */
-function keyText(e: KeyboardEvent): string | null {
-  if (e.metaKey) return null;
+export function keyText(e: Pick<KeyboardEvent, 'key' | 'ctrlKey' | 'shiftKey' | 'altKey' | 'metaKey' | 'defaultPrevented'>): string | null {
+  // Ctrl+Shift is the app's shortcuts and copy/paste (see shortcuts.ts), never a terminal's key.
+  if (e.metaKey || (e.ctrlKey && e.shiftKey) || e.defaultPrevented) return null;
   if (e.ctrlKey && !e.altKey && e.key.length === 1) {
     const c = e.key.toUpperCase().charCodeAt(0);
     if (c >= 64 && c <= 95) return String.fromCharCode(c - 64);
-    return null;
+    return c === 32 ? '\x00' : null;
   }
   const prefix = e.altKey ? '\x1b' : '';
   if (e.key.length === 1 && !e.ctrlKey) return prefix + e.key;
