@@ -321,7 +321,9 @@ impl Writer {
     }
 }
 
-fn is_blank(cell: &Cell) -> bool {
+/// A cell a reset screen already shows: a space (or nothing) on the default background with no
+/// attribute that shows on a blank.
+pub(crate) fn is_blank(cell: &Cell) -> bool {
     (cell.c == ' ' || cell.c == '\0')
         && cell.bg == Color::Named(NamedColor::Background)
         && !cell

@@ -9,6 +9,7 @@ use alacritty_terminal::term::cell::{Cell, Flags};
 use alacritty_terminal::vte::ansi::{Color, NamedColor};
 
 use super::model::Model;
+use super::serialize::is_blank;
 
 /// A run's attributes (`Run::flags`).
 pub mod flag {
@@ -98,7 +99,7 @@ pub(crate) fn view(model: &Model) -> ScreenView {
         // Cells up to the last one that shows anything.
         let end = (0..grid.columns())
             .rev()
-            .find(|&c| !blank(&row[Column(c)]))
+            .find(|&c| !is_blank(&row[Column(c)]))
             .map_or(0, |c| c + 1);
         for col in 0..end {
             let cell = &row[Column(col)];
@@ -154,17 +155,6 @@ pub(crate) fn view(model: &Model) -> ScreenView {
         rows,
         cursor: shown.then_some((point.line.0 as u16, point.column.0 as u16)),
     }
-}
-
-/// A cell that draws nothing: a space (or nothing) on the default background, not underlined,
-/// inverse or struck through.
-fn blank(cell: &Cell) -> bool {
-    (cell.c == ' ' || cell.c == '\0')
-        && cell.bg == Color::Named(NamedColor::Background)
-        && !cell
-            .flags
-            .intersects(Flags::ALL_UNDERLINES | Flags::INVERSE | Flags::STRIKEOUT)
-        && cell.zerowidth().is_none()
 }
 
 #[cfg(test)]
