@@ -126,6 +126,16 @@ impl State {
             || self.saved_size != Some(self.size())
     }
 
+    /// The model as of the log offset it has reached, with its offset. Pending resizes whose
+    /// offset the model has reached were applied by the feed; any others happened after the last
+    /// byte, so they apply now.
+    fn current(&mut self, options: &ScreenOptions) -> (u64, &mut Model) {
+        while let Some((_, size)) = self.resizes.pop_front() {
+            self.model(options).resize(size);
+        }
+        (self.offset, self.model(options))
+    }
+
     /// The model, rebuilt from its snapshot if it was asleep.
     fn model(&mut self, options: &ScreenOptions) -> &mut Model {
         if let Slot::Asleep(snap) = &self.slot {
@@ -378,13 +388,7 @@ impl Screen {
                 ..snap.clone()
             };
         }
-        // Pending resizes whose offset the model has reached were applied by the feed; any
-        // others happened after the last byte, so they apply now.
-        while let Some((_, size)) = st.resizes.pop_front() {
-            st.model(&self.options).resize(size);
-        }
-        let offset = st.offset;
-        let model = st.model(&self.options);
+        let (offset, model) = st.current(&self.options);
         Snapshot {
             offset,
             size: model.size(),
@@ -401,11 +405,7 @@ impl Screen {
             (Slot::Asleep(snap), true) => Some(snap.data.clone()),
             _ => None,
         };
-        while let Some((_, size)) = st.resizes.pop_front() {
-            st.model(&self.options).resize(size);
-        }
-        let offset = st.offset;
-        let model = st.model(&self.options);
+        let (offset, model) = st.current(&self.options);
         let data = asleep.unwrap_or_else(|| model.snapshot());
         let snapshot = Snapshot {
             offset,
