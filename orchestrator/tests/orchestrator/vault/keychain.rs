@@ -95,6 +95,38 @@ impl SecretService {
     }
 }
 
+impl SecretService {
+    /// The attributes and secret of each item of `service` found in all collections by the
+    /// search `keyring` 3 makes (service, username, target), as another client sees them.
+    fn items_of(&self, service: &str) -> Vec<(std::collections::HashMap<String, String>, String)> {
+        let connection = zbus::blocking::connection::Builder::address(self.address.as_str())
+            .unwrap()
+            .build()
+            .unwrap();
+        let ss = secret_service::blocking::SecretService::connect_with_existing(
+            secret_service::EncryptionType::Dh,
+            connection,
+        )
+        .unwrap();
+        let found = ss
+            .search_items(std::collections::HashMap::from([
+                ("service", service),
+                ("target", "default"),
+            ]))
+            .unwrap();
+        found
+            .unlocked
+            .iter()
+            .chain(found.locked.iter())
+            .map(|item| {
+                item.ensure_unlocked().unwrap();
+                let secret = String::from_utf8(item.get_secret().unwrap()).unwrap();
+                (item.get_attributes().unwrap(), secret)
+            })
+            .collect()
+    }
+}
+
 impl Drop for SecretService {
     fn drop(&mut self) {
         // gnome-keyring-daemon leaves when its bus goes away.
@@ -133,6 +165,25 @@ fn the_keychain_keeps_the_master_secret_and_unlocks_at_start() {
     g.stop();
     let kdf = std::fs::read_to_string(data.join("vault.kdf.json")).unwrap();
     assert!(kdf.contains("\"keychain\""), "{kdf}");
+    // The item is where Grove builds on `keyring` 3 look for it, and the other way round: the
+    // default collection, found by service, username and target `default`.
+    let item = service.items_of("dev.grove.vault");
+    assert_eq!(item.len(), 1, "{item:?}");
+    let (attributes, secret) = &item[0];
+    assert_eq!(
+        attributes.get("target").map(String::as_str),
+        Some("default")
+    );
+    assert_eq!(
+        attributes.get("application").map(String::as_str),
+        Some("rust-keyring")
+    );
+    let account = attributes.get("username").cloned().unwrap_or_default();
+    assert!(account.ends_with("data"), "{attributes:?}");
+    assert!(
+        secret.len() == 64 && secret.bytes().all(|b| b.is_ascii_hexdigit()),
+        "a 32-byte hex master secret"
+    );
 
     // A restart unlocks it again from the keychain, secrets intact.
     let g = start_with_env(&data, &["--vault-keychain"], &env);
