@@ -281,15 +281,40 @@ pub(super) fn workdir_diff<'r>(
         .include_ignored(false)
         .include_typechange(true)
         .ignore_submodules(false);
-    let context = || format!("cannot diff the worktree {}", worktree.display());
-    let mut diff = repo
-        .diff_tree_to_workdir_with_index(Some(tree), Some(&mut opts))
-        .map_err(ctx(context()))?;
     let mut find = DiffFindOptions::new();
     find.renames(true).for_untracked(true);
-    diff.find_similar(Some(&mut find)).map_err(ctx(context()))?;
-    Ok(diff)
+    let take = |opts: &mut DiffOptions, find: &mut DiffFindOptions| {
+        let mut diff = repo.diff_tree_to_workdir_with_index(Some(tree), Some(opts))?;
+        diff.find_similar(Some(find))?;
+        Ok::<_, git2::Error>(diff)
+    };
+    // A file an agent is writing can shrink or go between libgit2's stat of it and its read
+    // ("error reading file for hashing", an OS error): the diff is taken again, a few times.
+    let mut tries = 0;
+    loop {
+        match take(&mut opts, &mut find) {
+            Err(e) if e.class() == git2::ErrorClass::Os && tries < DIFF_RETRIES => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(5 * tries));
+            }
+            Err(e) if e.class() == git2::ErrorClass::Os => {
+                return Err(ctx(format!(
+                    "cannot diff the worktree {} while its files are being rewritten; try again",
+                    worktree.display()
+                ))(e));
+            }
+            taken => {
+                return taken.map_err(ctx(format!(
+                    "cannot diff the worktree {}",
+                    worktree.display()
+                )));
+            }
+        }
+    }
 }
+
+/// How many more times a worktree diff is taken when a file changed under libgit2's read.
+const DIFF_RETRIES: u64 = 3;
 
 /// The kind of a delta, `None` for deltas that are no change (unmodified, ignored, unreadable).
 fn kind_of(delta: &git2::DiffDelta<'_>) -> Option<ChangeKind> {

@@ -409,8 +409,14 @@ fn a_file_rewritten_in_place_while_diffed_never_crashes_the_diff() {
                 let lines = d[0].file.additions;
                 assert!(lines <= 20_000, "{lines}");
             }
-            // A file that changed size under libgit2's own stat is a clean error, not a crash.
-            Err(e) => assert!(e.to_string().contains("hot.txt"), "{e}"),
+            // A file that changed size under libgit2's own stat is a clean error, not a crash:
+            // one naming the file, or (libgit2's read failed every try) the worktree.
+            Err(e) => assert!(
+                e.to_string().contains("hot.txt")
+                    || e.to_string()
+                        .contains("while its files are being rewritten"),
+                "{e}"
+            ),
         }
         diffs_taken += 1;
     }
