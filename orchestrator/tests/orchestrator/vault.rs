@@ -435,4 +435,6 @@ fn a_second_server_on_the_data_dir_leaves_the_vault_alone() {
     assert_eq!(names, ["ONE", "TWO"]);
 }
 
+// Against a real Secret Service (dbus-daemon + gnome-keyring-daemon): Linux's keychain.
+#[cfg(target_os = "linux")]
 mod keychain;
