@@ -53,6 +53,11 @@ export class ServerGrove {
   readonly github: GithubStore;
   /** Loads started so far (see `reload`). */
   #loads = 0;
+  /** The repo and session events that arrived while the newest load was in flight (`null`: none
+   *  is): its answer may have been made before them, so they are applied again on top of it. */
+  #sinceLoad: Event[] | null = null;
+  /** More arrived than are kept: the load is followed by another. */
+  #sinceLoadOverflow = false;
   #anySelected: () => boolean;
 
   constructor(opts: ServerOptions) {
@@ -85,6 +90,8 @@ export class ServerGrove {
   async reload({ early = false, state }: { early?: boolean; state?: UiState | Promise<UiState> } = {}): Promise<void> {
     const seq = ++this.#loads;
     const current = () => seq === this.#loads;
+    this.#sinceLoad = [];
+    this.#sinceLoadOverflow = false;
     try {
       // A state already at hand is applied without an await: synchronously, before this returns.
       const s =
@@ -96,6 +103,14 @@ export class ServerGrove {
       if (!current()) return;
       this.repos.set(s.repos, s.agents);
       this.sessions.setAll(s.sessions);
+      // The events socket and this request are separate connections: an event that arrived while
+      // the answer was on its way can be newer than the answer, and setting the answer undid it
+      // (a session created at that moment was never shown). They are applied again, in order.
+      const missed = this.#sinceLoad ?? [];
+      const overflow = this.#sinceLoadOverflow;
+      this.#sinceLoad = null;
+      for (const ev of missed) this.#reapply(ev);
+      if (overflow) void this.reload();
       // Trust and the vault's state (names only) are not on the first screen: the page's first
       // load reads them once it is idle, so their requests and answers do not hold up the first
       // pane; later loads read them at once.
@@ -124,6 +139,7 @@ export class ServerGrove {
         if (!first || first.terminals.length === 0) markFirstScreenUp();
       }
     } catch (e) {
+      if (current()) this.#sinceLoad = null;
       if (this.isLocal && e instanceof RequestError && e.error.code === 'unauthorized') {
         this.connection.server = 'unauthorized';
         return;
@@ -157,12 +173,23 @@ export class ServerGrove {
     this.connection.setReconnecting(this.name, 0);
   }
 
+  /** An event again, after a load's answer was set: its effect on the repos and sessions only. */
+  #reapply(ev: Event): void {
+    if (ev.type === 'repo_added') this.repos.upsert(ev.repo);
+    else if (ev.type === 'repo_removed') this.repos.removed(ev.repo_id);
+    else this.sessions.apply(ev);
+  }
+
   /** Applies one of this server's own events. */
   apply(ev: Event): void {
     this.#apply(ev);
   }
 
   #apply(ev: Event): void {
+    if (this.#sinceLoad && REAPPLIED.has(ev.type)) {
+      if (this.#sinceLoad.length < SINCE_LOAD_MAX) this.#sinceLoad.push(ev);
+      else this.#sinceLoadOverflow = true;
+    }
     switch (ev.type) {
       case 'repo_added':
         this.repos.upsert(ev.repo);
@@ -215,6 +242,20 @@ export class ServerGrove {
     }
   }
 }
+
+/** Events whose effect a state load sets too, applied again after a load that was in flight
+ *  when they came (see `ServerGrove.reload`); each sets a value, so applying one twice is once. */
+const REAPPLIED = new Set<Event['type']>([
+  'repo_added',
+  'repo_removed',
+  'session_updated',
+  'session_removed',
+  'terminal_updated',
+  'terminal_removed',
+  'session_changes',
+]);
+/** Events kept for that while a load is in flight; past this the load is simply followed by another. */
+const SINCE_LOAD_MAX = 1000;
 
 /** Refusals that mean "the remote is not reachable now" rather than a failed request. */
 const REMOTE_DOWN = new Set<string>(['remote_offline', 'remote_unauthorized', 'fingerprint_mismatch', 'incompatible_remote', 'not_found']);

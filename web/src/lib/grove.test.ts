@@ -4,6 +4,7 @@ import { markFirstScreenUp } from './startup';
 import type { EventHandlers, Transport } from './transport';
 import type { Session } from './wire/Session';
 import type { UiState } from './wire/UiState';
+import type { Event } from './wire/Event';
 
 function session(id: number): Session {
   return {
@@ -36,7 +37,7 @@ function heldTransport() {
     const loads = pending.filter((p) => p.path.startsWith('/state'));
     loads[round]?.answer({ repos: [{ id: 1, name: 'demo', path: '/d' }], agents: [], sessions, first_pane: firstPane } satisfies UiState);
   };
-  return { transport, pending, answer, open: () => handlers?.open?.() };
+  return { transport, pending, answer, open: () => handlers?.open?.(), emit: (ev: Event) => handlers?.event?.(ev) };
 }
 
 const flush = () => new Promise((r) => setTimeout(r, 0));
@@ -59,6 +60,27 @@ describe('Grove start-up loads', () => {
     t.answer(0, [session(1)]); // the early load, answered last: stale
     await flush();
     expect(Object.keys(grove.sessions.byId)).toEqual(['1', '2']);
+  });
+
+  it('events that come while a load is on its way are not undone by its answer', async () => {
+    const t = heldTransport();
+    const grove = new Grove(t.transport);
+    grove.start();
+    t.open();
+    markFirstScreenUp();
+    await flush();
+    t.answer(0, [session(1), session(2)]);
+    await flush();
+    // The load on open is in flight; meanwhile a session is created and another removed, and the
+    // answer, made before both, arrives after them.
+    t.emit({ type: 'session_updated', session: session(3) });
+    t.emit({ type: 'session_removed', session_id: 2 });
+    t.answer(1, [session(1), session(2)]);
+    await flush();
+    expect(Object.keys(grove.sessions.byId)).toEqual(['1', '3']);
+    // Once the answer is set, events are only applied (nothing is kept for later).
+    t.emit({ type: 'session_removed', session_id: 3 });
+    expect(Object.keys(grove.sessions.byId)).toEqual(['1']);
   });
 
   it('shows the early answer when it comes first', async () => {
