@@ -334,8 +334,12 @@ fn the_first_pane_comes_with_the_state_and_its_socket_continues_it_exactly() {
     let (_dir, g, tid) = setup("first", "bash --norc --noprofile");
     rt().block_on(async {
         let mut a = TermClient::connect(&g, tid, "?from=0").await;
-        a.send_input("printf 'FIRST-%s\\n' one two\n").await;
+        // The prompt that follows is read too (spelled so that the echoed command does not
+        // contain it): the screen's cursor is then after it, not at the start of the line.
+        a.send_input("PS1='READY''> '; printf 'FIRST-%s\\n' one two\n")
+            .await;
         a.read_until("FIRST-two").await;
+        a.read_until("READY> ").await;
         // Without the query: the state alone, no screen.
         let plain: UiState = serde_json::from_value(g.ok("GET", "/state", None)).unwrap();
         assert_eq!(plain.sessions.len(), 1);
