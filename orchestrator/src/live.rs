@@ -19,6 +19,8 @@ use crate::wire::{ExitInfo, TerminalInfo, TerminalKind, TerminalStatus};
 #[derive(Debug)]
 pub(crate) struct LiveState {
     pub attention: bool,
+    /// How many times attention was raised: input clears only attention raised before it.
+    pub bells: u64,
     pub idle: bool,
     pub ended_with_app: bool,
     pub exit: Option<ExitInfo>,
@@ -101,6 +103,7 @@ impl LiveTerminal {
             term: Mutex::new(term.map(Arc::new)),
             state: Mutex::new(LiveState {
                 attention: false,
+                bells: 0,
                 idle: false,
                 ended_with_app,
                 exit,

@@ -149,7 +149,10 @@ async fn handle_signal(ctx: &Arc<Ctx>, live: &LiveTerminal, signal: Signal) {
                 Signal::Notify(m) => m,
                 _ => None,
             };
-            live.update(|st| st.attention = true);
+            live.update(|st| {
+                st.attention = true;
+                st.bells += 1;
+            });
             ctx.emit(Event::Attention {
                 session_id: live.session_id,
                 terminal_id: live.id,

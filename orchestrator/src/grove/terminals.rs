@@ -277,16 +277,27 @@ impl Grove {
                 signal: None,
             }))
         })?;
+        let bells = live.state.lock().bells;
         if wait {
             term.write_input(bytes)?;
         } else if !term.try_write_input(bytes)? {
             return Ok(false);
         }
+        // The user answered what had rung before this input; a bell the input itself caused (a
+        // program that answers at once can ring before this line runs) is left standing.
         if live.state.lock().attention {
-            live.update(|st| st.attention = false);
-            self.ctx().emit(Event::TerminalUpdated {
-                terminal: live.info(),
+            let cleared = live.update(|st| {
+                let answered = st.attention && st.bells == bells;
+                if answered {
+                    st.attention = false;
+                }
+                answered
             });
+            if cleared {
+                self.ctx().emit(Event::TerminalUpdated {
+                    terminal: live.info(),
+                });
+            }
         }
         Ok(true)
     }
