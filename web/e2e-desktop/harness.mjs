@@ -154,8 +154,19 @@ export async function launchApp(envInfo, { bin = desktopBinary(), args = [], ext
       return Object.values(el)[0];
     },
     async click(css) {
-      const id = await app.find(css);
-      await wd(sessionUrl, 'POST', `/element/${id}/click`, {});
+      // An element that just appeared can be covered for a moment while the page lays out around
+      // it (a panel opening, a list re-rendering): WebDriver then refuses the click as
+      // intercepted. A person would click again; so does this, for up to 2 s.
+      for (let attempt = 0; ; attempt++) {
+        const id = await app.find(css);
+        try {
+          await wd(sessionUrl, 'POST', `/element/${id}/click`, {});
+          return;
+        } catch (e) {
+          if (attempt >= 20 || !/element click intercepted/.test(String(e))) throw e;
+          await sleep(100);
+        }
+      }
     },
     async type(css, text) {
       const id = await app.find(css);
